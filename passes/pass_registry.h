@@ -1,0 +1,17 @@
+// Where the passes are listed: one line per pass in pass_registry.cc.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "passes/pass.h"
+
+namespace bnfold::passes {
+
+// Pass names in the order the default pipeline runs them.
+std::vector<std::string> DefaultPipeline();
+// The pass called `name`, or null.
+std::shared_ptr<const Pass> MakePass(const std::string& name);
+
+}  // namespace bnfold::passes

@@ -1,0 +1,625 @@
+// The planner: walks the sorted graph, compiles one kernel per node, folds
+// nodes whose inputs are all known at compile time, inserts reorders where a
+// kernel wants a different layout, and places activations in one arena by
+// lifetime.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/plan.h"
+#include "runtime/common/status_macros.h"
+
+namespace bnfold::onednn {
+
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine* const engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
+namespace {
+
+std::shared_ptr<void> AllocateAligned(size_t bytes) {
+  const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, rounded);
+  if (p == nullptr) return nullptr;
+  return std::shared_ptr<void>(p, std::free);
+}
+
+bool SameLayout(const TensorDesc& desc, const dnnl::memory::desc& wanted) {
+  if (desc.is_plain()) {
+    return wanted == PlainDesc(desc.dtype, desc.dims);
+  }
+  return desc.layout == wanted;
+}
+
+std::string DimsToString(const std::vector<int64_t>& dims) { return ShapeToString(dims); }
+
+std::string StaticShapeToString(const ir::StaticShape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += shape[i].is_fixed() ? std::to_string(shape[i].value)
+                             : (shape[i].param.empty() ? "?" : shape[i].param);
+  }
+  return s + "]";
+}
+
+// Kernel-facing view of one node during planning.
+class NodeCompileContext : public CompileContext {
+ public:
+  NodeCompileContext(const ir::Node& node, int threads,
+                     std::vector<const TensorDesc*> inputs,
+                     std::vector<const Tensor*> constants)
+      : node_(node),
+        threads_(threads),
+        inputs_(std::move(inputs)),
+        constants_(std::move(constants)),
+        accept_any_(inputs_.size(), false),
+        required_(inputs_.size()),
+        outputs_(node.num_outputs()),
+        output_set_(node.num_outputs(), false),
+        constant_outputs_(node.num_outputs()) {}
+
+  const ir::Node& node() const override { return node_; }
+  const dnnl::engine& engine() const override { return CpuEngine(); }
+  int threads() const override { return threads_; }
+  const TensorDesc& input(int i) const override {
+    static const TensorDesc kNone;
+    return inputs_[i] ? *inputs_[i] : kNone;
+  }
+  const Tensor* constant_input(int i) const override { return constants_[i]; }
+  void AcceptInputLayout(int i) override { accept_any_[i] = true; }
+  void RequireInputLayout(int i, const dnnl::memory::desc& layout) override {
+    required_[i] = layout;
+  }
+  void SetOutput(int i, DataType dtype, std::vector<int64_t> dims,
+                 dnnl::memory::desc layout) override {
+    outputs_[i] = TensorDesc{dtype, std::move(dims), layout};
+    output_set_[i] = true;
+  }
+  void SetConstantOutput(int i, Tensor value) override {
+    outputs_[i] = TensorDesc{value.dtype(), value.shape(), {}};
+    output_set_[i] = true;
+    constant_outputs_[i] = std::make_shared<const Tensor>(std::move(value));
+  }
+  void RequestScratchpad(size_t bytes) override {
+    scratchpad_ = std::max(scratchpad_, bytes);
+  }
+
+  // The layout input `i` must arrive in: a required one, its current one
+  // when any is accepted, else plain.
+  dnnl::memory::desc WantedLayout(int i) const {
+    if (!required_[i].is_zero()) return required_[i];
+    if (accept_any_[i]) return inputs_[i]->ToMemoryDesc();
+    return PlainDesc(inputs_[i]->dtype, inputs_[i]->dims);
+  }
+  bool NeedsConversion(int i) const {
+    if (inputs_[i] == nullptr) return false;
+    if (ToDnnlType(inputs_[i]->dtype) == dnnl::memory::data_type::undef) return false;
+    if (accept_any_[i] && required_[i].is_zero()) return false;
+    return !SameLayout(*inputs_[i], WantedLayout(i));
+  }
+
+  const TensorDesc& output(int i) const { return outputs_[i]; }
+  bool output_set(int i) const { return output_set_[i]; }
+  const ir::ConstTensorPtr& constant_output(int i) const { return constant_outputs_[i]; }
+  size_t scratchpad() const { return scratchpad_; }
+
+ private:
+  const ir::Node& node_;
+  int threads_;
+  std::vector<const TensorDesc*> inputs_;
+  std::vector<const Tensor*> constants_;
+  std::vector<bool> accept_any_;
+  std::vector<dnnl::memory::desc> required_;
+  std::vector<TensorDesc> outputs_;
+  std::vector<bool> output_set_;
+  std::vector<ir::ConstTensorPtr> constant_outputs_;
+  size_t scratchpad_ = 0;
+};
+
+// ExecContext over arrays of pointers owned by the caller: used by
+// ExecState (arrays prepared once per context) and to run a single kernel at
+// compile time.
+class PointerExecContext : public ExecContext {
+ public:
+  PointerExecContext(const void* const* inputs, size_t num_inputs, void* const* outputs,
+                     size_t num_outputs, void* scratchpad, dnnl::stream* stream,
+                     KernelState* state)
+      : inputs_(inputs),
+        num_inputs_(num_inputs),
+        outputs_(outputs),
+        num_outputs_(num_outputs),
+        scratchpad_(scratchpad),
+        stream_(stream),
+        state_(state) {}
+  const void* input(int i) const override {
+    return static_cast<size_t>(i) < num_inputs_ ? inputs_[i] : nullptr;
+  }
+  void* output(int i) const override {
+    return static_cast<size_t>(i) < num_outputs_ ? outputs_[i] : nullptr;
+  }
+  void* scratchpad() const override { return scratchpad_; }
+  dnnl::stream& stream() const override { return *stream_; }
+  KernelState* state() const override { return state_; }
+
+ private:
+  const void* const* inputs_;
+  size_t num_inputs_;
+  void* const* outputs_;
+  size_t num_outputs_;
+  void* scratchpad_;
+  dnnl::stream* stream_;
+  KernelState* state_;
+};
+
+class Planner {
+ public:
+  Planner(const ir::Graph& graph, const CompileOptions& options)
+      : graph_(graph), options_(options), stream_(CpuEngine()) {
+    plan_ = std::make_shared<Plan>();
+    plan_->threads = options.threads;
+  }
+
+  StatusOr<std::shared_ptr<const Plan>> Build(const std::vector<FeedSpec>& feeds) {
+    RETURN_IF_ERROR(BindGraphInputs(feeds));
+    for (const ir::Node* node : graph_.nodes()) {
+      RETURN_IF_ERROR(CompileNode(*node));
+    }
+    RETURN_IF_ERROR(BindGraphOutputs());
+    RETURN_IF_ERROR(PlaceArena());
+    return std::shared_ptr<const Plan>(plan_);
+  }
+
+ private:
+  int AddValue(PlanValue value) {
+    plan_->values.push_back(std::move(value));
+    return static_cast<int>(plan_->values.size()) - 1;
+  }
+
+  int AddConstant(const std::string& name, ir::ConstTensorPtr data) {
+    PlanValue v;
+    v.name = name;
+    v.desc = TensorDesc{data->dtype(), data->shape(), {}};
+    v.storage = PlanValue::Storage::kConstant;
+    v.constant = std::move(data);
+    return AddValue(std::move(v));
+  }
+
+  Status BindGraphInputs(const std::vector<FeedSpec>& feeds) {
+    std::map<std::string, const FeedSpec*> by_name;
+    for (const FeedSpec& f : feeds) {
+      if (!by_name.emplace(f.name, &f).second) {
+        return InvalidArgument("input '" + f.name + "' is fed twice");
+      }
+    }
+    for (const ir::Value* in : graph_.inputs()) {
+      auto it = by_name.find(in->name());
+      if (it == by_name.end()) {
+        if (in->constant_data()) continue;  // initializer keeps its value
+        return InvalidArgument("input '" + in->name() + "' is not fed");
+      }
+      const FeedSpec& feed = *it->second;
+      RETURN_IF_ERROR(CheckFeed(*in, feed));
+      PlanValue v;
+      v.name = in->name();
+      v.desc = TensorDesc{feed.dtype, feed.dims, {}};
+      v.storage = PlanValue::Storage::kExternal;
+      v.input_slot = static_cast<int>(plan_->inputs.size());
+      const int id = AddValue(std::move(v));
+      plan_->inputs.push_back(PlanInput{in->name(), id, plan_->values[id].desc});
+      value_ids_[in] = id;
+      by_name.erase(it);
+    }
+    if (!by_name.empty()) {
+      return InvalidArgument("'" + by_name.begin()->first +
+                             "' is not an input of the model");
+    }
+    return Status::Ok();
+  }
+
+  static Status CheckFeed(const ir::Value& in, const FeedSpec& feed) {
+    const std::string what = "input '" + in.name() + "'";
+    if (in.dtype() != DataType::kUndefined && feed.dtype != in.dtype()) {
+      return InvalidArgument(what + ": expected element type " +
+                             std::string(DataTypeName(in.dtype())) + ", got " +
+                             DataTypeName(feed.dtype));
+    }
+    StatusOr<size_t> bytes = CheckedByteSize(feed.dtype, feed.dims);
+    if (!bytes.ok()) return bytes.status().WithContext(what);
+    if (in.shape()) {
+      const ir::StaticShape& shape = *in.shape();
+      bool ok = shape.size() == feed.dims.size();
+      for (size_t i = 0; ok && i < shape.size(); ++i) {
+        ok = !shape[i].is_fixed() || shape[i].value == feed.dims[i];
+      }
+      if (!ok) {
+        return InvalidArgument(what + ": expected shape " + StaticShapeToString(shape) +
+                               ", got " + DimsToString(feed.dims));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Plan value for an IR value, creating constants on first use.
+  StatusOr<int> ValueId(const ir::Value* value, const ir::Node& consumer) {
+    auto it = value_ids_.find(value);
+    if (it != value_ids_.end()) return it->second;
+    if (value->constant_data()) {
+      const int id = AddConstant(value->name(), value->constant_data());
+      value_ids_[value] = id;
+      return id;
+    }
+    return Internal(consumer.Describe() + ": input '" + value->name() +
+                    "' has not been computed before it");
+  }
+
+  bool IsConstant(int id) const {
+    return plan_->values[id].storage == PlanValue::Storage::kConstant;
+  }
+
+  // Delivers value `id` in `layout`: a reordered constant now, or a reorder
+  // step at run time. Memoised per (value, layout).
+  StatusOr<int> Convert(int id, const dnnl::memory::desc& layout, const std::string& label) {
+    for (const auto& [key, converted] : conversions_) {
+      if (key.first == id && key.second == layout) return converted;
+    }
+    const PlanValue& src = plan_->values[id];
+    PlanValue dst;
+    dst.name = src.name + "@reorder";
+    dst.desc = src.desc;
+    const bool plain = layout == PlainDesc(src.desc.dtype, src.desc.dims);
+    dst.desc.layout = plain ? dnnl::memory::desc() : layout;
+    auto kernel = std::make_unique<ReorderKernel>(src.desc.ToMemoryDesc(), layout);
+    int result;
+    if (IsConstant(id)) {
+      dst.storage = PlanValue::Storage::kConstant;
+      const size_t bytes = dst.desc.byte_size();
+      std::shared_ptr<void> buffer = AllocateAligned(bytes);
+      if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
+      std::unique_ptr<KernelState> state = kernel->CreateState(CpuEngine());
+      const void* in = src.constant_data();
+      void* out = buffer.get();
+      PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
+      RETURN_IF_ERROR(kernel->Execute(ctx).WithContext(label));
+      stream_.wait();
+      if (plain) {
+        Tensor t = Tensor::Wrap(dst.desc.dtype, dst.desc.dims, buffer.get());
+        // Keep the buffer alive through an aliasing shared_ptr.
+        dst.constant = ir::ConstTensorPtr(
+            std::shared_ptr<Tensor>(new Tensor(t), [buffer](Tensor* p) { delete p; }));
+      } else {
+        dst.blob = buffer;
+      }
+      result = AddValue(std::move(dst));
+    } else {
+      result = AddValue(std::move(dst));
+      PlanStep step;
+      step.kernel = std::move(kernel);
+      step.inputs = {id};
+      step.outputs = {result};
+      step.label = "Reorder(" + src.name + ") for " + label;
+      plan_->steps.push_back(std::move(step));
+    }
+    conversions_.push_back({{id, layout}, result});
+    return result;
+  }
+
+  Status CompileNode(const ir::Node& node) {
+    const std::string label = node.Describe();
+    if (node.kind() == ir::OpKind::kUnknown) {
+      return Unsupported(label + ": op '" + node.op_type() + "' (domain '" +
+                         (node.domain().empty() ? std::string("ai.onnx") : node.domain()) +
+                         "', opset " + std::to_string(node.opset()) +
+                         ") is not supported by bnfold");
+    }
+    KernelFactory factory = KernelRegistry::Global().Find(node.kind());
+    if (factory == nullptr) {
+      return Unsupported(label + ": op '" + node.op_type() + "' (opset " +
+                         std::to_string(node.opset()) + ") has no kernel in bnfold yet");
+    }
+    std::vector<int> input_ids;
+    std::vector<const TensorDesc*> descs;
+    std::vector<const Tensor*> constants;
+    bool all_constant = true;
+    for (const ir::Value* in : node.inputs()) {
+      if (in == nullptr) {
+        input_ids.push_back(-1);
+        descs.push_back(nullptr);
+        constants.push_back(nullptr);
+        continue;
+      }
+      ASSIGN_OR_RETURN(int id, ValueId(in, node));
+      input_ids.push_back(id);
+      descs.push_back(&plan_->values[id].desc);
+      const bool constant = IsConstant(id) && plan_->values[id].constant != nullptr;
+      constants.push_back(constant ? plan_->values[id].constant.get() : nullptr);
+      all_constant = all_constant && constant;
+    }
+    std::unique_ptr<Kernel> kernel = factory();
+    NodeCompileContext ctx(node, options_.threads, descs, constants);
+    RETURN_IF_ERROR(kernel->Compile(ctx));
+
+    // Outputs: check each was declared and is sane.
+    std::vector<int> output_ids(node.num_outputs(), -1);
+    bool needs_execution = false;
+    for (int i = 0; i < node.num_outputs(); ++i) {
+      const ir::Value* out = node.output(i);
+      if (out == nullptr) continue;
+      if (!ctx.output_set(i)) {
+        return Internal(label + ": kernel did not declare output " + std::to_string(i));
+      }
+      const TensorDesc& desc = ctx.output(i);
+      StatusOr<size_t> bytes = CheckedByteSize(desc.dtype, desc.dims);
+      if (!bytes.ok()) return bytes.status().WithContext(label + ": output '" + out->name() + "'");
+      if (desc.byte_size() > kMaxTensorBytes) {
+        return InvalidArgument(label + ": output '" + out->name() + "' of shape " +
+                               DimsToString(desc.dims) + " would need " +
+                               std::to_string(desc.byte_size()) +
+                               " bytes, more than the limit of " +
+                               std::to_string(kMaxTensorBytes));
+      }
+      RETURN_IF_ERROR(CheckAgainstStaticShape(*out, desc, label));
+      if (ctx.constant_output(i)) {
+        output_ids[i] = AddConstant(out->name(), ctx.constant_output(i));
+      } else {
+        PlanValue v;
+        v.name = out->name();
+        v.desc = desc;
+        output_ids[i] = AddValue(std::move(v));
+        needs_execution = true;
+      }
+      value_ids_[out] = output_ids[i];
+    }
+    if (!needs_execution) return Status::Ok();
+
+    // Deliver each input in the layout the kernel wants.
+    for (size_t i = 0; i < input_ids.size(); ++i) {
+      if (input_ids[i] >= 0 && ctx.NeedsConversion(static_cast<int>(i))) {
+        ASSIGN_OR_RETURN(input_ids[i], Convert(input_ids[i], ctx.WantedLayout(static_cast<int>(i)), label));
+      }
+    }
+
+    if (all_constant) return FoldNow(node, std::move(kernel), input_ids, output_ids, ctx.scratchpad());
+
+    plan_->scratchpad_bytes = std::max(plan_->scratchpad_bytes, ctx.scratchpad());
+    PlanStep step;
+    step.kernel = std::move(kernel);
+    step.inputs = std::move(input_ids);
+    step.outputs = std::move(output_ids);
+    step.label = label;
+    plan_->steps.push_back(std::move(step));
+    return Status::Ok();
+  }
+
+  // Runs a node whose inputs are all constants now; its outputs become
+  // constants of the plan.
+  Status FoldNow(const ir::Node& node, std::unique_ptr<Kernel> kernel,
+                 const std::vector<int>& input_ids, const std::vector<int>& output_ids,
+                 size_t scratchpad_bytes) {
+    std::vector<const void*> inputs;
+    for (int id : input_ids) inputs.push_back(id >= 0 ? plan_->values[id].constant_data() : nullptr);
+    std::vector<std::shared_ptr<void>> buffers(output_ids.size());
+    std::vector<void*> outputs(output_ids.size(), nullptr);
+    for (size_t i = 0; i < output_ids.size(); ++i) {
+      if (output_ids[i] < 0 || IsConstant(output_ids[i])) continue;
+      buffers[i] = AllocateAligned(plan_->values[output_ids[i]].desc.byte_size());
+      if (!buffers[i]) return InvalidArgument(node.Describe() + ": out of memory folding it");
+      outputs[i] = buffers[i].get();
+    }
+    std::shared_ptr<void> scratch = AllocateAligned(scratchpad_bytes);
+    std::unique_ptr<KernelState> state = kernel->CreateState(CpuEngine());
+    PointerExecContext ctx(inputs.data(), inputs.size(), outputs.data(), outputs.size(),
+                           scratch.get(), &stream_, state.get());
+    RETURN_IF_ERROR(kernel->Execute(ctx));
+    stream_.wait();
+    for (size_t i = 0; i < output_ids.size(); ++i) {
+      if (!buffers[i]) continue;
+      PlanValue& v = plan_->values[output_ids[i]];
+      v.storage = PlanValue::Storage::kConstant;
+      if (v.desc.is_plain()) {
+        std::shared_ptr<void> owner = buffers[i];
+        v.constant = ir::ConstTensorPtr(
+            new Tensor(Tensor::Wrap(v.desc.dtype, v.desc.dims, owner.get())),
+            [owner](const Tensor* p) { delete p; });
+      } else {
+        v.blob = buffers[i];
+      }
+    }
+    return Status::Ok();
+  }
+
+  static Status CheckAgainstStaticShape(const ir::Value& out, const TensorDesc& desc,
+                                        const std::string& label) {
+    if (out.dtype() != DataType::kUndefined && out.dtype() != desc.dtype) {
+      return Internal(label + ": computes output '" + out.name() + "' as " +
+                      DataTypeName(desc.dtype) + " but the model says " +
+                      DataTypeName(out.dtype()));
+    }
+    if (!out.shape()) return Status::Ok();
+    const ir::StaticShape& shape = *out.shape();
+    bool ok = shape.size() == desc.dims.size();
+    for (size_t i = 0; ok && i < shape.size(); ++i) {
+      ok = !shape[i].is_fixed() || shape[i].value == desc.dims[i];
+    }
+    if (!ok) {
+      return InvalidModel(label + ": output '" + out.name() + "' computes to shape " +
+                          DimsToString(desc.dims) + " but the model says " +
+                          StaticShapeToString(shape));
+    }
+    return Status::Ok();
+  }
+
+  Status BindGraphOutputs() {
+    for (const ir::Value* out : graph_.outputs()) {
+      auto it = value_ids_.find(out);
+      int id;
+      if (it != value_ids_.end()) {
+        id = it->second;
+      } else if (out->constant_data()) {
+        id = AddConstant(out->name(), out->constant_data());
+      } else {
+        return InvalidModel("graph output '" + out->name() + "' is never computed");
+      }
+      const TensorDesc& desc = plan_->values[id].desc;
+      if (!desc.is_plain()) {
+        ASSIGN_OR_RETURN(id, Convert(id, PlainDesc(desc.dtype, desc.dims),
+                                     "graph output '" + out->name() + "'"));
+      }
+      plan_->outputs.push_back(id);
+      plan_->output_names.push_back(out->name());
+    }
+    return Status::Ok();
+  }
+
+  // Greedy-by-size placement of arena values by lifetime (first step that
+  // writes them to last step that reads them).
+  Status PlaceArena() {
+    const int num_steps = static_cast<int>(plan_->steps.size());
+    std::vector<int> first(plan_->values.size(), -1), last(plan_->values.size(), -1);
+    for (int s = 0; s < num_steps; ++s) {
+      for (int id : plan_->steps[s].outputs) {
+        if (id >= 0 && first[id] < 0) first[id] = s;
+        if (id >= 0) last[id] = std::max(last[id], s);
+      }
+      for (int id : plan_->steps[s].inputs) {
+        if (id >= 0) last[id] = std::max(last[id], s);
+      }
+    }
+    for (int id : plan_->outputs) last[id] = num_steps;
+    struct Item {
+      int id;
+      size_t bytes;
+    };
+    std::vector<Item> items;
+    for (size_t id = 0; id < plan_->values.size(); ++id) {
+      const PlanValue& v = plan_->values[id];
+      if (v.storage != PlanValue::Storage::kArena) continue;
+      if (first[id] < 0) {
+        return Internal("value '" + v.name + "' is never written");
+      }
+      items.push_back({static_cast<int>(id), (std::max<size_t>(v.desc.byte_size(), 1) + 63) / 64 * 64});
+    }
+    std::stable_sort(items.begin(), items.end(),
+                     [](const Item& a, const Item& b) { return a.bytes > b.bytes; });
+    std::vector<Item> placed;
+    size_t total = 0;
+    for (const Item& item : items) {
+      // Intervals of placed, lifetime-overlapping values, by offset.
+      std::vector<std::pair<size_t, size_t>> busy;
+      for (const Item& p : placed) {
+        if (first[p.id] <= last[item.id] && first[item.id] <= last[p.id]) {
+          busy.push_back({plan_->values[p.id].arena_offset,
+                          plan_->values[p.id].arena_offset + p.bytes});
+        }
+      }
+      std::sort(busy.begin(), busy.end());
+      size_t offset = 0;
+      for (const auto& [begin, end] : busy) {
+        if (offset + item.bytes <= begin) break;
+        offset = std::max(offset, end);
+      }
+      plan_->values[item.id].arena_offset = offset;
+      total = std::max(total, offset + item.bytes);
+      placed.push_back(item);
+    }
+    plan_->arena_bytes = total;
+    return Status::Ok();
+  }
+
+  const ir::Graph& graph_;
+  CompileOptions options_;
+  dnnl::stream stream_;
+  std::shared_ptr<Plan> plan_;
+  std::unordered_map<const ir::Value*, int> value_ids_;
+  std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
+};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
+                                                  const std::vector<FeedSpec>& feeds,
+                                                  const CompileOptions& options) {
+  // oneDNN sizes its kernels' work split by the thread count at creation.
+  omp_set_num_threads(std::max(1, options.threads));
+  try {
+    Planner planner(graph, options);
+    return planner.Build(feeds);
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN error while compiling: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------- ExecState
+
+ExecState::ExecState(std::shared_ptr<const Plan> plan)
+    : plan_(std::move(plan)), stream_(CpuEngine()) {
+  arena_ = AllocateAligned(plan_->arena_bytes);
+  scratchpad_ = AllocateAligned(plan_->scratchpad_bytes);
+  std::vector<void*> pointers(plan_->values.size(), nullptr);
+  for (size_t i = 0; i < plan_->values.size(); ++i) {
+    const PlanValue& v = plan_->values[i];
+    if (v.storage == PlanValue::Storage::kArena) {
+      pointers[i] = static_cast<char*>(arena_.get()) + v.arena_offset;
+    } else if (v.storage == PlanValue::Storage::kConstant) {
+      pointers[i] = const_cast<void*>(v.constant_data());
+    }
+  }
+  // Each step's pointer arrays are fixed now; only fed inputs are patched
+  // per run.
+  for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    const PlanStep& step = plan_->steps[s];
+    StepPointers sp;
+    for (int id : step.inputs) {
+      if (id >= 0 && plan_->values[id].storage == PlanValue::Storage::kExternal) {
+        input_patches_.push_back({s, sp.inputs.size(), plan_->values[id].input_slot});
+      }
+      sp.inputs.push_back(id >= 0 ? pointers[id] : nullptr);
+    }
+    for (int id : step.outputs) sp.outputs.push_back(id >= 0 ? pointers[id] : nullptr);
+    step_pointers_.push_back(std::move(sp));
+    states_.push_back(step.kernel->CreateState(CpuEngine()));
+  }
+  for (int id : plan_->outputs) {
+    const PlanValue& v = plan_->values[id];
+    output_pointers_.push_back(pointers[id]);
+    output_slots_.push_back(v.storage == PlanValue::Storage::kExternal ? v.input_slot : -1);
+  }
+}
+
+ExecState::~ExecState() = default;
+
+Status ExecState::Run(const std::vector<const void*>& inputs) {
+  if (inputs.size() != plan_->inputs.size()) {
+    return Internal("ExecState::Run: wrong number of inputs");
+  }
+  for (const InputPatch& patch : input_patches_) {
+    step_pointers_[patch.step].inputs[patch.index] = inputs[patch.slot];
+  }
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    if (output_slots_[i] >= 0) output_pointers_[i] = inputs[output_slots_[i]];
+  }
+  for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    const PlanStep& step = plan_->steps[s];
+    const StepPointers& sp = step_pointers_[s];
+    PointerExecContext ctx(sp.inputs.data(), sp.inputs.size(), sp.outputs.data(),
+                           sp.outputs.size(), scratchpad_.get(), &stream_, states_[s].get());
+    try {
+      Status status = step.kernel->Execute(ctx);
+      if (!status.ok()) return status.WithContext(step.label);
+    } catch (const dnnl::error& e) {
+      return Internal(step.label + ": oneDNN error: " + e.what());
+    }
+  }
+  stream_.wait();
+  return Status::Ok();
+}
+
+const void* ExecState::output(size_t i) const { return output_pointers_[i]; }
+
+}  // namespace bnfold::onednn

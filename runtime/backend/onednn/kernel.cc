@@ -1,0 +1,131 @@
+#include "runtime/backend/onednn/kernel.h"
+
+#include <unordered_map>
+
+namespace bnfold::onednn {
+
+int64_t TensorDesc::num_elements() const {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+size_t TensorDesc::byte_size() const {
+  if (!is_plain()) return layout.get_size();
+  return static_cast<size_t>(num_elements()) * DataTypeSize(dtype);
+}
+
+dnnl::memory::desc TensorDesc::ToMemoryDesc() const {
+  if (!is_plain()) return layout;
+  return PlainDesc(dtype, dims);
+}
+
+dnnl::memory::data_type ToDnnlType(DataType dtype) {
+  using dt = dnnl::memory::data_type;
+  switch (dtype) {
+    case DataType::kFloat: return dt::f32;
+    case DataType::kFloat16: return dt::f16;
+    case DataType::kBfloat16: return dt::bf16;
+    case DataType::kInt8: return dt::s8;
+    case DataType::kUint8: return dt::u8;
+    case DataType::kInt32: return dt::s32;
+    default: return dt::undef;
+  }
+}
+
+dnnl::memory::format_tag PlainTag(size_t rank) {
+  using tag = dnnl::memory::format_tag;
+  switch (rank) {
+    case 0:
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    case 6: return tag::abcdef;
+    default: return tag::undef;
+  }
+}
+
+dnnl::memory::desc PlainDesc(DataType dtype, const std::vector<int64_t>& dims) {
+  // oneDNN has no rank-0 tensors: a scalar is a 1-element vector.
+  dnnl::memory::dims d(dims.begin(), dims.end());
+  if (d.empty()) d.push_back(1);
+  if (d.size() > 6) {
+    // Beyond oneDNN's format tags: describe by strides.
+    dnnl::memory::dims strides(d.size(), 1);
+    for (size_t i = d.size() - 1; i > 0; --i) strides[i - 1] = strides[i] * d[i];
+    return dnnl::memory::desc(d, ToDnnlType(dtype), strides);
+  }
+  return dnnl::memory::desc(d, ToDnnlType(dtype), PlainTag(d.size()));
+}
+
+namespace {
+
+struct PrimitiveState : KernelState {
+  std::vector<dnnl::memory> memories;  // parallel to bindings
+  std::unordered_map<int, dnnl::memory> args;
+};
+
+}  // namespace
+
+void PrimitiveRunner::BindInput(int arg, int input_index, const dnnl::memory::desc& md) {
+  bindings_.push_back({arg, Source::kInput, input_index, md, {}});
+}
+
+void PrimitiveRunner::BindOutput(int arg, int output_index, const dnnl::memory::desc& md) {
+  bindings_.push_back({arg, Source::kOutput, output_index, md, {}});
+}
+
+void PrimitiveRunner::BindScratchpad(const dnnl::memory::desc& md) {
+  bindings_.push_back({DNNL_ARG_SCRATCHPAD, Source::kScratchpad, 0, md, {}});
+}
+
+void PrimitiveRunner::BindMemory(int arg, const dnnl::memory& memory) {
+  bindings_.push_back({arg, Source::kOwned, 0, memory.get_desc(), memory});
+}
+
+std::unique_ptr<KernelState> PrimitiveRunner::CreateState(const dnnl::engine& engine) const {
+  auto state = std::make_unique<PrimitiveState>();
+  for (const Binding& b : bindings_) {
+    dnnl::memory m = b.source == Source::kOwned
+                         ? b.owned
+                         : dnnl::memory(b.md, engine, DNNL_MEMORY_NONE);
+    state->memories.push_back(m);
+    state->args.emplace(b.arg, m);
+  }
+  return state;
+}
+
+void PrimitiveRunner::Execute(ExecContext& ctx, KernelState* raw_state) const {
+  auto* state = static_cast<PrimitiveState*>(raw_state);
+  for (size_t i = 0; i < bindings_.size(); ++i) {
+    const Binding& b = bindings_[i];
+    switch (b.source) {
+      case Source::kInput:
+        state->memories[i].set_data_handle(const_cast<void*>(ctx.input(b.index)));
+        break;
+      case Source::kOutput:
+        state->memories[i].set_data_handle(ctx.output(b.index));
+        break;
+      case Source::kScratchpad:
+        state->memories[i].set_data_handle(ctx.scratchpad());
+        break;
+      case Source::kOwned:
+        break;
+    }
+  }
+  primitive_.execute(ctx.stream(), state->args);
+}
+
+dnnl::primitive_attr DefaultPrimitiveAttr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+size_t ScratchpadBytes(const dnnl::primitive_desc_base& pd) {
+  return pd.scratchpad_desc().get_size();
+}
+
+}  // namespace bnfold::onednn

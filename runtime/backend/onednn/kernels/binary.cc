@@ -1,0 +1,7 @@
+#include "runtime/backend/onednn/kernel_registry.h"
+
+namespace bnfold::onednn {
+
+void RegisterBinaryKernels(KernelRegistry& registry) { (void)registry; }
+
+}  // namespace bnfold::onednn

@@ -1,0 +1,120 @@
+// A compiled plan: the steps to run a graph for one set of input shapes, and
+// the per-execution-context state that runs it. A Plan is immutable once
+// built and shared by every concurrent run; each run uses its own ExecState.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bnfold/status.h"
+#include "runtime/backend/onednn/kernel.h"
+#include "runtime/ir/graph.h"
+
+namespace bnfold::onednn {
+
+// The biggest single tensor a plan may hold; larger shapes are refused
+// instead of attempted.
+inline constexpr size_t kMaxTensorBytes = size_t{16} << 30;
+
+struct PlanValue {
+  enum class Storage { kExternal, kConstant, kArena };
+
+  std::string name;
+  TensorDesc desc;
+  Storage storage = Storage::kArena;
+  size_t arena_offset = 0;      // kArena
+  int input_slot = -1;          // kExternal: index into the fed inputs
+  ir::ConstTensorPtr constant;  // kConstant in plain layout
+  std::shared_ptr<void> blob;   // kConstant in a oneDNN layout
+
+  const void* constant_data() const {
+    return constant ? constant->data() : blob.get();
+  }
+};
+
+struct PlanStep {
+  std::unique_ptr<Kernel> kernel;
+  std::vector<int> inputs;   // value ids; -1 for omitted
+  std::vector<int> outputs;  // value ids; -1 for omitted
+  std::string label;         // "Conv 'conv1'", for errors and profiles
+};
+
+// A graph input the caller feeds, with the desc it was compiled for.
+struct PlanInput {
+  std::string name;
+  int value = -1;
+  TensorDesc desc;
+};
+
+struct Plan {
+  std::vector<PlanValue> values;
+  std::vector<PlanStep> steps;
+  std::vector<PlanInput> inputs;
+  std::vector<int> outputs;  // graph outputs in order; always plain layout
+  std::vector<std::string> output_names;
+  size_t arena_bytes = 0;
+  size_t scratchpad_bytes = 0;
+  int threads = 1;
+};
+
+// What a caller feeds for one graph input (or overridable initializer).
+struct FeedSpec {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  std::vector<int64_t> dims;
+};
+
+struct CompileOptions {
+  int threads = 1;
+};
+
+// Builds a plan for `graph` (topologically sorted) given the fed inputs'
+// types and shapes. Every required graph input must be fed; overridable
+// initializers not fed keep their stored value.
+StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
+                                                  const std::vector<FeedSpec>& feeds,
+                                                  const CompileOptions& options);
+
+// The memory and kernel states one run needs. Not thread-safe: one per
+// concurrent run.
+class ExecState {
+ public:
+  explicit ExecState(std::shared_ptr<const Plan> plan);
+  ~ExecState();
+  ExecState(const ExecState&) = delete;
+  ExecState& operator=(const ExecState&) = delete;
+
+  const Plan& plan() const { return *plan_; }
+  // `inputs[i]` points at the data of plan().inputs[i] (plain layout).
+  Status Run(const std::vector<const void*>& inputs);
+  // Data of graph output `i` after Run (plain layout).
+  const void* output(size_t i) const;
+
+ private:
+  struct StepPointers {
+    std::vector<const void*> inputs;
+    std::vector<void*> outputs;
+  };
+  // Step `step`'s input `index` is fed input `slot`.
+  struct InputPatch {
+    size_t step;
+    size_t index;
+    int slot;
+  };
+
+  std::shared_ptr<const Plan> plan_;
+  std::shared_ptr<void> arena_;
+  std::shared_ptr<void> scratchpad_;
+  std::vector<StepPointers> step_pointers_;
+  std::vector<InputPatch> input_patches_;
+  std::vector<const void*> output_pointers_;
+  std::vector<int> output_slots_;  // fed input a graph output aliases, or -1
+  std::vector<std::unique_ptr<KernelState>> states_;  // per step
+  dnnl::stream stream_;
+};
+
+// The process-wide oneDNN CPU engine.
+const dnnl::engine& CpuEngine();
+
+}  // namespace bnfold::onednn

@@ -1,0 +1,83 @@
+// Session: load an ONNX model once, run it many times, from many threads.
+//
+//   auto session = bnfold::Session::Open("model.onnx", {.threads = 2});
+//   if (!session.ok()) { ... session.status().message() ... }
+//   std::vector<bnfold::NamedTensor> outputs;
+//   bnfold::Status s = (*session)->Run({{"input", input_tensor}}, &outputs);
+//
+// A compiled plan is built per distinct set of input shapes (e.g. a new
+// batch size) on first sight, cached, and shared by all concurrent runs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bnfold/status.h"
+#include "bnfold/tensor.h"
+
+namespace bnfold {
+
+struct SessionOptions {
+  // Threads used by one Run (oneDNN's OpenMP team). 0 = all cores.
+  int threads = 0;
+  // Apply the graph passes (BatchNormalization folding and friends) before
+  // compiling. Off runs the graph exactly as written.
+  bool optimize = true;
+  // Pass names to run when optimize is on; empty = the default pipeline.
+  std::vector<std::string> passes;
+};
+
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  // -1 for a dimension that is not fixed by the model.
+  std::vector<int64_t> shape;
+  // Symbolic name of each dimension ("" when none), e.g. "batch".
+  std::vector<std::string> dim_names;
+};
+
+class Session {
+ public:
+  static StatusOr<std::unique_ptr<Session>> Open(
+      const std::string& path, const SessionOptions& options = {});
+  // `bytes` is a serialized ModelProto. External data, if any, is resolved
+  // relative to `base_dir` (refused when base_dir is empty).
+  static StatusOr<std::unique_ptr<Session>> OpenFromBytes(
+      std::string_view bytes, const SessionOptions& options = {},
+      const std::string& base_dir = "");
+
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Graph inputs the caller must feed (not backed by an initializer).
+  const std::vector<TensorInfo>& inputs() const;
+  // Initializers also listed as graph inputs (IR >= 4): may be fed to
+  // override the stored value.
+  const std::vector<TensorInfo>& overridable_initializers() const;
+  const std::vector<TensorInfo>& outputs() const;
+
+  // Runs the model. Thread-safe: concurrent calls on one session are allowed.
+  //
+  // `outputs`: when empty, it is filled with one owned tensor per graph
+  // output, in graph order. When the caller pre-fills it with named tensors
+  // (e.g. Tensor::Wrap over its own buffers), each named output is written
+  // into that buffer, which must have the exact dtype and shape; outputs not
+  // named are not returned.
+  Status Run(const std::vector<NamedTensor>& inputs,
+             std::vector<NamedTensor>* outputs) const;
+
+  // How many BatchNormalization nodes the graph has before/after the passes.
+  int batchnorm_count_before() const;
+  int batchnorm_count_after() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bnfold

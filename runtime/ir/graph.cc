@@ -1,0 +1,361 @@
+#include "runtime/ir/graph.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_set>
+
+namespace bnfold::ir {
+
+// ---------------------------------------------------------------- Node
+
+const Attribute* Node::FindAttribute(const std::string& name) const {
+  for (const Attribute& a : attributes_) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+void Node::SetAttribute(Attribute attribute) {
+  for (Attribute& a : attributes_) {
+    if (a.name == attribute.name) {
+      a = std::move(attribute);
+      return;
+    }
+  }
+  attributes_.push_back(std::move(attribute));
+}
+
+void Node::RemoveAttribute(const std::string& name) {
+  attributes_.erase(std::remove_if(attributes_.begin(), attributes_.end(),
+                                   [&](const Attribute& a) { return a.name == name; }),
+                    attributes_.end());
+}
+
+namespace {
+
+Status WrongAttrType(const Node& node, const std::string& name,
+                     const char* expected) {
+  return InvalidModel(node.Describe() + ": attribute '" + name +
+                      "' is not of type " + expected);
+}
+
+}  // namespace
+
+StatusOr<int64_t> Node::GetInt(const std::string& name, int64_t fallback) const {
+  const Attribute* a = FindAttribute(name);
+  if (a == nullptr) return fallback;
+  if (a->type != AttrType::kInt) return WrongAttrType(*this, name, "int");
+  return a->i;
+}
+
+StatusOr<float> Node::GetFloat(const std::string& name, float fallback) const {
+  const Attribute* a = FindAttribute(name);
+  if (a == nullptr) return fallback;
+  if (a->type != AttrType::kFloat) return WrongAttrType(*this, name, "float");
+  return a->f;
+}
+
+StatusOr<std::string> Node::GetString(const std::string& name,
+                                      const std::string& fallback) const {
+  const Attribute* a = FindAttribute(name);
+  if (a == nullptr) return fallback;
+  if (a->type != AttrType::kString) return WrongAttrType(*this, name, "string");
+  return a->s;
+}
+
+StatusOr<std::vector<int64_t>> Node::GetInts(
+    const std::string& name, const std::vector<int64_t>& fallback) const {
+  const Attribute* a = FindAttribute(name);
+  if (a == nullptr) return fallback;
+  if (a->type != AttrType::kInts) return WrongAttrType(*this, name, "ints");
+  return a->ints;
+}
+
+StatusOr<std::vector<float>> Node::GetFloats(
+    const std::string& name, const std::vector<float>& fallback) const {
+  const Attribute* a = FindAttribute(name);
+  if (a == nullptr) return fallback;
+  if (a->type != AttrType::kFloats) return WrongAttrType(*this, name, "floats");
+  return a->floats;
+}
+
+std::string Node::Describe() const {
+  if (!name_.empty()) return op_type_ + " '" + name_ + "'";
+  return op_type_ + " #" + std::to_string(id_);
+}
+
+// ---------------------------------------------------------------- Graph
+
+StatusOr<Value*> Graph::AddValue(const std::string& name) {
+  if (name.empty()) return InvalidModel("a value has an empty name");
+  if (values_by_name_.count(name)) {
+    return InvalidModel("value name '" + name + "' is defined twice");
+  }
+  values_.push_back(std::unique_ptr<Value>(new Value(name)));
+  Value* v = values_.back().get();
+  values_by_name_[name] = v;
+  return v;
+}
+
+Value* Graph::FindValue(const std::string& name) const {
+  auto it = values_by_name_.find(name);
+  return it == values_by_name_.end() ? nullptr : it->second;
+}
+
+std::string Graph::UniqueName(const std::string& base) {
+  if (!values_by_name_.count(base)) return base;
+  while (true) {
+    std::string candidate = base + "__" + std::to_string(++unique_name_counter_);
+    if (!values_by_name_.count(candidate)) return candidate;
+  }
+}
+
+StatusOr<Value*> Graph::AddInitializer(const std::string& name,
+                                       ConstTensorPtr data) {
+  StatusOr<Value*> v = AddValue(name);
+  if (!v.ok()) return v;
+  SetInitializer(*v, std::move(data));
+  return v;
+}
+
+void Graph::SetInitializer(Value* value, ConstTensorPtr data) {
+  value->dtype_ = data->dtype();
+  StaticShape shape;
+  for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
+  value->shape_ = std::move(shape);
+  value->constant_data_ = std::move(data);
+  value->is_initializer_ = true;
+}
+
+void Graph::SetConstantOutput(Value* value, ConstTensorPtr data) {
+  value->dtype_ = data->dtype();
+  StaticShape shape;
+  for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
+  value->shape_ = std::move(shape);
+  value->constant_data_ = std::move(data);
+  value->is_initializer_ = false;
+}
+
+Status Graph::RemoveValue(Value* value) {
+  if (value->producer_ || !value->uses_.empty() || value->is_graph_input_ ||
+      value->is_graph_output_) {
+    return Internal("value '" + value->name() + "' is still in use");
+  }
+  values_by_name_.erase(value->name_);
+  values_.erase(std::find_if(values_.begin(), values_.end(),
+                             [&](const auto& p) { return p.get() == value; }));
+  return Status::Ok();
+}
+
+std::vector<Value*> Graph::Initializers() const {
+  std::vector<Value*> result;
+  for (const auto& v : values_) {
+    if (v->is_initializer_) result.push_back(v.get());
+  }
+  return result;
+}
+
+void Graph::AddGraphInput(Value* value) {
+  value->is_graph_input_ = true;
+  inputs_.push_back(value);
+}
+
+void Graph::AddGraphOutput(Value* value) {
+  value->is_graph_output_ = true;
+  outputs_.push_back(value);
+}
+
+void Graph::SetGraphOutput(size_t index, Value* value) {
+  Value* old = outputs_[index];
+  outputs_[index] = value;
+  old->is_graph_output_ =
+      std::find(outputs_.begin(), outputs_.end(), old) != outputs_.end();
+  value->is_graph_output_ = true;
+}
+
+StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
+                               const std::string& domain,
+                               const std::string& name, int64_t opset,
+                               const std::vector<Value*>& inputs,
+                               const std::vector<Value*>& outputs) {
+  for (Value* out : outputs) {
+    if (out && out->producer_) {
+      return InvalidModel(op_type + " '" + name + "': output '" + out->name() +
+                          "' is already produced by " +
+                          out->producer_->Describe());
+    }
+  }
+  auto node = std::unique_ptr<Node>(new Node());
+  node->kind_ = kind;
+  node->op_type_ = op_type;
+  node->domain_ = domain;
+  node->name_ = name;
+  node->opset_ = opset;
+  node->id_ = next_node_id_++;
+  Node* n = node.get();
+  nodes_.push_back(std::move(node));
+  n->inputs_.resize(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i) SetNodeInput(n, static_cast<int>(i), inputs[i]);
+  n->outputs_ = outputs;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i]) {
+      outputs[i]->producer_ = n;
+      outputs[i]->producer_output_ = static_cast<int>(i);
+    }
+  }
+  return n;
+}
+
+void Graph::SetNodeInput(Node* node, int index, Value* value) {
+  if (static_cast<size_t>(index) >= node->inputs_.size()) {
+    node->inputs_.resize(index + 1, nullptr);
+  }
+  Value* old = node->inputs_[index];
+  if (old) {
+    auto& uses = old->uses_;
+    uses.erase(std::find_if(uses.begin(), uses.end(), [&](const Use& u) {
+      return u.node == node && u.input_index == index;
+    }));
+  }
+  node->inputs_[index] = value;
+  if (value) value->uses_.push_back(Use{node, index});
+}
+
+void Graph::SetNodeOutput(Node* node, int index, Value* value) {
+  Value* old = node->outputs_[index];
+  if (old) {
+    old->producer_ = nullptr;
+    old->producer_output_ = -1;
+  }
+  node->outputs_[index] = value;
+  if (value) {
+    value->producer_ = node;
+    value->producer_output_ = index;
+  }
+}
+
+void Graph::RemoveNode(Node* node) {
+  for (int i = 0; i < node->num_inputs(); ++i) SetNodeInput(node, i, nullptr);
+  for (Value* out : node->outputs_) {
+    if (out) {
+      out->producer_ = nullptr;
+      out->producer_output_ = -1;
+    }
+  }
+  nodes_.erase(std::find_if(nodes_.begin(), nodes_.end(),
+                            [&](const auto& p) { return p.get() == node; }));
+}
+
+void Graph::ReplaceAllUsesWith(Value* from, Value* to) {
+  const std::vector<Use> uses = from->uses_;
+  for (const Use& use : uses) SetNodeInput(use.node, use.input_index, to);
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    if (outputs_[i] == from) SetGraphOutput(i, to);
+  }
+}
+
+std::vector<Node*> Graph::nodes() const {
+  std::vector<Node*> result;
+  result.reserve(nodes_.size());
+  for (const auto& n : nodes_) result.push_back(n.get());
+  return result;
+}
+
+Status Graph::TopologicalSort() {
+  // Kahn's algorithm; ready nodes are taken in file order so an already
+  // sorted graph keeps its order.
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  std::vector<int> pending(nodes_.size(), 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    std::unordered_set<const Node*> producers;
+    for (Value* in : nodes_[i]->inputs_) {
+      if (in == nullptr) continue;
+      if (in->producer_ == nullptr && !in->constant_data_ && !in->is_graph_input_) {
+        return InvalidModel(nodes_[i]->Describe() + ": input '" + in->name() +
+                            "' is not a graph input, an initializer, or the "
+                            "output of any node");
+      }
+      if (in->producer_ && producers.insert(in->producer_).second) ++pending[i];
+    }
+  }
+  std::vector<size_t> ready;  // min-heap on file position
+  auto cmp = [](size_t a, size_t b) { return a > b; };
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (pending[i] == 0) ready.push_back(i);
+  }
+  std::make_heap(ready.begin(), ready.end(), cmp);
+  std::vector<size_t> order;
+  order.reserve(nodes_.size());
+  while (!ready.empty()) {
+    std::pop_heap(ready.begin(), ready.end(), cmp);
+    const size_t i = ready.back();
+    ready.pop_back();
+    order.push_back(i);
+    std::unordered_set<const Node*> released;
+    for (Value* out : nodes_[i]->outputs_) {
+      if (out == nullptr) continue;
+      for (const Use& use : out->uses_) {
+        // A consumer counts each distinct producer once.
+        if (!released.insert(use.node).second) continue;
+        const size_t j = position[use.node];
+        if (--pending[j] == 0) {
+          ready.push_back(j);
+          std::push_heap(ready.begin(), ready.end(), cmp);
+        }
+      }
+    }
+  }
+  if (order.size() != nodes_.size()) {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (pending[i] > 0) {
+        return InvalidModel("the graph has a cycle through " +
+                            nodes_[i]->Describe());
+      }
+    }
+  }
+  std::vector<std::unique_ptr<Node>> sorted;
+  sorted.reserve(nodes_.size());
+  for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
+  nodes_ = std::move(sorted);
+  return Status::Ok();
+}
+
+std::unique_ptr<Graph> Graph::Clone() const {
+  auto copy = std::make_unique<Graph>();
+  copy->name_ = name_;
+  copy->next_node_id_ = next_node_id_;
+  copy->unique_name_counter_ = unique_name_counter_;
+  std::unordered_map<const Value*, Value*> map;
+  for (const auto& v : values_) {
+    Value* c = *copy->AddValue(v->name_);
+    c->dtype_ = v->dtype_;
+    c->shape_ = v->shape_;
+    c->declared_type_ = v->declared_type_;
+    c->constant_data_ = v->constant_data_;
+    c->is_initializer_ = v->is_initializer_;
+    c->overridable_ = v->overridable_;
+    map[v.get()] = c;
+  }
+  for (Value* in : inputs_) copy->AddGraphInput(map[in]);
+  for (Value* out : outputs_) copy->AddGraphOutput(map[out]);
+  for (const auto& n : nodes_) {
+    std::vector<Value*> ins, outs;
+    for (Value* v : n->inputs_) ins.push_back(v ? map[v] : nullptr);
+    for (Value* v : n->outputs_) outs.push_back(v ? map[v] : nullptr);
+    Node* c = *copy->AddNode(n->kind_, n->op_type_, n->domain_, n->name_,
+                             n->opset_, ins, outs);
+    c->id_ = n->id_;
+    c->doc_string_ = n->doc_string_;
+    c->attributes_ = n->attributes_;
+  }
+  return copy;
+}
+
+int CountNodes(const Graph& graph, OpKind kind) {
+  int count = 0;
+  for (const Node* n : graph.nodes()) count += n->kind() == kind;
+  return count;
+}
+
+}  // namespace bnfold::ir

@@ -1,0 +1,245 @@
+// The bnfold IR: a Graph owns Nodes and Values; a Value knows its producer and
+// its uses. Constants (initializers and Constant-node outputs) are shared,
+// immutable tensors: a pass makes new ones, it never edits them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bnfold/status.h"
+#include "bnfold/tensor.h"
+#include "runtime/ir/op_kind.h"
+
+namespace bnfold::ir {
+
+using ConstTensorPtr = std::shared_ptr<const Tensor>;
+
+// One dimension of a static shape: a fixed size, a symbol, or unknown.
+struct Dim {
+  int64_t value = -1;  // -1 when not fixed
+  std::string param;   // symbolic name, e.g. "batch"
+  bool is_fixed() const { return value >= 0; }
+};
+using StaticShape = std::vector<Dim>;
+
+enum class AttrType {
+  kFloat,
+  kInt,
+  kString,
+  kTensor,
+  kFloats,
+  kInts,
+  kStrings,
+  // A kind bnfold never interprets (graph, sparse tensor, type proto): kept
+  // as the serialized AttributeProto so export is lossless.
+  kOpaque,
+};
+
+struct Attribute {
+  std::string name;
+  AttrType type = AttrType::kInt;
+  float f = 0.0f;
+  int64_t i = 0;
+  std::string s;  // kString, or the serialized proto for kOpaque
+  ConstTensorPtr t;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+};
+
+class Node;
+class Graph;
+
+struct Use {
+  Node* node;
+  int input_index;
+};
+
+class Value {
+ public:
+  const std::string& name() const { return name_; }
+  DataType dtype() const { return dtype_; }
+  void set_dtype(DataType dtype) { dtype_ = dtype; }
+  // Static shape from the model or ONNX shape inference, if known.
+  const std::optional<StaticShape>& shape() const { return shape_; }
+  void set_shape(std::optional<StaticShape> shape) { shape_ = std::move(shape); }
+  // Whether the model declared this value's type in value_info/inputs/outputs.
+  bool has_declared_type() const { return declared_type_; }
+  void set_declared_type(bool declared) { declared_type_ = declared; }
+
+  Node* producer() const { return producer_; }
+  int producer_output() const { return producer_output_; }
+  const std::vector<Use>& uses() const { return uses_; }
+
+  // Data of an initializer or of a Constant node's output; null otherwise.
+  const ConstTensorPtr& constant_data() const { return constant_data_; }
+  bool is_initializer() const { return is_initializer_; }
+  // An initializer also listed as a graph input (IR >= 4): the caller may
+  // feed a different value at run time.
+  bool is_overridable() const { return overridable_; }
+  bool is_graph_input() const { return is_graph_input_; }
+  bool is_graph_output() const { return is_graph_output_; }
+  // Data fixed at load time that no caller can override: safe to fold.
+  bool IsConstant() const { return constant_data_ && !is_overridable(); }
+
+ private:
+  friend class Graph;
+  explicit Value(std::string name) : name_(std::move(name)) {}
+
+  std::string name_;
+  DataType dtype_ = DataType::kUndefined;
+  std::optional<StaticShape> shape_;
+  bool declared_type_ = false;
+  Node* producer_ = nullptr;
+  int producer_output_ = -1;
+  std::vector<Use> uses_;
+  ConstTensorPtr constant_data_;
+  bool is_initializer_ = false;
+  bool overridable_ = false;
+  bool is_graph_input_ = false;
+  bool is_graph_output_ = false;
+};
+
+class Node {
+ public:
+  OpKind kind() const { return kind_; }
+  const std::string& op_type() const { return op_type_; }
+  const std::string& domain() const { return domain_; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  const std::string& doc_string() const { return doc_string_; }
+  void set_doc_string(std::string doc) { doc_string_ = std::move(doc); }
+  // The model's opset import for this node's domain.
+  int64_t opset() const { return opset_; }
+  // Position at creation (the file order for imported nodes); stable.
+  size_t id() const { return id_; }
+
+  // Omitted optional inputs/outputs are nullptr.
+  const std::vector<Value*>& inputs() const { return inputs_; }
+  const std::vector<Value*>& outputs() const { return outputs_; }
+  Value* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  Value* output(size_t i) const { return i < outputs_.size() ? outputs_[i] : nullptr; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+
+  const std::vector<Attribute>& attributes() const { return attributes_; }
+  const Attribute* FindAttribute(const std::string& name) const;
+  void SetAttribute(Attribute attribute);  // adds or replaces by name
+  void RemoveAttribute(const std::string& name);
+
+  // Typed getters returning `fallback` when the attribute is absent. A
+  // present attribute of the wrong type is an error (not a silent default).
+  StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
+  StatusOr<float> GetFloat(const std::string& name, float fallback) const;
+  StatusOr<std::string> GetString(const std::string& name,
+                                  const std::string& fallback) const;
+  StatusOr<std::vector<int64_t>> GetInts(
+      const std::string& name, const std::vector<int64_t>& fallback) const;
+  StatusOr<std::vector<float>> GetFloats(
+      const std::string& name, const std::vector<float>& fallback) const;
+
+  // "Conv 'conv1'" (or "Conv #12" when unnamed): the prefix of every error
+  // about this node.
+  std::string Describe() const;
+
+ private:
+  friend class Graph;
+  Node() = default;
+
+  OpKind kind_ = OpKind::kUnknown;
+  std::string op_type_;
+  std::string domain_;
+  std::string name_;
+  std::string doc_string_;
+  int64_t opset_ = 0;
+  size_t id_ = 0;  // creation order, for stable descriptions
+  std::vector<Value*> inputs_;
+  std::vector<Value*> outputs_;
+  std::vector<Attribute> attributes_;
+};
+
+class Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+
+  // --- values ---
+  // Creates a value; error when the name is already used.
+  StatusOr<Value*> AddValue(const std::string& name);
+  Value* FindValue(const std::string& name) const;
+  // A name not yet used in the graph, derived from `base`.
+  std::string UniqueName(const std::string& base);
+  // Creates an initializer value holding `data`.
+  StatusOr<Value*> AddInitializer(const std::string& name, ConstTensorPtr data);
+  // Makes `value` an initializer (or replaces its data).
+  void SetInitializer(Value* value, ConstTensorPtr data);
+  // Marks an initializer that is also a graph input as overridable at run
+  // time (IR >= 4 semantics).
+  void SetOverridable(Value* value, bool overridable) { value->overridable_ = overridable; }
+  // Attaches the constant produced by a Constant node to its output value.
+  void SetConstantOutput(Value* value, ConstTensorPtr data);
+  // Removes a value that has no producer and no uses and is not a graph
+  // input/output.
+  Status RemoveValue(Value* value);
+  const std::vector<std::unique_ptr<Value>>& values() const { return values_; }
+  // Initializers in creation order.
+  std::vector<Value*> Initializers() const;
+
+  // --- graph inputs/outputs ---
+  const std::vector<Value*>& inputs() const { return inputs_; }
+  const std::vector<Value*>& outputs() const { return outputs_; }
+  void AddGraphInput(Value* value);
+  void AddGraphOutput(Value* value);
+  // Replaces graph output `index` with `value`.
+  void SetGraphOutput(size_t index, Value* value);
+
+  // --- nodes ---
+  // Creates a node with the given inputs (nullptr = omitted) and outputs; each
+  // output must not already have a producer.
+  StatusOr<Node*> AddNode(OpKind kind, const std::string& op_type,
+                          const std::string& domain, const std::string& name,
+                          int64_t opset, const std::vector<Value*>& inputs,
+                          const std::vector<Value*>& outputs);
+  void SetNodeInput(Node* node, int index, Value* value);
+  // Replaces output `index` of `node` with `value` (which must have no
+  // producer); the old output value loses its producer.
+  void SetNodeOutput(Node* node, int index, Value* value);
+  // Detaches and deletes `node`; its output values stay, without producer.
+  void RemoveNode(Node* node);
+  // Redirects every use of `from` (including graph outputs) to `to`.
+  void ReplaceAllUsesWith(Value* from, Value* to);
+  // Nodes in their current order (topological after TopologicalSort()).
+  std::vector<Node*> nodes() const;
+  size_t num_nodes() const { return nodes_.size(); }
+
+  // Orders nodes so each comes after the producers of its inputs, keeping the
+  // file order where it is already valid. Errors on a cycle or on an input
+  // that nothing produces.
+  Status TopologicalSort();
+
+  // Deep copy of structure; constant tensors are shared.
+  std::unique_ptr<Graph> Clone() const;
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<Value>> values_;
+  std::unordered_map<std::string, Value*> values_by_name_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<Value*> inputs_;
+  std::vector<Value*> outputs_;
+  size_t next_node_id_ = 0;
+  size_t unique_name_counter_ = 0;
+};
+
+// Counts nodes of `kind` in `graph`.
+int CountNodes(const Graph& graph, OpKind kind);
+
+}  // namespace bnfold::ir

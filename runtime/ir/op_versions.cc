@@ -1,0 +1,120 @@
+#include "runtime/ir/op_versions.h"
+
+#include <string>
+
+namespace bnfold::ir {
+
+namespace {
+
+// Since-versions from the ONNX operator changelog (default domain), through
+// opset 23. Type-only bumps are listed too: a node's semantics are chosen by
+// the kernels from its opset, this table only says which schema applies.
+std::vector<int64_t> SinceVersions(OpKind kind) {
+  switch (kind) {
+    case OpKind::kAbs: return {1, 6, 13};
+    case OpKind::kAdd: return {1, 6, 7, 13, 14};
+    case OpKind::kAveragePool: return {1, 7, 10, 11, 19, 22};
+    case OpKind::kBatchNormalization: return {1, 6, 7, 9, 14, 15};
+    case OpKind::kCast: return {1, 6, 9, 13, 19, 21, 23};
+    case OpKind::kCeil: return {1, 6, 13};
+    case OpKind::kClip: return {1, 6, 11, 12, 13};
+    case OpKind::kConcat: return {1, 4, 11, 13};
+    case OpKind::kConstant: return {1, 9, 11, 12, 13, 19, 21, 23};
+    case OpKind::kConstantOfShape: return {9, 20, 21, 23};
+    case OpKind::kConv: return {1, 11, 22};
+    case OpKind::kConvTranspose: return {1, 11, 22};
+    case OpKind::kDepthToSpace: return {1, 11, 13};
+    case OpKind::kDiv: return {1, 6, 7, 13, 14};
+    case OpKind::kDropout: return {1, 6, 7, 10, 12, 13, 22};
+    case OpKind::kElu: return {1, 6, 22};
+    case OpKind::kErf: return {9, 13};
+    case OpKind::kExp: return {1, 6, 13};
+    case OpKind::kExpand: return {8, 13};
+    case OpKind::kFlatten: return {1, 9, 11, 13, 21, 23};
+    case OpKind::kFloor: return {1, 6, 13};
+    case OpKind::kGather: return {1, 11, 13};
+    case OpKind::kGemm: return {1, 6, 7, 9, 11, 13};
+    case OpKind::kGlobalAveragePool: return {1, 22};
+    case OpKind::kGlobalMaxPool: return {1, 22};
+    case OpKind::kHardSigmoid: return {1, 6, 22};
+    case OpKind::kHardSwish: return {14, 22};
+    case OpKind::kIdentity: return {1, 13, 14, 16, 19, 21, 23};
+    case OpKind::kInstanceNormalization: return {1, 6, 22};
+    case OpKind::kLeakyRelu: return {1, 6, 16};
+    case OpKind::kLog: return {1, 6, 13};
+    case OpKind::kLogSoftmax: return {1, 11, 13};
+    case OpKind::kLRN: return {1, 13};
+    case OpKind::kMatMul: return {1, 9, 13};
+    case OpKind::kMax: return {1, 6, 8, 12, 13};
+    case OpKind::kMaxPool: return {1, 8, 10, 11, 12, 22};
+    case OpKind::kMean: return {1, 6, 8, 13};
+    case OpKind::kMin: return {1, 6, 8, 12, 13};
+    case OpKind::kMul: return {1, 6, 7, 13, 14};
+    case OpKind::kNeg: return {1, 6, 13};
+    case OpKind::kPad: return {1, 2, 11, 13, 18, 19, 21, 23};
+    case OpKind::kPow: return {1, 7, 12, 13, 15};
+    case OpKind::kPRelu: return {1, 6, 7, 9, 16};
+    case OpKind::kReciprocal: return {1, 6, 13};
+    case OpKind::kReduceMax: return {1, 11, 12, 13, 18, 20};
+    case OpKind::kReduceMean: return {1, 11, 13, 18};
+    case OpKind::kReduceMin: return {1, 11, 12, 13, 18, 20};
+    case OpKind::kReduceSum: return {1, 11, 13};
+    case OpKind::kRelu: return {1, 6, 13, 14};
+    case OpKind::kReshape: return {1, 5, 13, 14, 19, 21, 23};
+    case OpKind::kResize: return {10, 11, 13, 18, 19};
+    case OpKind::kSelu: return {1, 6, 22};
+    case OpKind::kShape: return {1, 13, 15, 19, 21, 23};
+    case OpKind::kSigmoid: return {1, 6, 13};
+    case OpKind::kSlice: return {1, 10, 11, 13};
+    case OpKind::kSoftmax: return {1, 11, 13};
+    case OpKind::kSoftplus: return {1, 22};
+    case OpKind::kSoftsign: return {1, 22};
+    case OpKind::kSpaceToDepth: return {1, 13};
+    case OpKind::kSplit: return {1, 2, 11, 13, 18};
+    case OpKind::kSqrt: return {1, 6, 13};
+    case OpKind::kSqueeze: return {1, 11, 13, 21, 23};
+    case OpKind::kSub: return {1, 6, 7, 13, 14};
+    case OpKind::kSum: return {1, 6, 8, 13};
+    case OpKind::kTanh: return {1, 6, 13};
+    case OpKind::kTile: return {1, 6, 13};
+    case OpKind::kTranspose: return {1, 13, 21, 23};
+    case OpKind::kUnsqueeze: return {1, 11, 13, 21, 23};
+    case OpKind::kUpsample: return {1, 7, 9, 10};
+    case OpKind::kUnknown:
+    case OpKind::kCount: break;
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<int64_t>& OpSinceVersions(OpKind kind) {
+  static const auto* const table = [] {
+    auto* t = new std::vector<std::vector<int64_t>>();
+    for (int k = 0; k < static_cast<int>(OpKind::kCount); ++k) {
+      t->push_back(SinceVersions(static_cast<OpKind>(k)));
+    }
+    return t;
+  }();
+  return (*table)[static_cast<size_t>(kind)];
+}
+
+StatusOr<int64_t> ResolveOpVersion(OpKind kind, int64_t opset) {
+  if (opset > kMaxKnownOpset) {
+    return Unsupported("opset " + std::to_string(opset) +
+                       " is newer than the newest bnfold knows (" +
+                       std::to_string(kMaxKnownOpset) + ")");
+  }
+  const std::vector<int64_t>& versions = OpSinceVersions(kind);
+  int64_t resolved = 0;
+  for (int64_t v : versions) {
+    if (v <= opset) resolved = v;
+  }
+  if (resolved == 0) {
+    return InvalidModel(std::string(OpKindName(kind)) +
+                        " does not exist in opset " + std::to_string(opset));
+  }
+  return resolved;
+}
+
+}  // namespace bnfold::ir

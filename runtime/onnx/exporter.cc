@@ -1,0 +1,149 @@
+#include "runtime/onnx/exporter.h"
+
+#include <unordered_map>
+
+#include "onnx/onnx_pb.h"
+#include "runtime/common/file_util.h"
+#include "runtime/common/status_macros.h"
+#include "runtime/onnx/loader.h"
+#include "runtime/onnx/tensor_proto.h"
+
+namespace bnfold::onnx_io {
+
+namespace {
+
+Status ExportAttribute(const ir::Attribute& a, onnx::AttributeProto* out) {
+  if (a.type == ir::AttrType::kOpaque) {
+    if (!out->ParseFromString(a.s)) return Internal("attribute '" + a.name + "' is corrupt");
+    return Status::Ok();
+  }
+  out->set_name(a.name);
+  switch (a.type) {
+    case ir::AttrType::kFloat:
+      out->set_type(onnx::AttributeProto::FLOAT);
+      out->set_f(a.f);
+      break;
+    case ir::AttrType::kInt:
+      out->set_type(onnx::AttributeProto::INT);
+      out->set_i(a.i);
+      break;
+    case ir::AttrType::kString:
+      out->set_type(onnx::AttributeProto::STRING);
+      out->set_s(a.s);
+      break;
+    case ir::AttrType::kTensor:
+      out->set_type(onnx::AttributeProto::TENSOR);
+      TensorToProto(*a.t, "", out->mutable_t());
+      break;
+    case ir::AttrType::kFloats:
+      out->set_type(onnx::AttributeProto::FLOATS);
+      for (float f : a.floats) out->add_floats(f);
+      break;
+    case ir::AttrType::kInts:
+      out->set_type(onnx::AttributeProto::INTS);
+      for (int64_t i : a.ints) out->add_ints(i);
+      break;
+    case ir::AttrType::kStrings:
+      out->set_type(onnx::AttributeProto::STRINGS);
+      for (const auto& s : a.strings) out->add_strings(s);
+      break;
+    case ir::AttrType::kOpaque:
+      break;
+  }
+  return Status::Ok();
+}
+
+// A declaration for `value` from its IR type, for values the input model did
+// not declare (e.g. a graph output rewired by a pass).
+void DescribeValue(const ir::Value& value, onnx::ValueInfoProto* info) {
+  info->set_name(value.name());
+  auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(static_cast<int32_t>(value.dtype()));
+  if (value.shape()) {
+    auto* shape = tensor_type->mutable_shape();
+    for (const ir::Dim& d : *value.shape()) {
+      auto* dim = shape->add_dim();
+      if (d.is_fixed()) {
+        dim->set_dim_value(d.value);
+      } else if (!d.param.empty()) {
+        dim->set_dim_param(d.param);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
+    const onnx::ModelProto& skeleton, const ir::Graph& graph) {
+  auto model = std::make_unique<onnx::ModelProto>(skeleton);
+  onnx::GraphProto* g = model->mutable_graph();
+  g->clear_node();
+  g->clear_initializer();
+  g->clear_sparse_initializer();
+
+  std::unordered_map<std::string, const onnx::ValueInfoProto*> declared;
+  for (const auto& v : skeleton.graph().input()) declared[v.name()] = &v;
+  for (const auto& v : skeleton.graph().output()) declared[v.name()] = &v;
+
+  g->clear_input();
+  for (const ir::Value* in : graph.inputs()) {
+    auto it = declared.find(in->name());
+    if (it != declared.end()) {
+      *g->add_input() = *it->second;
+    } else {
+      DescribeValue(*in, g->add_input());
+    }
+  }
+  g->clear_output();
+  for (const ir::Value* out : graph.outputs()) {
+    auto it = declared.find(out->name());
+    if (it != declared.end()) {
+      *g->add_output() = *it->second;
+    } else {
+      DescribeValue(*out, g->add_output());
+    }
+  }
+
+  for (const ir::Value* v : graph.Initializers()) {
+    TensorToProto(*v->constant_data(), v->name(), g->add_initializer());
+  }
+
+  for (const ir::Node* n : graph.nodes()) {
+    onnx::NodeProto* node = g->add_node();
+    node->set_op_type(n->op_type());
+    if (!n->domain().empty()) node->set_domain(n->domain());
+    if (!n->name().empty()) node->set_name(n->name());
+    if (!n->doc_string().empty()) node->set_doc_string(n->doc_string());
+    for (const ir::Value* in : n->inputs()) node->add_input(in ? in->name() : "");
+    for (const ir::Value* out : n->outputs()) node->add_output(out ? out->name() : "");
+    for (const ir::Attribute& a : n->attributes()) {
+      RETURN_IF_ERROR(ExportAttribute(a, node->add_attribute())
+                          .WithContext(n->Describe()));
+    }
+  }
+
+  // Keep the input's value_info for values that still exist as node outputs.
+  g->clear_value_info();
+  for (const auto& info : skeleton.graph().value_info()) {
+    const ir::Value* v = graph.FindValue(info.name());
+    if (v && v->producer() && !v->is_graph_output() && !v->is_initializer()) {
+      *g->add_value_info() = info;
+    }
+  }
+  return model;
+}
+
+Status WriteModelFile(const onnx::ModelProto& model, const std::string& path) {
+  if (model.ByteSizeLong() > kMaxModelFileBytes) {
+    return Unsupported(path + ": the model is over 2 GiB; it must be written "
+                       "with external data");
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) {
+    return Internal(path + ": cannot serialize the model");
+  }
+  return WriteFileAtomically(path, bytes);
+}
+
+}  // namespace bnfold::onnx_io

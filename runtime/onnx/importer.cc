@@ -1,0 +1,314 @@
+#include "runtime/onnx/importer.h"
+
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "onnx/onnx_pb.h"
+#include "runtime/common/status_macros.h"
+#include "runtime/ir/op_versions.h"
+#include "runtime/ir/tensor_util.h"
+#include "runtime/onnx/tensor_proto.h"
+
+namespace bnfold::onnx_io {
+
+namespace {
+
+using ir::Attribute;
+using ir::AttrType;
+
+struct ParsedType {
+  DataType dtype = DataType::kUndefined;
+  std::optional<ir::StaticShape> shape;
+};
+
+// Element type and shape of a tensor type; Unsupported for sequence, map,
+// optional and sparse types.
+StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& what) {
+  ParsedType parsed;
+  if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return parsed;
+  if (!type.has_tensor_type()) {
+    return Unsupported(what + " is not a tensor (sequence, map, optional and "
+                       "sparse types are not supported)");
+  }
+  const auto& tensor_type = type.tensor_type();
+  parsed.dtype = static_cast<DataType>(tensor_type.elem_type());
+  if (tensor_type.has_shape()) {
+    ir::StaticShape shape;
+    for (const auto& dim : tensor_type.shape().dim()) {
+      ir::Dim d;
+      if (dim.has_dim_value()) {
+        if (dim.dim_value() < 0) {
+          return InvalidModel(what + " has a negative dimension " +
+                              std::to_string(dim.dim_value()));
+        }
+        d.value = dim.dim_value();
+      } else if (dim.has_dim_param()) {
+        d.param = dim.dim_param();
+      }
+      shape.push_back(d);
+    }
+    parsed.shape = std::move(shape);
+  }
+  return parsed;
+}
+
+// Sets `value`'s type from `type`, keeping what is known when `type` says less.
+Status ApplyType(const onnx::TypeProto& type, const std::string& what,
+                 ir::Value* value) {
+  ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what));
+  if (parsed.dtype != DataType::kUndefined) value->set_dtype(parsed.dtype);
+  if (parsed.shape) value->set_shape(std::move(parsed.shape));
+  return Status::Ok();
+}
+
+StatusOr<ir::ConstTensorPtr> TensorAttr(const onnx::TensorProto& t,
+                                        const std::string& what) {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    return Unsupported(what + " stores a tensor attribute as external data");
+  }
+  ASSIGN_OR_RETURN(Tensor tensor, TensorFromProto(t, what));
+  return ir::ConstTensorPtr(std::make_shared<const Tensor>(std::move(tensor)));
+}
+
+StatusOr<Attribute> ImportAttribute(const onnx::AttributeProto& a,
+                                    const std::string& node_desc) {
+  Attribute out;
+  out.name = a.name();
+  const std::string what = node_desc + ": attribute '" + a.name() + "'";
+  if (a.name().empty()) return InvalidModel(node_desc + ": attribute without a name");
+  if (!a.ref_attr_name().empty()) {
+    return InvalidModel(what + " refers to a function attribute outside a function");
+  }
+  switch (a.type()) {
+    case onnx::AttributeProto::FLOAT: out.type = AttrType::kFloat; out.f = a.f(); break;
+    case onnx::AttributeProto::INT: out.type = AttrType::kInt; out.i = a.i(); break;
+    case onnx::AttributeProto::STRING: out.type = AttrType::kString; out.s = a.s(); break;
+    case onnx::AttributeProto::FLOATS:
+      out.type = AttrType::kFloats;
+      out.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      out.type = AttrType::kInts;
+      out.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      out.type = AttrType::kStrings;
+      out.strings.assign(a.strings().begin(), a.strings().end());
+      break;
+    case onnx::AttributeProto::TENSOR: {
+      out.type = AttrType::kTensor;
+      ASSIGN_OR_RETURN(out.t, TensorAttr(a.t(), what));
+      break;
+    }
+    case onnx::AttributeProto::UNDEFINED:
+      return InvalidModel(what + " has no type");
+    default:
+      // Graphs, sparse tensors, type protos: carried through untouched.
+      out.type = AttrType::kOpaque;
+      if (!a.SerializeToString(&out.s)) return Internal(what + ": cannot serialize");
+      break;
+  }
+  return out;
+}
+
+// The tensor a Constant node produces, from whichever value_* attribute it
+// carries (exactly one must be present).
+StatusOr<ir::ConstTensorPtr> ConstantValue(const ir::Node& node) {
+  if (node.attributes().size() != 1) {
+    return InvalidModel(node.Describe() + ": Constant needs exactly one value "
+                        "attribute, has " + std::to_string(node.attributes().size()));
+  }
+  const Attribute& a = node.attributes()[0];
+  if (a.name == "value" && a.type == AttrType::kTensor) return a.t;
+  if (a.name == "value_float" && a.type == AttrType::kFloat) {
+    return ir::MakeConstant(DataType::kFloat, {}, {a.f});
+  }
+  if (a.name == "value_int" && a.type == AttrType::kInt) {
+    ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(DataType::kInt64, {}));
+    *t.data_as<int64_t>() = a.i;
+    return ir::ConstTensorPtr(std::make_shared<const Tensor>(std::move(t)));
+  }
+  if (a.name == "value_floats" && a.type == AttrType::kFloats) {
+    std::vector<double> v(a.floats.begin(), a.floats.end());
+    return ir::MakeConstant(DataType::kFloat, {static_cast<int64_t>(v.size())}, v);
+  }
+  if (a.name == "value_ints" && a.type == AttrType::kInts) {
+    ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(DataType::kInt64,
+                                                {static_cast<int64_t>(a.ints.size())}));
+    for (size_t i = 0; i < a.ints.size(); ++i) t.data_as<int64_t>()[i] = a.ints[i];
+    return ir::ConstTensorPtr(std::make_shared<const Tensor>(std::move(t)));
+  }
+  return Unsupported(node.Describe() + ": Constant attribute '" + a.name +
+                     "' (string and sparse constants are not supported)");
+}
+
+// The value called `name`, created on first mention (a node may consume a
+// value whose producer comes later in the file).
+StatusOr<ir::Value*> GetOrCreate(ir::Graph* graph, const std::string& name) {
+  if (ir::Value* v = graph->FindValue(name)) return v;
+  return graph->AddValue(name);
+}
+
+}  // namespace
+
+void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
+  auto apply = [&](const onnx::ValueInfoProto& info) {
+    ir::Value* v = ir_graph->FindValue(info.name());
+    if (v == nullptr || v->constant_data()) return;
+    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name());
+    if (!parsed.ok()) return;
+    if (v->dtype() == DataType::kUndefined) v->set_dtype(parsed->dtype);
+    if (!v->shape() && parsed->shape) v->set_shape(parsed->shape);
+  };
+  for (const auto& info : graph.value_info()) apply(info);
+  for (const auto& info : graph.output()) apply(info);
+}
+
+StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
+  ir::Model model;
+  model.ir_version = proto.ir_version();
+  model.producer_name = proto.producer_name();
+  model.producer_version = proto.producer_version();
+  for (const auto& o : proto.opset_import()) {
+    model.opset_imports.push_back({o.domain(), o.version()});
+  }
+  const int64_t default_opset = model.DefaultOpset();
+  const onnx::GraphProto& g = proto.graph();
+  model.graph = std::make_unique<ir::Graph>();
+  ir::Graph* graph = model.graph.get();
+  graph->set_name(g.name());
+
+  // Graph inputs.
+  for (const auto& input : g.input()) {
+    const std::string what = "graph input '" + input.name() + "'";
+    if (graph->FindValue(input.name())) {
+      return InvalidModel(what + " is declared twice");
+    }
+    ASSIGN_OR_RETURN(ir::Value * v, graph->AddValue(input.name()));
+    RETURN_IF_ERROR(ApplyType(input.type(), what, v));
+    v->set_declared_type(true);
+    graph->AddGraphInput(v);
+  }
+
+  // Initializers; one that is also a graph input is overridable from IR 4 on.
+  if (g.sparse_initializer_size() > 0) {
+    return Unsupported("sparse initializer '" + g.sparse_initializer(0).values().name() +
+                       "' (sparse tensors are not supported)");
+  }
+  for (const auto& init : g.initializer()) {
+    const std::string what = "initializer '" + init.name() + "'";
+    ir::Value* v = graph->FindValue(init.name());
+    if (v != nullptr && (!v->is_graph_input() || v->is_initializer())) {
+      return InvalidModel(what + " is defined twice");
+    }
+    ASSIGN_OR_RETURN(Tensor tensor, TensorFromProto(init, what));
+    auto data = std::make_shared<const Tensor>(std::move(tensor));
+    if (v == nullptr) {
+      ASSIGN_OR_RETURN(v, graph->AddValue(init.name()));
+    } else {
+      if (v->dtype() != DataType::kUndefined && v->dtype() != data->dtype()) {
+        return InvalidModel(what + " is " + DataTypeName(data->dtype()) +
+                            " but the graph input of the same name is " +
+                            DataTypeName(v->dtype()));
+      }
+      graph->SetOverridable(v, model.ir_version >= 4);
+    }
+    graph->SetInitializer(v, std::move(data));
+  }
+
+  // Nodes, in file order.
+  std::unordered_set<std::string> produced;
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    const ir::OpKind kind = ir::OpKindFromName(n.domain(), n.op_type());
+    std::string desc = n.op_type() + (n.name().empty()
+                                          ? " #" + std::to_string(i)
+                                          : " '" + n.name() + "'");
+    if (n.op_type().empty()) return InvalidModel("node #" + std::to_string(i) + " has no op_type");
+    int64_t opset = 0;
+    for (const auto& o : model.opset_imports) {
+      if (o.domain == n.domain() ||
+          (n.domain() == "ai.onnx" && o.domain.empty()) ||
+          (n.domain().empty() && o.domain == "ai.onnx")) {
+        opset = o.version;
+      }
+    }
+    if (opset == 0) {
+      return InvalidModel(desc + ": domain '" + n.domain() +
+                          "' is not in the model's opset imports");
+    }
+    if (kind != ir::OpKind::kUnknown) {
+      StatusOr<int64_t> version = ir::ResolveOpVersion(kind, opset);
+      if (!version.ok()) return version.status().WithContext(desc);
+    }
+    std::vector<ir::Value*> inputs, outputs;
+    for (const std::string& name : n.input()) {
+      if (name.empty()) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      ASSIGN_OR_RETURN(ir::Value * v, GetOrCreate(graph, name));
+      inputs.push_back(v);
+    }
+    for (const std::string& name : n.output()) {
+      if (name.empty()) {
+        outputs.push_back(nullptr);
+        continue;
+      }
+      if (!produced.insert(name).second) {
+        return InvalidModel(desc + ": output '" + name +
+                            "' is already produced by another node");
+      }
+      ASSIGN_OR_RETURN(ir::Value * v, GetOrCreate(graph, name));
+      if (v->is_graph_input() || v->is_initializer()) {
+        return InvalidModel(desc + ": output '" + name +
+                            "' is also a graph input or initializer");
+      }
+      outputs.push_back(v);
+    }
+    ASSIGN_OR_RETURN(ir::Node * node,
+                     graph->AddNode(kind, n.op_type(), n.domain(), n.name(),
+                                    opset, inputs, outputs));
+    node->set_doc_string(n.doc_string());
+    for (const auto& a : n.attribute()) {
+      if (node->FindAttribute(a.name())) {
+        return InvalidModel(desc + ": attribute '" + a.name() + "' given twice");
+      }
+      ASSIGN_OR_RETURN(Attribute attr, ImportAttribute(a, desc));
+      node->SetAttribute(std::move(attr));
+    }
+    if (kind == ir::OpKind::kConstant) {
+      if (node->num_outputs() != 1 || node->output(0) == nullptr) {
+        return InvalidModel(desc + ": Constant must have one output");
+      }
+      ASSIGN_OR_RETURN(ir::ConstTensorPtr data, ConstantValue(*node));
+      graph->SetConstantOutput(node->output(0), std::move(data));
+    }
+  }
+  (void)default_opset;
+
+  // Graph outputs must exist.
+  for (const auto& output : g.output()) {
+    ir::Value* v = graph->FindValue(output.name());
+    if (v == nullptr) {
+      return InvalidModel("graph output '" + output.name() +
+                          "' is not produced by any node, input or initializer");
+    }
+    if (v->is_graph_output()) {
+      return InvalidModel("graph output '" + output.name() + "' is listed twice");
+    }
+    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'", v));
+    v->set_declared_type(true);
+    graph->AddGraphOutput(v);
+  }
+  for (const auto& info : g.value_info()) {
+    ir::Value* v = graph->FindValue(info.name());
+    if (v == nullptr || v->constant_data()) continue;
+    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'", v));
+    v->set_declared_type(true);
+  }
+  return model;
+}
+
+}  // namespace bnfold::onnx_io

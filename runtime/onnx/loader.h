@@ -1,0 +1,49 @@
+// Loading an ONNX model: read within limits, resolve external data safely,
+// import into the IR, sort, then run ONNX's own checker and shape inference.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bnfold/status.h"
+#include "runtime/ir/model.h"
+
+namespace onnx {
+class ModelProto;
+}
+
+namespace bnfold::onnx_io {
+
+// A .onnx file larger than this must keep its weights as external data
+// (protobuf cannot parse a message over 2 GiB).
+inline constexpr size_t kMaxModelFileBytes = (size_t{2} << 30) - 1;
+
+struct LoadOptions {
+  bool run_checker = true;
+  bool infer_shapes = true;
+};
+
+struct LoadedModel {
+  ir::Model model;
+  // The input ModelProto without nodes and initializers: metadata, functions,
+  // value_info and input/output declarations, for a lossless export.
+  std::shared_ptr<const onnx::ModelProto> skeleton;
+  // Initializers whose data lived in external files.
+  std::set<std::string> external_initializers;
+  // Facts worth telling the user, e.g. that the checker was skipped.
+  std::vector<std::string> notes;
+};
+
+StatusOr<LoadedModel> LoadModelFile(const std::string& path,
+                                    const LoadOptions& options = {});
+// `source` names the model in errors; external data is resolved relative to
+// `base_dir` and refused when it is empty.
+StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
+                                     const std::string& base_dir,
+                                     const std::string& source,
+                                     const LoadOptions& options = {});
+
+}  // namespace bnfold::onnx_io

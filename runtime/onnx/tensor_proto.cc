@@ -1,0 +1,147 @@
+#include "runtime/onnx/tensor_proto.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "onnx/onnx_pb.h"
+#include "runtime/common/file_util.h"
+#include "runtime/common/npy.h"
+
+namespace bnfold::onnx_io {
+
+namespace {
+
+bool IsSupportedType(DataType t) {
+  return DataTypeSize(t) != 0 && t != DataType::kComplex64 &&
+         t != DataType::kComplex128;
+}
+
+// Copies `count` typed-field values into `dst` converting each to T.
+template <typename T, typename Field>
+void CopyField(const Field& field, void* dst, int64_t count) {
+  T* out = static_cast<T*>(dst);
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<T>(field.Get(i));
+}
+
+}  // namespace
+
+StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
+                                 const std::string& what) {
+  const DataType dtype = static_cast<DataType>(proto.data_type());
+  if (!onnx::TensorProto_DataType_IsValid(proto.data_type()) ||
+      dtype == DataType::kUndefined) {
+    return InvalidModel(what + " has unknown data_type " +
+                        std::to_string(proto.data_type()));
+  }
+  if (!IsSupportedType(dtype)) {
+    return Unsupported(what + " has element type " + DataTypeName(dtype) +
+                       ", which bnfold does not support");
+  }
+  if (proto.has_segment()) {
+    return Unsupported(what + " is segmented, which bnfold does not support");
+  }
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    return Internal(what + " still refers to external data");
+  }
+  std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  StatusOr<size_t> bytes = CheckedByteSize(dtype, dims);
+  if (!bytes.ok()) return bytes.status().WithContext(what);
+  const int64_t count = static_cast<int64_t>(*bytes / DataTypeSize(dtype));
+
+  // Compare the data present with the shape before allocating, so a huge
+  // shape with little data is an error, not a huge allocation.
+  int64_t available = 0;
+  if (proto.has_raw_data()) {
+    if (proto.raw_data().size() != *bytes) {
+      return InvalidModel(what + ": raw_data has " +
+                          std::to_string(proto.raw_data().size()) +
+                          " bytes but shape " + ShapeToString(dims) + " of " +
+                          DataTypeName(dtype) + " needs " +
+                          std::to_string(*bytes));
+    }
+    available = count;
+  } else {
+    switch (dtype) {
+      case DataType::kFloat: available = proto.float_data_size(); break;
+      case DataType::kDouble: available = proto.double_data_size(); break;
+      case DataType::kInt64: available = proto.int64_data_size(); break;
+      case DataType::kUint32:
+      case DataType::kUint64: available = proto.uint64_data_size(); break;
+      default: available = proto.int32_data_size(); break;
+    }
+    if (available != count) {
+      return InvalidModel(what + " holds " + std::to_string(available) +
+                          " elements but shape " + ShapeToString(dims) +
+                          " needs " + std::to_string(count));
+    }
+  }
+  StatusOr<Tensor> tensor = Tensor::Allocate(dtype, dims);
+  if (!tensor.ok()) return tensor.status().WithContext(what);
+  void* dst = tensor->data();
+  if (proto.has_raw_data()) {
+    std::memcpy(dst, proto.raw_data().data(), *bytes);
+    return tensor;
+  }
+  switch (dtype) {
+    case DataType::kFloat: CopyField<float>(proto.float_data(), dst, count); break;
+    case DataType::kDouble: CopyField<double>(proto.double_data(), dst, count); break;
+    case DataType::kInt64: CopyField<int64_t>(proto.int64_data(), dst, count); break;
+    case DataType::kUint32: CopyField<uint32_t>(proto.uint64_data(), dst, count); break;
+    case DataType::kUint64: CopyField<uint64_t>(proto.uint64_data(), dst, count); break;
+    case DataType::kInt32: CopyField<int32_t>(proto.int32_data(), dst, count); break;
+    case DataType::kInt16: CopyField<int16_t>(proto.int32_data(), dst, count); break;
+    case DataType::kInt8: CopyField<int8_t>(proto.int32_data(), dst, count); break;
+    case DataType::kUint16:
+    case DataType::kFloat16:
+    case DataType::kBfloat16: CopyField<uint16_t>(proto.int32_data(), dst, count); break;
+    case DataType::kUint8: CopyField<uint8_t>(proto.int32_data(), dst, count); break;
+    case DataType::kBool: {
+      auto* out = static_cast<uint8_t*>(dst);
+      for (int64_t i = 0; i < count; ++i) out[i] = proto.int32_data(i) != 0;
+      break;
+    }
+    default:
+      return Unsupported(what + ": element type " + DataTypeName(dtype));
+  }
+  return tensor;
+}
+
+void TensorToProto(const Tensor& tensor, const std::string& name,
+                   onnx::TensorProto* proto) {
+  proto->Clear();
+  if (!name.empty()) proto->set_name(name);
+  proto->set_data_type(static_cast<int32_t>(tensor.dtype()));
+  for (int64_t d : tensor.shape()) proto->add_dims(d);
+  proto->set_raw_data(tensor.data(), tensor.byte_size());
+}
+
+StatusOr<NamedTensor> ReadTensorFile(const std::string& path) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
+    StatusOr<Tensor> t = ReadNpyFile(path);
+    if (!t.ok()) return t.status();
+    return NamedTensor{"", std::move(*t)};
+  }
+  StatusOr<std::string> bytes = ReadFileToString(path, kMaxTensorFileBytes);
+  if (!bytes.ok()) return bytes.status();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(*bytes)) {
+    return InvalidArgument(path + ": not a serialized ONNX TensorProto");
+  }
+  StatusOr<Tensor> t = TensorFromProto(proto, path);
+  if (!t.ok()) return t.status();
+  return NamedTensor{proto.name(), std::move(*t)};
+}
+
+Status WriteTensorProtoFile(const std::string& path, const std::string& name,
+                            const Tensor& tensor) {
+  onnx::TensorProto proto;
+  TensorToProto(tensor, name, &proto);
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes)) {
+    return Internal(path + ": cannot serialize tensor '" + name + "'");
+  }
+  return WriteFileAtomically(path, bytes);
+}
+
+}  // namespace bnfold::onnx_io

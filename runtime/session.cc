@@ -1,0 +1,231 @@
+// Session = load -> optimize (passes) -> compile per input-shape signature
+// (cached) -> run with a pooled execution context.
+#include "bnfold/session.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "passes/pass.h"
+#include "runtime/backend/onednn/plan.h"
+#include "runtime/common/file_util.h"
+#include "runtime/common/status_macros.h"
+#include "runtime/onnx/loader.h"
+
+namespace bnfold {
+
+namespace {
+
+TensorInfo DescribeValue(const ir::Value& v) {
+  TensorInfo info;
+  info.name = v.name();
+  info.dtype = v.dtype();
+  if (v.shape()) {
+    for (const ir::Dim& d : *v.shape()) {
+      info.shape.push_back(d.is_fixed() ? d.value : -1);
+      info.dim_names.push_back(d.param);
+    }
+  } else if (v.constant_data()) {
+    info.shape = v.constant_data()->shape();
+    info.dim_names.assign(info.shape.size(), "");
+  }
+  return info;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  SessionOptions options;
+  int threads = 1;
+  onnx_io::LoadedModel loaded;
+  std::unique_ptr<ir::Graph> graph;  // the graph that runs (optimized or not)
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> overridable;
+  std::vector<TensorInfo> outputs;
+  std::unordered_map<std::string, size_t> output_index;
+  std::unordered_map<std::string, const ir::Value*> feedable;
+  int batchnorm_before = 0;
+  int batchnorm_after = 0;
+
+  // One compiled plan per input signature, with a pool of idle contexts.
+  struct PlanEntry {
+    std::shared_ptr<const onednn::Plan> plan;
+    std::vector<std::unique_ptr<onednn::ExecState>> idle;
+  };
+  mutable std::mutex mutex;
+  mutable std::map<std::string, PlanEntry> plans;
+
+  Status Init(onnx_io::LoadedModel model, const SessionOptions& opts) {
+    options = opts;
+    threads = opts.threads > 0 ? opts.threads : omp_get_num_procs();
+    loaded = std::move(model);
+    graph = loaded.model.graph->Clone();
+    batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
+    if (options.optimize) {
+      ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+      RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(loaded.model.source));
+    }
+    batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
+    for (const ir::Value* in : graph->inputs()) {
+      feedable[in->name()] = in;
+      if (in->constant_data()) {
+        if (in->is_overridable()) overridable.push_back(DescribeValue(*in));
+      } else {
+        inputs.push_back(DescribeValue(*in));
+      }
+    }
+    for (const ir::Value* out : graph->outputs()) {
+      output_index[out->name()] = outputs.size();
+      outputs.push_back(DescribeValue(*out));
+    }
+    return Status::Ok();
+  }
+
+  // Checks the feed and returns the signature key and specs in graph order.
+  Status PrepareFeeds(const std::vector<NamedTensor>& feeds,
+                      std::vector<onednn::FeedSpec>* specs,
+                      std::vector<const void*>* pointers, std::string* key) const {
+    std::map<std::string, const NamedTensor*> by_name;
+    for (const NamedTensor& f : feeds) {
+      auto it = feedable.find(f.name);
+      if (it == feedable.end() || (it->second->constant_data() && !it->second->is_overridable())) {
+        return InvalidArgument("'" + f.name + "' is not an input of the model");
+      }
+      if (!by_name.emplace(f.name, &f).second) {
+        return InvalidArgument("input '" + f.name + "' is fed twice");
+      }
+      StatusOr<size_t> bytes = CheckedByteSize(f.tensor.dtype(), f.tensor.shape());
+      if (!bytes.ok()) return bytes.status().WithContext("input '" + f.name + "'");
+      if (*bytes > 0 && f.tensor.data() == nullptr) {
+        return InvalidArgument("input '" + f.name + "' has no data");
+      }
+    }
+    for (const ir::Value* in : graph->inputs()) {
+      auto it = by_name.find(in->name());
+      if (it == by_name.end()) continue;
+      const Tensor& t = it->second->tensor;
+      specs->push_back({in->name(), t.dtype(), t.shape()});
+      pointers->push_back(t.data());
+      *key += in->name() + ":" + std::to_string(static_cast<int>(t.dtype())) +
+              ShapeToString(t.shape()) + ";";
+    }
+    return Status::Ok();
+  }
+
+  Status Run(const std::vector<NamedTensor>& feeds, std::vector<NamedTensor>* results) const {
+    if (results == nullptr) return InvalidArgument("Run: outputs must not be null");
+    std::vector<onednn::FeedSpec> specs;
+    std::vector<const void*> pointers;
+    std::string key;
+    RETURN_IF_ERROR(PrepareFeeds(feeds, &specs, &pointers, &key));
+
+    std::shared_ptr<const onednn::Plan> plan;
+    std::unique_ptr<onednn::ExecState> state;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      PlanEntry& entry = plans[key];
+      if (!entry.plan) {
+        onednn::CompileOptions compile_options;
+        compile_options.threads = threads;
+        StatusOr<std::shared_ptr<const onednn::Plan>> compiled =
+            onednn::CompilePlan(*graph, specs, compile_options);
+        if (!compiled.ok()) {
+          plans.erase(key);
+          return compiled.status().WithContext(loaded.model.source);
+        }
+        entry.plan = *compiled;
+      }
+      plan = entry.plan;
+      if (!entry.idle.empty()) {
+        state = std::move(entry.idle.back());
+        entry.idle.pop_back();
+      }
+    }
+    if (!state) state = std::make_unique<onednn::ExecState>(plan);
+
+    // Feed order of the plan equals graph-input order of the specs.
+    omp_set_num_threads(threads);
+    Status status = state->Run(pointers);
+    if (status.ok()) status = CollectOutputs(*plan, *state, results);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      plans[key].idle.push_back(std::move(state));
+    }
+    return status.ok() ? status : status.WithContext(loaded.model.source);
+  }
+
+  Status CollectOutputs(const onednn::Plan& plan, const onednn::ExecState& state,
+                        std::vector<NamedTensor>* results) const {
+    auto desc_of = [&](size_t i) -> const onednn::TensorDesc& {
+      return plan.values[plan.outputs[i]].desc;
+    };
+    if (results->empty()) {
+      for (size_t i = 0; i < plan.outputs.size(); ++i) {
+        const onednn::TensorDesc& d = desc_of(i);
+        ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(d.dtype, d.dims));
+        if (t.byte_size()) std::memcpy(t.data(), state.output(i), t.byte_size());
+        results->push_back({plan.output_names[i], std::move(t)});
+      }
+      return Status::Ok();
+    }
+    for (NamedTensor& r : *results) {
+      auto it = output_index.find(r.name);
+      if (it == output_index.end()) {
+        return InvalidArgument("'" + r.name + "' is not an output of the model");
+      }
+      const onednn::TensorDesc& d = desc_of(it->second);
+      if (r.tensor.data() == nullptr) {
+        ASSIGN_OR_RETURN(r.tensor, Tensor::Allocate(d.dtype, d.dims));
+      } else if (r.tensor.dtype() != d.dtype || r.tensor.shape() != d.dims) {
+        return InvalidArgument("output '" + r.name + "' is " + DataTypeName(d.dtype) + " " +
+                               ShapeToString(d.dims) + " but the buffer given is " +
+                               DataTypeName(r.tensor.dtype()) + " " +
+                               ShapeToString(r.tensor.shape()));
+      }
+      if (r.tensor.byte_size()) {
+        std::memcpy(r.tensor.data(), state.output(it->second), r.tensor.byte_size());
+      }
+    }
+    return Status::Ok();
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+StatusOr<std::unique_ptr<Session>> Session::Open(const std::string& path,
+                                                 const SessionOptions& options) {
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+  auto impl = std::make_unique<Impl>();
+  RETURN_IF_ERROR(impl->Init(std::move(loaded), options));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+StatusOr<std::unique_ptr<Session>> Session::OpenFromBytes(std::string_view bytes,
+                                                          const SessionOptions& options,
+                                                          const std::string& base_dir) {
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelBytes(bytes, base_dir, "<memory>"));
+  auto impl = std::make_unique<Impl>();
+  RETURN_IF_ERROR(impl->Init(std::move(loaded), options));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo>& Session::overridable_initializers() const {
+  return impl_->overridable;
+}
+const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
+
+Status Session::Run(const std::vector<NamedTensor>& inputs,
+                    std::vector<NamedTensor>* outputs) const {
+  return impl_->Run(inputs, outputs);
+}
+
+int Session::batchnorm_count_before() const { return impl_->batchnorm_before; }
+int Session::batchnorm_count_after() const { return impl_->batchnorm_after; }
+
+}  // namespace bnfold

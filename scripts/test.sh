@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: install what is missing, build, run every test.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BNFOLD_BUILD_DIR:-$ROOT/build}"
+
+"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/build.sh"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j "$(nproc)"
