@@ -41,6 +41,13 @@ enum class WeightsPlacement {
   kPlainView,       // the plain tensor as is (oneDNN works on that layout)
 };
 
+// Non-template core of PlaceWeights; returns the placement for
+// `preferred` (the weights desc the primitive chose under format any).
+WeightsPlacement ChooseWeightsPlacement(CompileContext& ctx, int input, int arg,
+                                        const WeightsMapping& mapping,
+                                        const dnnl::memory::desc& preferred,
+                                        PrimitiveRunner* runner);
+
 // Builds the primitive desc through `make_pd(weights_md)` and binds input
 // `input` (the weights) to argument `arg` of `runner`. In order of
 // preference:
@@ -50,19 +57,6 @@ enum class WeightsPlacement {
 //     grouped weights): reordered here, once, into kernel-owned memory;
 //  3. otherwise the plain tensor viewed in oneDNN's dims.
 // `plain_only` skips to 3. Must run inside CatchDnnl: oneDNN errors throw.
-template <typename PrimitiveDesc>
-WeightsPlacement PlaceWeights(CompileContext& ctx, int input, int arg,
-                              const WeightsMapping& mapping, bool plain_only,
-                              const std::function<PrimitiveDesc(const dnnl::memory::desc&)>& make_pd,
-                              PrimitiveDesc* pd, PrimitiveRunner* runner);
-
-// Non-template core of PlaceWeights; returns the placement for
-// `preferred` (the weights desc the primitive chose under format any).
-WeightsPlacement ChooseWeightsPlacement(CompileContext& ctx, int input, int arg,
-                                        const WeightsMapping& mapping,
-                                        const dnnl::memory::desc& preferred,
-                                        PrimitiveRunner* runner);
-
 template <typename PrimitiveDesc>
 WeightsPlacement PlaceWeights(CompileContext& ctx, int input, int arg,
                               const WeightsMapping& mapping, bool plain_only,

@@ -6,6 +6,7 @@
 // which needs C neither copied nor pre-scaled. MatMul broadcasts batch dims
 // as numpy does and promotes 1-D operands. float16/bfloat16/float64 run
 // through F32Bridge.
+#include <cmath>
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
@@ -118,6 +119,10 @@ class GemmKernel : public Kernel {
       return Status::Ok();
     }
     if (k == 0) return Unsupported(ctx.Describe() + ": A and B have an empty inner dimension");
+    if (use_c && !std::isfinite(alpha / beta)) {
+      return Unsupported(ctx.Describe() + ": alpha " + std::to_string(alpha) + " / beta " +
+                         std::to_string(beta) + " is out of float range");
+    }
     return CatchDnnl(ctx.Describe(), [&] {
       dnnl::primitive_attr attr = DefaultPrimitiveAttr();
       const float scale = use_c ? alpha / beta : alpha;
