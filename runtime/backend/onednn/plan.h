@@ -3,6 +3,7 @@
 // built and shared by every concurrent run; each run uses its own ExecState.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,7 +49,8 @@ struct PlanInput {
 };
 
 struct Plan {
-  std::vector<PlanValue> values;
+  // A deque: compile contexts hold pointers to descs while values are added.
+  std::deque<PlanValue> values;
   std::vector<PlanStep> steps;
   std::vector<PlanInput> inputs;
   std::vector<int> outputs;  // graph outputs in order; always plain layout

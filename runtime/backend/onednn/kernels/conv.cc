@@ -1,7 +1,128 @@
+// Conv on oneDNN's convolution_forward and ConvTranspose on
+// deconvolution_forward: 1D/2D/3D, groups incl. depthwise, dilations,
+// strides, pads, auto_pad, optional bias; ConvTranspose also output_padding
+// and output_shape. Activations and weights use the layouts oneDNN prefers
+// (format any): a blocked input is taken as is when it matches, the output
+// stays blocked for the next primitive, constant weights are reordered once
+// at compile time (see PlaceWeights). float16/bfloat16/float64 run through
+// F32Bridge.
+#include <type_traits>
+
 #include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/conv_geometry.h"
+#include "runtime/backend/onednn/kernels/conv_weights.h"
+#include "runtime/backend/onednn/kernels/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
 
-void RegisterConvKernels(KernelRegistry& registry) { (void)registry; }
+namespace {
+
+// What differs between Conv and ConvTranspose.
+struct ConvOp {
+  using Primitive = dnnl::convolution_forward;
+  static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::convolution_direct;
+  static constexpr auto Geometry = ComputeConvGeometry;
+  static constexpr auto Weights = ConvWeightsMapping;
+};
+
+struct ConvTransposeOp {
+  using Primitive = dnnl::deconvolution_forward;
+  static constexpr dnnl::algorithm kAlgorithm = dnnl::algorithm::deconvolution_direct;
+  static constexpr auto Geometry = ComputeConvTransposeGeometry;
+  static constexpr auto Weights = ConvTransposeWeightsMapping;
+};
+
+template <typename Op>
+class ConvFamilyKernel : public Kernel {
+ public:
+  explicit ConvFamilyKernel(bool plain_only) : plain_only_(plain_only) {}
+
+  Status Compile(CompileContext& ctx) override {
+    if (ctx.num_inputs() < 2 || !ctx.has_input(0) || !ctx.has_input(1)) {
+      return InvalidModel(ctx.Describe() + ": needs inputs X and W");
+    }
+    const bool has_bias = ctx.num_inputs() > 2 && ctx.has_input(2);
+    for (int i = 0; i < (has_bias ? 3 : 2); ++i) {
+      if (ctx.input(i).dtype != DataType::kFloat) {
+        return UnsupportedType(ctx, i, "float, float16, bfloat16, double (all alike)");
+      }
+    }
+    ASSIGN_OR_RETURN(ConvGeometry g, Op::Geometry(ctx, ctx.input(0).dims, ctx.input(1).dims));
+    if (has_bias && ctx.input(2).dims != std::vector<int64_t>{g.out_channels}) {
+      return InvalidModel(ctx.Describe() + ": bias B has shape " +
+                          ShapeToString(ctx.input(2).dims) + ", expected [" +
+                          std::to_string(g.out_channels) + "]");
+    }
+    for (int64_t d : g.output_dims) empty_ = empty_ || d == 0;
+    if (empty_) {  // oneDNN refuses zero-sized tensors; nothing to compute
+      ctx.SetOutput(0, DataType::kFloat, g.output_dims);
+      return Status::Ok();
+    }
+    if (g.in_channels == 0) return Unsupported(ctx.Describe() + ": X has no channels");
+    return CatchDnnl(ctx.Describe(), [&] { Build(ctx, g, has_bias); });
+  }
+
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    return empty_ ? nullptr : runner_.CreateState(engine);
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    if (!empty_) runner_.Execute(ctx);
+    return Status::Ok();
+  }
+
+ private:
+  using PrimitiveDesc = typename Op::Primitive::primitive_desc;
+
+  void Build(CompileContext& ctx, const ConvGeometry& g, bool has_bias) {
+    using tag = dnnl::memory::format_tag;
+    const auto f32 = dnnl::memory::data_type::f32;
+    const TensorDesc& x = ctx.input(0);
+    const dnnl::memory::dims out_dims(g.output_dims.begin(), g.output_dims.end());
+    const tag activation_tag = plain_only_ ? PlainTag(x.dims.size()) : tag::any;
+    const dnnl::memory::desc src_md(x.dims, f32, activation_tag);
+    const dnnl::memory::desc dst_md(out_dims, f32, activation_tag);
+    const dnnl::memory::desc bias_md =
+        has_bias ? dnnl::memory::desc({g.out_channels}, f32, tag::a) : dnnl::memory::desc();
+    const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
+        [&](const dnnl::memory::desc& weights_md) {
+          typename Op::Primitive::desc desc(dnnl::prop_kind::forward_inference, Op::kAlgorithm,
+                                            src_md, weights_md, bias_md, dst_md, g.strides,
+                                            g.DnnlDilations(), g.pads_begin, g.pads_end);
+          return PrimitiveDesc(desc, DefaultPrimitiveAttr(), ctx.engine());
+        };
+    PrimitiveDesc pd;
+    PlaceWeights<PrimitiveDesc>(ctx, 1, DNNL_ARG_WEIGHTS, Op::Weights(ctx.input(1).dims, g.group),
+                                plain_only_, make_pd, &pd, &runner_);
+    // A blocked input already in the chosen layout is used as is; anything
+    // else is reordered by the planner.
+    if (!x.is_plain() && x.layout == pd.src_desc()) {
+      ctx.AcceptInputLayout(0);
+    } else {
+      ctx.RequireInputLayout(0, pd.src_desc());
+    }
+    runner_.set_primitive(typename Op::Primitive(pd));
+    runner_.BindInput(DNNL_ARG_SRC, 0, pd.src_desc());
+    if (has_bias) runner_.BindInput(DNNL_ARG_BIAS, 2, bias_md);
+    runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
+    runner_.BindScratchpad(pd.scratchpad_desc());
+    ctx.RequestScratchpad(ScratchpadBytes(pd));
+    ctx.SetOutput(0, DataType::kFloat, g.output_dims,
+                  LayoutOrPlain(pd.dst_desc(), DataType::kFloat, g.output_dims));
+  }
+
+  bool plain_only_;
+  bool empty_ = false;
+  PrimitiveRunner runner_;
+};
+
+}  // namespace
+
+void RegisterConvKernels(KernelRegistry& registry) {
+  registry.Register(ir::OpKind::kConv, MakeFloatKernel<ConvFamilyKernel<ConvOp>>);
+  registry.Register(ir::OpKind::kConvTranspose, MakeFloatKernel<ConvFamilyKernel<ConvTransposeOp>>);
+}
 
 }  // namespace bnfold::onednn

@@ -1,7 +1,244 @@
+// Gemm and MatMul on oneDNN's matmul primitive. A constant B (the usual
+// weights) takes the layout oneDNN prefers and is reordered once at compile
+// time; a B computed at run time is read in place. Gemm's transposes are
+// strides, alpha an output scale and beta*C a binary post-op:
+//   Y = beta * ((alpha / beta) * A'B' + C)    (eltwise_linear applies beta)
+// which needs C neither copied nor pre-scaled. MatMul broadcasts batch dims
+// as numpy does and promotes 1-D operands. float16/bfloat16/float64 run
+// through F32Bridge.
+#include <cmath>
+#include <cstring>
+
 #include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/conv_weights.h"
+#include "runtime/backend/onednn/kernels/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
 
-void RegisterGemmKernels(KernelRegistry& registry) { (void)registry; }
+namespace {
+
+using PrimitiveDesc = dnnl::matmul::primitive_desc;
+
+constexpr const char* kFloatTypes = "float, float16, bfloat16, double (all alike)";
+
+// A row-major tensor of `dims`, optionally read transposed (last two axes).
+dnnl::memory::desc StridedDesc(std::vector<int64_t> dims, bool transposed) {
+  std::vector<int64_t> strides = RowMajorStrides(dims);
+  if (transposed) {
+    const size_t r = dims.size();
+    std::swap(dims[r - 2], dims[r - 1]);
+    std::swap(strides[r - 2], strides[r - 1]);
+  }
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+Status CheckFloatInputs(const CompileContext& ctx, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (ctx.has_input(i) && ctx.input(i).dtype != DataType::kFloat) {
+      return UnsupportedType(ctx, i, kFloatTypes);
+    }
+  }
+  return Status::Ok();
+}
+
+// Places B (input 1) and builds the matmul; weights are oneDNN's preferred
+// layout only when B is constant (a run-time B would need a reorder per run).
+PrimitiveDesc BuildMatMul(CompileContext& ctx, const dnnl::memory::desc& src_md,
+                          const WeightsMapping& weights, const dnnl::memory::desc& dst_md,
+                          const dnnl::primitive_attr& attr, bool plain_only,
+                          PrimitiveRunner* runner) {
+  const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
+      [&](const dnnl::memory::desc& weights_md) {
+        return PrimitiveDesc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, ctx.engine());
+      };
+  PrimitiveDesc pd;
+  const bool plain_weights = plain_only || ctx.constant_input(1) == nullptr;
+  PlaceWeights<PrimitiveDesc>(ctx, 1, DNNL_ARG_WEIGHTS, weights, plain_weights, make_pd, &pd,
+                              runner);
+  runner->set_primitive(dnnl::matmul(pd));
+  runner->BindInput(DNNL_ARG_SRC, 0, src_md);
+  runner->BindOutput(DNNL_ARG_DST, 0, dst_md);
+  runner->BindScratchpad(pd.scratchpad_desc());
+  ctx.RequestScratchpad(ScratchpadBytes(pd));
+  return pd;
+}
+
+class GemmKernel : public Kernel {
+ public:
+  explicit GemmKernel(bool plain_only) : plain_only_(plain_only) {}
+
+  Status Compile(CompileContext& ctx) override {
+    if (ctx.num_inputs() < 2 || !ctx.has_input(0) || !ctx.has_input(1)) {
+      return InvalidModel(ctx.Describe() + ": needs inputs A and B");
+    }
+    const bool has_c = ctx.num_inputs() > 2 && ctx.has_input(2);
+    RETURN_IF_ERROR(CheckFloatInputs(ctx, 3));
+    ASSIGN_OR_RETURN(const int64_t trans_a, ctx.node().GetInt("transA", 0));
+    ASSIGN_OR_RETURN(const int64_t trans_b, ctx.node().GetInt("transB", 0));
+    ASSIGN_OR_RETURN(const float alpha, ctx.node().GetFloat("alpha", 1.0f));
+    ASSIGN_OR_RETURN(const float beta, ctx.node().GetFloat("beta", 1.0f));
+    // Opset < 7 `broadcast`: C is broadcast whenever its shape allows, as
+    // ONNX Runtime does, so the attribute is only type-checked.
+    ASSIGN_OR_RETURN(const int64_t broadcast, ctx.node().GetInt("broadcast", 0));
+    (void)broadcast;
+    const std::vector<int64_t>& a = ctx.input(0).dims;
+    const std::vector<int64_t>& b = ctx.input(1).dims;
+    if (a.size() != 2 || b.size() != 2) {
+      return InvalidModel(ctx.Describe() + ": A " + ShapeToString(a) + " and B " +
+                          ShapeToString(b) + " must be matrices");
+    }
+    const int64_t m = trans_a ? a[1] : a[0], k = trans_a ? a[0] : a[1];
+    const int64_t n = trans_b ? b[0] : b[1];
+    if ((trans_b ? b[1] : b[0]) != k) {
+      return InvalidModel(ctx.Describe() + ": A " + ShapeToString(a) + (trans_a ? " (transposed)" : "") +
+                          " and B " + ShapeToString(b) + (trans_b ? " (transposed)" : "") +
+                          " do not share the inner dimension");
+    }
+    // C, right-aligned into [M, N], as a 2-D desc.
+    const bool use_c = has_c && beta != 0.0f;
+    std::vector<int64_t> c2 = {1, 1};
+    if (has_c) {
+      const std::vector<int64_t>& c = ctx.input(2).dims;
+      bool fits = c.size() <= 2;
+      for (size_t i = 0; fits && i < c.size(); ++i) {
+        const int64_t want = i + 2 - c.size() == 0 ? m : n;
+        c2[i + 2 - c.size()] = c[i];
+        fits = c[i] == want || c[i] == 1;
+      }
+      if (!fits) {
+        return InvalidModel(ctx.Describe() + ": C " + ShapeToString(c) +
+                            " cannot be broadcast to [" + std::to_string(m) + ", " +
+                            std::to_string(n) + "]");
+      }
+    }
+    ctx.SetOutput(0, DataType::kFloat, {m, n});
+    if (m == 0 || n == 0) {
+      empty_ = true;
+      return Status::Ok();
+    }
+    if (k == 0) return Unsupported(ctx.Describe() + ": A and B have an empty inner dimension");
+    if (use_c && !std::isfinite(alpha / beta)) {
+      return Unsupported(ctx.Describe() + ": alpha " + std::to_string(alpha) + " / beta " +
+                         std::to_string(beta) + " is out of float range");
+    }
+    return CatchDnnl(ctx.Describe(), [&] {
+      dnnl::primitive_attr attr = DefaultPrimitiveAttr();
+      const float scale = use_c ? alpha / beta : alpha;
+      if (scale != 1.0f) attr.set_output_scales(0, {scale});
+      const dnnl::memory::desc c_md(c2, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+      if (use_c) {
+        dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_add, c_md);
+        if (beta != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, beta, 0.0f);
+        attr.set_post_ops(ops);
+      }
+      WeightsMapping weights{b, b, trans_b ? 0 : -1};
+      BuildMatMul(ctx, StridedDesc(a, trans_a != 0), weights,
+                  PlainDesc(DataType::kFloat, {m, n}), attr, plain_only_, &runner_);
+      if (use_c) runner_.BindInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, 2, c_md);
+    });
+  }
+
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    return empty_ ? nullptr : runner_.CreateState(engine);
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    if (!empty_) runner_.Execute(ctx);
+    return Status::Ok();
+  }
+
+ private:
+  bool plain_only_;
+  bool empty_ = false;
+  PrimitiveRunner runner_;
+};
+
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(bool plain_only) : plain_only_(plain_only) {}
+
+  Status Compile(CompileContext& ctx) override {
+    if (ctx.num_inputs() < 2 || !ctx.has_input(0) || !ctx.has_input(1)) {
+      return InvalidModel(ctx.Describe() + ": needs inputs A and B");
+    }
+    RETURN_IF_ERROR(CheckFloatInputs(ctx, 2));
+    const std::vector<int64_t>& a = ctx.input(0).dims;
+    const std::vector<int64_t>& b = ctx.input(1).dims;
+    if (a.empty() || b.empty()) {
+      return InvalidModel(ctx.Describe() + ": MatMul operands must have rank >= 1, got " +
+                          ShapeToString(a) + " and " + ShapeToString(b));
+    }
+    // numpy: a 1-D A is a row [1, K], a 1-D B a column [K, 1]; the unit
+    // dims are dropped from the result.
+    std::vector<int64_t> a2 = a, b2 = b;
+    if (a.size() == 1) a2.insert(a2.begin(), 1);
+    if (b.size() == 1) b2.push_back(1);
+    const int64_t k = a2.back();
+    if (b2[b2.size() - 2] != k) {
+      return InvalidModel(ctx.Describe() + ": A " + ShapeToString(a) + " and B " +
+                          ShapeToString(b) + " do not share the inner dimension");
+    }
+    const size_t rank = std::max(a2.size(), b2.size());
+    if (rank > DNNL_MAX_NDIMS) {
+      return Unsupported(ctx.Describe() + ": rank " + std::to_string(rank) + " exceeds oneDNN's " +
+                         std::to_string(DNNL_MAX_NDIMS));
+    }
+    a2.insert(a2.begin(), rank - a2.size(), 1);
+    b2.insert(b2.begin(), rank - b2.size(), 1);
+    std::vector<int64_t> out(rank);
+    for (size_t i = 0; i + 2 < rank; ++i) {
+      if (a2[i] != b2[i] && a2[i] != 1 && b2[i] != 1) {
+        return InvalidModel(ctx.Describe() + ": batch dims of A " + ShapeToString(a) +
+                            " and B " + ShapeToString(b) + " cannot be broadcast together");
+      }
+      out[i] = a2[i] == 1 ? b2[i] : a2[i];
+    }
+    out[rank - 2] = a2[rank - 2];
+    out[rank - 1] = b2[rank - 1];
+    std::vector<int64_t> y(out.begin(), out.end() - 2);
+    if (a.size() > 1) y.push_back(out[rank - 2]);
+    if (b.size() > 1) y.push_back(out[rank - 1]);
+    ctx.SetOutput(0, DataType::kFloat, y);
+    for (int64_t d : out) empty_ = empty_ || d == 0;
+    if (empty_) return Status::Ok();
+    if (k == 0) {  // a sum over nothing
+      zero_bytes_ = static_cast<size_t>(TensorDesc{DataType::kFloat, y, {}}.byte_size());
+      return Status::Ok();
+    }
+    return CatchDnnl(ctx.Describe(), [&] {
+      BuildMatMul(ctx, PlainDesc(DataType::kFloat, a2), WeightsMapping{b, b2, -1},
+                  PlainDesc(DataType::kFloat, out), DefaultPrimitiveAttr(), plain_only_, &runner_);
+    });
+  }
+
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    return empty_ || zero_bytes_ ? nullptr : runner_.CreateState(engine);
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    if (zero_bytes_) {
+      std::memset(ctx.output(0), 0, zero_bytes_);
+    } else if (!empty_) {
+      runner_.Execute(ctx);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool plain_only_;
+  bool empty_ = false;
+  size_t zero_bytes_ = 0;
+  PrimitiveRunner runner_;
+};
+
+}  // namespace
+
+void RegisterGemmKernels(KernelRegistry& registry) {
+  registry.Register(ir::OpKind::kGemm, MakeFloatKernel<GemmKernel>);
+  registry.Register(ir::OpKind::kMatMul, MakeFloatKernel<MatMulKernel>);
+}
 
 }  // namespace bnfold::onednn

@@ -1,0 +1,64 @@
+// Helpers for the Conv/ConvTranspose/Gemm/MatMul kernel tests: a small
+// ModelProto builder (so tests can attach initializers with data), seeded
+// random tensors, a one-shot run through the public Session API, and a
+// comparison against a double-precision reference.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bnfold/session.h"
+#include "bnfold/tensor.h"
+
+namespace bnfold::testing {
+
+struct Attr {
+  std::string name;
+  std::variant<int64_t, float, std::vector<int64_t>, std::string> value;
+};
+
+// Builds a single-graph ModelProto. Dims of -1 become the symbolic dim "N".
+class ModelBuilder {
+ public:
+  explicit ModelBuilder(int64_t opset);
+  ~ModelBuilder();
+  ModelBuilder& Input(const std::string& name, DataType type, const std::vector<int64_t>& dims);
+  ModelBuilder& Initializer(const std::string& name, const Tensor& value);
+  ModelBuilder& Node(const std::string& op, const std::vector<std::string>& inputs,
+                     const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {});
+  // An output of rank `rank` whose dims the model leaves to shape inference.
+  ModelBuilder& Output(const std::string& name, DataType type, int rank);
+  std::string Bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Uniform values in [-1, 1], reproducible for a seed; float32 unless asked.
+Tensor RandomTensor(const std::vector<int64_t>& dims, uint32_t seed,
+                    DataType type = DataType::kFloat);
+
+// SessionOptions with `threads` (the rest default).
+SessionOptions ThreadsOption(int threads);
+
+// Opens `model` and runs it once; the first output, or the error.
+StatusOr<Tensor> RunModel(const std::string& model, const std::vector<NamedTensor>& inputs,
+                          int threads = 1);
+
+// A reference result: values and, per element, the sum of the magnitudes of
+// the terms that made it (the scale of its rounding error).
+struct Reference {
+  std::vector<int64_t> dims;
+  std::vector<double> values;
+  std::vector<double> magnitude;
+};
+
+// Every element of `got` within rtol * magnitude + atol of the reference.
+void ExpectMatches(const Tensor& got, const Reference& want, double rtol = 1e-5,
+                   double atol = 1e-6);
+
+}  // namespace bnfold::testing
