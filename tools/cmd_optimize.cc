@@ -59,6 +59,7 @@ void PrintText(const std::string& output, const OptimizeReport& r, bool detailed
   if (!r.external_data_path.empty()) std::cout << " (weights in " << r.external_data_path << ")";
   std::cout << "\nBatchNormalization: " << r.batchnorm_before << " -> " << r.batchnorm_after
             << ", nodes: " << r.nodes_before << " -> " << r.nodes_after << "\n";
+  for (const std::string& n : r.notes) std::cout << "note: " << n << "\n";
   if (!detailed) return;
   std::cout << "passes:\n";
   if (r.passes.empty()) std::cout << "  (none registered)\n";
@@ -72,7 +73,6 @@ void PrintText(const std::string& output, const OptimizeReport& r, bool detailed
     std::cout << "  " << bn.node << ": "
               << (bn.folded ? "folded into " + bn.folded_into : "kept: " + bn.reason) << "\n";
   }
-  for (const std::string& n : r.notes) std::cout << "note: " << n << "\n";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "bnfold/optimizer.h"
+#include "bnfold/tensor_io.h"
 #include "tests/tools/test_models.h"
 #include "tests/tools/tool_test_util.h"
 #include "tools/compare.h"
@@ -167,13 +168,38 @@ TEST(VerifyCli, IdenticalResultsPass) {
   }
 }
 
-TEST(VerifyCli, GivenInputsAndSeeds) {
+TEST(VerifyCli, OneRandomSetPerSeed) {
   TempDir dir;
   testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
   testing::CommandResult r = RunBnfold({"verify", dir.File("m.onnx"), "--seeds", "5", "--batch",
                                         "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ParseOrFail(r)["runs"].number, 5);
+}
+
+TEST(VerifyCli, GivenInputsRunOnce) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  Tensor x = *Tensor::Allocate(DataType::kFloat, {2, 3, 4, 4});
+  for (int64_t i = 0; i < x.num_elements(); ++i) x.data_as<float>()[i] = 0.25f * (i % 7) - 0.75f;
+  ASSERT_TRUE(WriteTensorFile(dir.File("x.pb"), "X", x).ok());
+  testing::CommandResult r =
+      RunBnfold({"verify", dir.File("m.onnx"), "--input", "X=" + dir.File("x.pb"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_EQ(json["runs"].number, 1);
+  EXPECT_TRUE(json["pass"].boolean);
+  // With --random-inputs as well, the given X is kept and one run per seed made.
+  testing::CommandResult both = RunBnfold({"verify", dir.File("m.onnx"), "--input",
+                                           "X=" + dir.File("x.pb"), "--random-inputs", "--seeds",
+                                           "2", "--json"});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(ParseOrFail(both)["runs"].number, 2);
+  // A name the model does not have is bad input.
+  EXPECT_EQ(RunBnfold({"verify", dir.File("m.onnx"), "--input", "X=" + dir.File("x.pb"),
+                       "--input", "nope=" + dir.File("x.pb")})
+                .exit_code,
+            2);
 }
 
 TEST(VerifyCli, BadUsageIsExit2) {
