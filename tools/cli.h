@@ -73,8 +73,17 @@ StatusOr<std::vector<NamedTensor>> RandomInputs(const Session& session, int64_t 
 // Inputs from `--input NAME=FILE` flags (FILE .pb or .npy).
 StatusOr<std::vector<NamedTensor>> InputsFromFlags(const std::vector<std::string>& specs);
 
+// "a,b,c" -> {"a", "b", "c"} for --passes; names are checked when the
+// pipeline is built (the error lists the known ones). Defined in
+// cmd_optimize.cc.
+StatusOr<std::vector<std::string>> ParsePassList(const std::string& list);
+
 // Subcommands.
 int RunCommand(const std::vector<std::string>& argv);
 int CheckCaseCommand(const std::vector<std::string>& argv);
+int OptimizeCommand(const std::vector<std::string>& argv);
+int VerifyCommand(const std::vector<std::string>& argv);
+int InspectCommand(const std::vector<std::string>& argv);
+int BenchCommand(const std::vector<std::string>& argv);
 
 }  // namespace bnfold::cli

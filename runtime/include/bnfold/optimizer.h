@@ -1,0 +1,118 @@
+// Offline optimization and inspection of ONNX models: what `bnfold optimize`
+// and `bnfold inspect` do, for any C++ program that embeds bnfold.
+//
+//   bnfold::StatusOr<bnfold::OptimizeReport> report =
+//       bnfold::OptimizeModel("model.onnx", "model.folded.onnx");
+//   if (!report.ok()) { ... report.status().message() ... }
+//   // report->batchnorm_before, report->batchnorm_after, report->batchnorm[i].reason
+//
+//   bnfold::StatusOr<bnfold::ModelInfo> info = bnfold::InspectModel("model.onnx");
+//   // info->batchnorm[i].folds_into, .reason, .diagnostics
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bnfold/status.h"
+
+namespace bnfold {
+
+// Names of every graph pass, in the order the default pipeline runs them.
+std::vector<std::string> AvailablePasses();
+
+struct OptimizeOptions {
+  // Pass names to run, in order; empty = the default pipeline.
+  std::vector<std::string> passes;
+};
+
+struct PassSummary {
+  std::string name;
+  int rewrites = 0;
+  std::vector<std::string> notes;
+};
+
+// What the pipeline decided for one BatchNormalization.
+struct BatchNormOutcome {
+  std::string node;         // the BN's name, or "BatchNormalization #N" if unnamed
+  bool folded = false;
+  std::string folded_into;  // e.g. "Conv 'conv1'", when folded
+  // Why it was not folded (each pass that looked at it, "pass: reason"), or
+  // which pass folded it.
+  std::string reason;
+};
+
+struct OptimizeReport {
+  std::vector<PassSummary> passes;
+  int batchnorm_before = 0;
+  int batchnorm_after = 0;
+  int nodes_before = 0;
+  int nodes_after = 0;
+  // One entry per BatchNormalization of the input model, in graph order.
+  std::vector<BatchNormOutcome> batchnorm;
+  // The external-data file written next to the output ("" when the weights
+  // are stored inline): `<output>.data`.
+  std::string external_data_path;
+  // Whether the ONNX checker validated the written model (it is skipped when
+  // the model's IR version or opset is newer than the installed checker's).
+  bool checker_ran = false;
+  // Facts worth telling the user (e.g. why the checker was skipped).
+  std::vector<std::string> notes;
+};
+
+// Loads `input_path`, runs the passes and writes the result to
+// `output_path` (temp file + rename: readers never see a partial file).
+//
+// Refuses to write over its input (same path, or a link to the same file).
+// Keeps opset imports, IR version, metadata, doc strings, functions, graph
+// input/output names and the value_info of surviving values. Weights are
+// stored in `<output_path>.data` (offsets aligned) when the input kept
+// initializers as external data or the model would exceed protobuf's 2 GiB.
+// The written model passes the ONNX checker whenever the installed checker
+// can judge its IR version and opset; otherwise nothing is written.
+StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
+                                       const std::string& output_path,
+                                       const OptimizeOptions& options = {});
+
+// One BatchNormalization as `bnfold inspect` shows it.
+struct BatchNormInfo {
+  std::string name;  // node name, or "BatchNormalization #N" if unnamed
+  int64_t opset = 0;
+  bool training_mode = false;
+  double epsilon = 0.0;
+  // Op type producing X; "(graph input)" or "(constant)" for those.
+  std::string producer;
+  // Op types reading Y, plus "(graph output)" when Y is a graph output.
+  std::vector<std::string> consumers;
+  // The node it folds into (e.g. "Conv 'conv1'") with the default pipeline.
+  std::optional<std::string> folds_into;
+  std::string reason;
+  // Facts about its statistics and attributes worth a user's attention,
+  // e.g. moving statistics left at their initial values.
+  std::vector<std::string> diagnostics;
+};
+
+struct ModelInfo {
+  int64_t ir_version = 0;
+  int64_t opset = 0;  // default ONNX domain
+  std::string producer_name;
+  std::string producer_version;
+  int nodes = 0;
+  // Op type (with "domain." prefix outside the default domain) -> count.
+  std::map<std::string, int> ops;
+  std::vector<BatchNormInfo> batchnorm;
+  // Facts from loading (e.g. the checker was skipped, and why).
+  std::vector<std::string> notes;
+};
+
+struct InspectOptions {
+  // Passes whose decisions are reported; empty = the default pipeline.
+  std::vector<std::string> passes;
+};
+
+StatusOr<ModelInfo> InspectModel(const std::string& path,
+                                 const InspectOptions& options = {});
+
+}  // namespace bnfold

@@ -1,0 +1,302 @@
+// The `bnfold` binary: optimize / verify / inspect / bench, their exit codes
+// (0 ok, 1 numeric mismatch, 2 bad usage or input) and --json shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "bnfold/optimizer.h"
+#include "bnfold/tensor_io.h"
+#include "tests/tools/test_models.h"
+#include "tests/tools/tool_test_util.h"
+#include "tools/compare.h"
+
+namespace bnfold {
+namespace {
+
+using testing::JsonValue;
+using testing::RunBnfold;
+using testing::TempDir;
+
+JsonValue ParseOrFail(const testing::CommandResult& r) {
+  std::string error;
+  std::optional<JsonValue> json = testing::ParseJson(r.out, &error);
+  EXPECT_TRUE(json.has_value()) << error << "\nstdout: " << r.out << "\nstderr: " << r.err;
+  return json.value_or(JsonValue{});
+}
+
+bool PassRegistered(const std::string& name) {
+  for (const std::string& p : AvailablePasses()) {
+    if (p == name) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- optimize
+
+TEST(OptimizeCli, WritesTheModelAndReportsJson) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("in.onnx"));
+  testing::CommandResult r =
+      RunBnfold({"optimize", dir.File("in.onnx"), dir.File("out.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_EQ(json["passes"].kind, JsonValue::kArray);
+  EXPECT_EQ(json["batchnorm_before"].number, 0);
+  EXPECT_EQ(json["batchnorm_after"].number, 0);
+  EXPECT_EQ(json["nodes_before"].number, 3);
+  EXPECT_EQ(json["nodes_after"].kind, JsonValue::kNumber);
+  EXPECT_EQ(json["external_data"].kind, JsonValue::kNull);
+  EXPECT_TRUE(json["checker"].boolean);
+  EXPECT_TRUE(testing::FileExists(dir.File("out.onnx")));
+}
+
+TEST(OptimizeCli, RefusesToOverwriteItsInput) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("in.onnx"));
+  const std::string before = testing::ReadBytes(dir.File("in.onnx"));
+  testing::CommandResult r = RunBnfold({"optimize", dir.File("in.onnx"), dir.File("in.onnx")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("refusing to overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::ReadBytes(dir.File("in.onnx")), before);
+}
+
+TEST(OptimizeCli, FailingWriteLeavesNoPartialFile) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(4000), dir.File("in.onnx"));  // ~16 KB
+  // `ulimit -f 4`: writes stop at 2-4 KB (512- or 1024-byte blocks).
+  testing::CommandResult r =
+      RunBnfold({"optimize", dir.File("in.onnx"), dir.File("out.onnx")}, "ulimit -f 4 &&");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"in.onnx"});
+}
+
+TEST(OptimizeCli, BadUsage) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("in.onnx"));
+  EXPECT_EQ(RunBnfold({"optimize", dir.File("in.onnx")}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"optimize", dir.File("in.onnx"), dir.File("o.onnx"), "--bogus"}).exit_code,
+            2);
+  EXPECT_EQ(RunBnfold({"optimize", dir.File("in.onnx"), dir.File("o.onnx"), "--passes", "a,,b"})
+                .exit_code,
+            2);
+  EXPECT_EQ(RunBnfold({"optimize", dir.File("missing.onnx"), dir.File("o.onnx")}).exit_code, 2);
+  testing::CommandResult unknown =
+      RunBnfold({"optimize", dir.File("in.onnx"), dir.File("o.onnx"), "--passes", "no-such-pass"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no-such-pass"), std::string::npos);
+  EXPECT_FALSE(testing::FileExists(dir.File("o.onnx")));
+}
+
+// ---------------------------------------------------------------- inspect
+
+TEST(InspectCli, JsonForThreeBatchNorms) {
+  TempDir dir;
+  testing::WriteModel(testing::ThreeBatchNormModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"inspect", dir.File("m.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_EQ(json["ops"]["Conv"].number, 3);
+  EXPECT_EQ(json["ops"]["BatchNormalization"].number, 3);
+  const JsonValue& bns = json["batchnorm"];
+  ASSERT_EQ(bns.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    for (const char* key : {"name", "opset", "mode", "epsilon", "producer", "consumers",
+                            "folds_into", "reason", "diagnostics"}) {
+      EXPECT_TRUE(bns[i].Has(key)) << key;
+    }
+    EXPECT_EQ(bns[i]["opset"].number, 15);
+    EXPECT_NEAR(bns[i]["epsilon"].number, 1e-3, 1e-9);
+    EXPECT_EQ(bns[i]["producer"].string, "Conv");
+    EXPECT_FALSE(bns[i]["reason"].string.empty());
+  }
+  EXPECT_EQ(bns[0]["name"].string, "bn_initial");
+  EXPECT_EQ(bns[0]["mode"].string, "inference");
+  ASSERT_EQ(bns[0]["diagnostics"].size(), 1u);
+  EXPECT_EQ(bns[0]["diagnostics"][0].string,
+            "moving statistics at initial values: the model was likely trained without its "
+            "moving-average updates running");
+  EXPECT_EQ(bns[1]["name"].string, "bn_override");
+  EXPECT_EQ(bns[1]["folds_into"].kind, JsonValue::kNull);
+  EXPECT_EQ(bns[1]["diagnostics"].size(), 0u);
+  EXPECT_EQ(bns[2]["name"].string, "bn_train");
+  EXPECT_EQ(bns[2]["mode"].string, "training");
+  EXPECT_EQ(bns[2]["folds_into"].kind, JsonValue::kNull);
+  ASSERT_EQ(bns[2]["consumers"].size(), 1u);
+  EXPECT_EQ(bns[2]["consumers"][0].string, "(graph output)");
+}
+
+TEST(InspectCli, HumanTableNamesEveryBatchNorm) {
+  TempDir dir;
+  testing::WriteModel(testing::ThreeBatchNormModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"inspect", dir.File("m.onnx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* text : {"bn_initial", "bn_override", "bn_train", "training",
+                           "moving statistics at initial values"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+  }
+}
+
+TEST(InspectCli, BadInput) {
+  TempDir dir;
+  EXPECT_EQ(RunBnfold({"inspect"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"inspect", dir.File("missing.onnx")}).exit_code, 2);
+  std::ofstream(dir.File("garbage.onnx")) << "not a model";
+  EXPECT_EQ(RunBnfold({"inspect", dir.File("garbage.onnx")}).exit_code, 2);
+}
+
+// ---------------------------------------------------------------- verify
+
+TEST(VerifyCli, IdenticalResultsPass) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  testing::CommandResult r =
+      RunBnfold({"verify", dir.File("m.onnx"), "--rtol", "0", "--atol", "0", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_TRUE(json["pass"].boolean);
+  EXPECT_EQ(json["batchnorm_folded"].number, 0);
+  EXPECT_EQ(json["batchnorm_left"].number, 0);
+  EXPECT_EQ(json["runs"].number, 3);  // the default --seeds
+  ASSERT_EQ(json["outputs"].size(), 2u);
+  EXPECT_EQ(json["outputs"][0]["name"].string, "Y");
+  EXPECT_EQ(json["outputs"][1]["name"].string, "Z");
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(json["outputs"][i]["max_abs_err"].number, 0.0);
+    EXPECT_EQ(json["outputs"][i]["max_rel_err"].number, 0.0);
+  }
+}
+
+TEST(VerifyCli, OneRandomSetPerSeed) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"verify", dir.File("m.onnx"), "--seeds", "5", "--batch",
+                                        "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseOrFail(r)["runs"].number, 5);
+}
+
+TEST(VerifyCli, GivenInputsRunOnce) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  Tensor x = *Tensor::Allocate(DataType::kFloat, {2, 3, 4, 4});
+  for (int64_t i = 0; i < x.num_elements(); ++i) x.data_as<float>()[i] = 0.25f * (i % 7) - 0.75f;
+  ASSERT_TRUE(WriteTensorFile(dir.File("x.pb"), "X", x).ok());
+  testing::CommandResult r =
+      RunBnfold({"verify", dir.File("m.onnx"), "--input", "X=" + dir.File("x.pb"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_EQ(json["runs"].number, 1);
+  EXPECT_TRUE(json["pass"].boolean);
+  // With --random-inputs as well, the given X is kept and one run per seed made.
+  testing::CommandResult both = RunBnfold({"verify", dir.File("m.onnx"), "--input",
+                                           "X=" + dir.File("x.pb"), "--random-inputs", "--seeds",
+                                           "2", "--json"});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(ParseOrFail(both)["runs"].number, 2);
+  // A name the model does not have is bad input.
+  EXPECT_EQ(RunBnfold({"verify", dir.File("m.onnx"), "--input", "X=" + dir.File("x.pb"),
+                       "--input", "nope=" + dir.File("x.pb")})
+                .exit_code,
+            2);
+}
+
+TEST(VerifyCli, BadUsageIsExit2) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  const std::string m = dir.File("m.onnx");
+  EXPECT_EQ(RunBnfold({"verify"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", dir.File("missing.onnx")}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", m, "--rtol", "-1"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", m, "--atol", "x"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", m, "--seeds", "0"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", m, "--input", "X=" + dir.File("missing.pb")}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"verify", m, "--passes", "no-such-pass"}).exit_code, 2);
+}
+
+// Exit 1 needs optimized and reference results that differ: the folded
+// Conv computes with W*s instead of applying s afterwards, which moves the
+// last bits of (nearly) every element. Zero tolerance must catch that; the
+// default tolerance must accept it.
+TEST(VerifyCli, FoldedConvDiffersInTheLastBits) {
+  if (!PassRegistered("fold-batchnorm")) GTEST_SKIP() << "the fold-batchnorm pass is not registered yet";
+  TempDir dir;
+  testing::WriteModel(testing::ConvBatchNormModel(testing::DefaultConvBatchNormWeights()),
+                      dir.File("m.onnx"));
+  testing::CommandResult exact =
+      RunBnfold({"verify", dir.File("m.onnx"), "--rtol", "0", "--atol", "0", "--json"});
+  if (exact.exit_code == 2 && exact.err.find("no kernel") != std::string::npos) {
+    GTEST_SKIP() << "kernel missing: " << exact.err;
+  }
+  ASSERT_EQ(exact.exit_code, 1) << exact.err << exact.out;
+  const JsonValue json = ParseOrFail(exact);
+  EXPECT_FALSE(json["pass"].boolean);
+  EXPECT_EQ(json["batchnorm_folded"].number, 1);
+  EXPECT_EQ(json["batchnorm_left"].number, 0);
+  EXPECT_GT(json["outputs"][0]["max_abs_err"].number, 0.0);
+  EXPECT_LT(json["outputs"][0]["max_abs_err"].number, 1e-4);
+
+  testing::CommandResult tolerant = RunBnfold({"verify", dir.File("m.onnx"), "--json"});
+  ASSERT_EQ(tolerant.exit_code, 0) << tolerant.err << tolerant.out;
+  EXPECT_TRUE(ParseOrFail(tolerant)["pass"].boolean);
+}
+
+// The rule verify applies, at the element level: one float ulp apart fails
+// a zero tolerance and passes any tolerance that covers it.
+TEST(VerifyCompare, LastBitDifference) {
+  Tensor reference = *Tensor::Allocate(DataType::kFloat, {3});
+  Tensor optimized = *Tensor::Allocate(DataType::kFloat, {3});
+  const float values[3] = {0.5f, -2.0f, 3.0f};
+  for (int i = 0; i < 3; ++i) {
+    reference.data_as<float>()[i] = values[i];
+    optimized.data_as<float>()[i] = values[i];
+  }
+  optimized.data_as<float>()[1] = std::nextafter(-2.0f, 0.0f);
+  cli::Comparison exact = cli::CompareTensors(optimized, reference, 0.0, 0.0);
+  EXPECT_FALSE(exact.ok);
+  EXPECT_EQ(exact.num_bad, 1);
+  EXPECT_EQ(exact.worst_index, 1);
+  EXPECT_DOUBLE_EQ(exact.max_abs_err, 2.0 - double{std::nextafter(2.0f, 0.0f)});
+  EXPECT_TRUE(cli::CompareTensors(optimized, reference, 1e-6, 0.0).ok);
+  EXPECT_TRUE(cli::CompareTensors(optimized, reference, 0.0, 1e-6).ok);
+  EXPECT_TRUE(cli::CompareTensors(reference, reference, 0.0, 0.0).ok);
+}
+
+// ---------------------------------------------------------------- bench
+
+TEST(BenchCli, JsonKeys) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"bench", dir.File("m.onnx"), "--iters", "5", "--warmup",
+                                        "1", "--threads", "1", "--batch", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  for (const char* key : {"median_ms", "p90_ms", "min_ms", "load_ms", "compile_ms",
+                          "peak_rss_mb"}) {
+    EXPECT_EQ(json[key].kind, JsonValue::kNumber) << key;
+    EXPECT_GE(json[key].number, 0.0) << key;
+  }
+  EXPECT_LE(json["min_ms"].number, json["median_ms"].number);
+  EXPECT_LE(json["median_ms"].number, json["p90_ms"].number);
+  EXPECT_GT(json["peak_rss_mb"].number, 1.0);  // a process with oneDNN loaded
+  EXPECT_TRUE(json["optimized"].boolean);
+  EXPECT_EQ(json["batch"].number, 2);
+  EXPECT_EQ(json["threads"].number, 1);
+
+  testing::CommandResult plain =
+      RunBnfold({"bench", dir.File("m.onnx"), "--iters", "2", "--no-optimize", "--json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_FALSE(ParseOrFail(plain)["optimized"].boolean);
+}
+
+TEST(BenchCli, BadUsage) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  EXPECT_EQ(RunBnfold({"bench", dir.File("m.onnx"), "--iters", "0"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"bench", dir.File("m.onnx"), "--batch", "0"}).exit_code, 2);
+  EXPECT_EQ(RunBnfold({"bench", dir.File("missing.onnx")}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace bnfold

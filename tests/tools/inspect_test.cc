@@ -1,0 +1,151 @@
+// InspectModel (bnfold/optimizer.h) and the BatchNormalization diagnostics
+// behind it (passes/batchnorm_diagnostics.h).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "bnfold/optimizer.h"
+#include "passes/batchnorm_diagnostics.h"
+#include "tests/tools/test_models.h"
+#include "tests/tools/tool_test_util.h"
+
+namespace bnfold {
+namespace {
+
+using testing::TempDir;
+
+const BatchNormInfo* Find(const ModelInfo& info, const std::string& name) {
+  for (const BatchNormInfo& bn : info.batchnorm) {
+    if (bn.name == name) return &bn;
+  }
+  return nullptr;
+}
+
+bool PassRegistered(const std::string& name) {
+  for (const std::string& p : AvailablePasses()) {
+    if (p == name) return true;
+  }
+  return false;
+}
+
+class ThreeBatchNormTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteModel(testing::ThreeBatchNormModel(), dir_.File("m.onnx"));
+    StatusOr<ModelInfo> info = InspectModel(dir_.File("m.onnx"));
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    info_ = *info;
+  }
+  TempDir dir_;
+  ModelInfo info_;
+};
+
+TEST_F(ThreeBatchNormTest, CountsOpsAndDescribesTheModel) {
+  EXPECT_EQ(info_.ir_version, 8);
+  EXPECT_EQ(info_.opset, 15);
+  EXPECT_EQ(info_.producer_name, "tf2onnx");
+  EXPECT_EQ(info_.producer_version, "1.9.3");
+  EXPECT_EQ(info_.nodes, 6);
+  EXPECT_EQ(info_.ops, (std::map<std::string, int>{{"BatchNormalization", 3}, {"Conv", 3}}));
+  ASSERT_EQ(info_.batchnorm.size(), 3u);
+  EXPECT_EQ(info_.batchnorm[0].name, "bn_initial");
+  EXPECT_EQ(info_.batchnorm[1].name, "bn_override");
+  EXPECT_EQ(info_.batchnorm[2].name, "bn_train");
+}
+
+TEST_F(ThreeBatchNormTest, InitialStatistics) {
+  const BatchNormInfo* bn = Find(info_, "bn_initial");
+  ASSERT_NE(bn, nullptr);
+  EXPECT_EQ(bn->opset, 15);
+  EXPECT_FALSE(bn->training_mode);
+  EXPECT_FLOAT_EQ(bn->epsilon, 1e-3f);
+  EXPECT_EQ(bn->producer, "Conv");
+  EXPECT_EQ(bn->consumers, std::vector<std::string>{"Conv"});
+  // Epsilon 1e-3 is tf2onnx's default: only the statistics are flagged.
+  EXPECT_EQ(bn->diagnostics,
+            std::vector<std::string>{"moving statistics at initial values: the model was likely "
+                                     "trained without its moving-average updates running"});
+  EXPECT_FALSE(bn->reason.empty());
+}
+
+TEST_F(ThreeBatchNormTest, OverridableScaleIsNotFolded) {
+  const BatchNormInfo* bn = Find(info_, "bn_override");
+  ASSERT_NE(bn, nullptr);
+  EXPECT_FALSE(bn->training_mode);
+  EXPECT_FALSE(bn->folds_into.has_value());
+  EXPECT_FALSE(bn->reason.empty());
+  EXPECT_TRUE(bn->diagnostics.empty());
+}
+
+TEST_F(ThreeBatchNormTest, TrainingModeIsNotFolded) {
+  const BatchNormInfo* bn = Find(info_, "bn_train");
+  ASSERT_NE(bn, nullptr);
+  EXPECT_TRUE(bn->training_mode);
+  EXPECT_FALSE(bn->folds_into.has_value());
+  EXPECT_FALSE(bn->reason.empty());
+  EXPECT_EQ(bn->consumers, std::vector<std::string>{"(graph output)"});
+  EXPECT_TRUE(bn->diagnostics.empty());
+}
+
+TEST_F(ThreeBatchNormTest, InferenceBatchNormAfterConvFolds) {
+  if (!PassRegistered("fold-batchnorm")) GTEST_SKIP() << "the fold-batchnorm pass is not registered yet";
+  const BatchNormInfo* bn = Find(info_, "bn_initial");
+  ASSERT_NE(bn, nullptr);
+  ASSERT_TRUE(bn->folds_into.has_value()) << bn->reason;
+  EXPECT_NE(bn->folds_into->find("conv1"), std::string::npos) << *bn->folds_into;
+}
+
+TEST(InspectModel, SuspiciousStatistics) {
+  TempDir dir;
+  testing::WriteModel(testing::SuspiciousBatchNormModel(), dir.File("m.onnx"));
+  StatusOr<ModelInfo> info = InspectModel(dir.File("m.onnx"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->batchnorm.size(), 1u);
+  EXPECT_EQ(info->batchnorm[0].consumers, std::vector<std::string>{"(graph output)"});
+  EXPECT_EQ(info->batchnorm[0].diagnostics,
+            (std::vector<std::string>{
+                "bias (beta) is NaN/Inf in 1 of 4 channels (first: channel 3 = nan)",
+                "moving variance is <= 0 in 2 of 4 channels (first: channel 1 = 0)",
+                "scale (gamma) is ~0 (|gamma| < 1e-06) in 1 of 4 channels (first: channel 2 = 0): "
+                "those channels output the bias alone",
+                "epsilon 0.001 differs from pytorch's framework default 1e-05: check that the "
+                "exporter kept the layer's own epsilon",
+            }));
+}
+
+TEST(InspectModel, NoBatchNormalization) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  StatusOr<ModelInfo> info = InspectModel(dir.File("m.onnx"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_TRUE(info->batchnorm.empty());
+  EXPECT_EQ(info->ops, (std::map<std::string, int>{{"Identity", 1}, {"Relu", 2}}));
+}
+
+TEST(InspectModel, MissingFileIsNotFound) {
+  StatusOr<ModelInfo> info = InspectModel("/nonexistent/model.onnx");
+  EXPECT_EQ(info.status().code(), StatusCode::kNotFound);
+}
+
+TEST(BatchNormDiagnostics, FrameworkEpsilonFromProducer) {
+  EXPECT_EQ(passes::DefaultEpsilonForProducer("tf2onnx")->epsilon, 1e-3);
+  EXPECT_EQ(passes::DefaultEpsilonForProducer("keras2onnx")->epsilon, 1e-3);
+  EXPECT_EQ(passes::DefaultEpsilonForProducer("PyTorch")->epsilon, 1e-5);
+  EXPECT_FALSE(passes::DefaultEpsilonForProducer("skl2onnx").has_value());
+  EXPECT_FALSE(passes::DefaultEpsilonForProducer("").has_value());
+}
+
+TEST(BatchNormDiagnostics, PytorchDefaultEpsilonIsNotFlagged) {
+  TempDir dir;
+  testing::WriteModel(testing::ConvBatchNormModel(testing::DefaultConvBatchNormWeights()),
+                      dir.File("m.onnx"));
+  StatusOr<ModelInfo> info = InspectModel(dir.File("m.onnx"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->batchnorm.size(), 1u);
+  EXPECT_EQ(info->batchnorm[0].producer, "Conv");
+  EXPECT_EQ(info->batchnorm[0].consumers, std::vector<std::string>{"Relu"});
+  EXPECT_TRUE(info->batchnorm[0].diagnostics.empty());
+}
+
+}  // namespace
+}  // namespace bnfold

@@ -1,0 +1,124 @@
+// bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]
+#include <iostream>
+
+#include "bnfold/optimizer.h"
+#include "tools/cli.h"
+
+namespace bnfold::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]\n"
+    "  writes IN with its BatchNormalization folded (weights in OUT.data when IN\n"
+    "  kept them as external data or the model is over 2 GiB); never over IN.\n"
+    "  --passes   passes to run, in order (default: the whole pipeline)\n"
+    "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n";
+
+void PrintJson(const std::string& output, const OptimizeReport& r) {
+  Json json;
+  json.BeginObject().Key("output").String(output);
+  json.Key("external_data");
+  if (r.external_data_path.empty()) {
+    json.Null();
+  } else {
+    json.String(r.external_data_path);
+  }
+  json.Key("checker").Bool(r.checker_ran);
+  json.Key("passes").BeginArray();
+  for (const PassSummary& p : r.passes) {
+    json.BeginObject().Key("name").String(p.name).Key("rewrites").Int(p.rewrites);
+    json.Key("notes").BeginArray();
+    for (const std::string& n : p.notes) json.String(n);
+    json.EndArray().EndObject();
+  }
+  json.EndArray();
+  json.Key("batchnorm_before").Int(r.batchnorm_before);
+  json.Key("batchnorm_after").Int(r.batchnorm_after);
+  json.Key("nodes_before").Int(r.nodes_before);
+  json.Key("nodes_after").Int(r.nodes_after);
+  json.Key("batchnorm").BeginArray();
+  for (const BatchNormOutcome& bn : r.batchnorm) {
+    json.BeginObject().Key("name").String(bn.node).Key("folded").Bool(bn.folded);
+    json.Key("folds_into");
+    if (bn.folded) {
+      json.String(bn.folded_into);
+    } else {
+      json.Null();
+    }
+    json.Key("reason").String(bn.reason).EndObject();
+  }
+  json.EndArray().Key("notes").BeginArray();
+  for (const std::string& n : r.notes) json.String(n);
+  json.EndArray().EndObject();
+  std::cout << json.str() << "\n";
+}
+
+void PrintText(const std::string& output, const OptimizeReport& r, bool detailed) {
+  std::cout << "wrote " << output;
+  if (!r.external_data_path.empty()) std::cout << " (weights in " << r.external_data_path << ")";
+  std::cout << "\nBatchNormalization: " << r.batchnorm_before << " -> " << r.batchnorm_after
+            << ", nodes: " << r.nodes_before << " -> " << r.nodes_after << "\n";
+  for (const std::string& n : r.notes) std::cout << "note: " << n << "\n";
+  if (!detailed) return;
+  std::cout << "passes:\n";
+  if (r.passes.empty()) std::cout << "  (none registered)\n";
+  for (const PassSummary& p : r.passes) {
+    std::cout << "  " << p.name << ": " << p.rewrites << " rewrite" << (p.rewrites == 1 ? "" : "s")
+              << "\n";
+    for (const std::string& n : p.notes) std::cout << "    " << n << "\n";
+  }
+  if (!r.batchnorm.empty()) std::cout << "BatchNormalization:\n";
+  for (const BatchNormOutcome& bn : r.batchnorm) {
+    std::cout << "  " << bn.node << ": "
+              << (bn.folded ? "folded into " + bn.folded_into : "kept: " + bn.reason) << "\n";
+  }
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    if (name.empty()) {
+      return InvalidArgument("--passes expects pass names separated by commas, got '" + list + "'");
+    }
+    names.push_back(name);
+    start = comma + 1;
+  }
+  return names;
+}
+
+int OptimizeCommand(const std::vector<std::string>& argv) {
+  StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--report", "--json", "--help"});
+  if (!args.ok()) return ReportError("optimize", args.status());
+  if (args->Has("--help")) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (args->positional().size() != 2) {
+    std::cerr << kUsage;
+    return kExitBadInput;
+  }
+  OptimizeOptions options;
+  if (args->Has("--passes")) {
+    StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
+    if (!passes.ok()) return ReportError("optimize", passes.status());
+    options.passes = *passes;
+  }
+  const std::string& input = args->positional()[0];
+  const std::string& output = args->positional()[1];
+  StatusOr<OptimizeReport> report = OptimizeModel(input, output, options);
+  if (!report.ok()) return ReportError("optimize", report.status());
+  if (args->Has("--json")) {
+    PrintJson(output, *report);
+  } else {
+    PrintText(output, *report, args->Has("--report"));
+  }
+  return kExitOk;
+}
+
+}  // namespace bnfold::cli
