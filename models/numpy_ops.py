@@ -8,7 +8,7 @@ are supported; anything else raises, so a silent mismatch cannot happen.
 """
 
 import numpy as np
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 
 def _conv_output_size(size, kernel, stride, pad_begin, pad_end, dilation):
@@ -137,7 +137,6 @@ _OPS = {
 
 
 def attributes(node):
-    from onnx import helper
     out = {}
     for a in node.attribute:
         value = helper.get_attribute_value(a)
@@ -149,9 +148,8 @@ def run_node(node, inputs, dtype):
     """Outputs of `node` (a NodeProto) given its input arrays."""
     attrs = attributes(node)
     if node.op_type == "Constant":
-        return [np.asarray(attrs["value"]).astype(dtype, copy=False)
-                if np.issubdtype(np.asarray(attrs["value"]).dtype, np.floating)
-                else np.asarray(attrs["value"])]
+        value = np.asarray(attrs["value"])
+        return [value.astype(dtype) if np.issubdtype(value.dtype, np.floating) else value]
     if node.domain not in ("", "ai.onnx"):
         raise NotImplementedError(f"domain {node.domain}")
     fn = _OPS.get(node.op_type)
