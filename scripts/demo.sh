@@ -7,6 +7,7 @@ BUILD_DIR="${BNFOLD_BUILD_DIR:-$ROOT/build}"
 
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh"
+"$ROOT/scripts/models.sh"  # the seed models in models/
 BNFOLD="$BUILD_DIR/bnfold"
 MODEL="/usr/share/libonnx-testdata/data/node/test_relu/model.onnx"
 echo "== bnfold run $MODEL"

@@ -6,5 +6,6 @@ BUILD_DIR="${BNFOLD_BUILD_DIR:-$ROOT/build}"
 
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh"
+"$ROOT/scripts/models.sh"; "$ROOT/scripts/ort/install.sh"  # tests/models: seed models, ONNX Runtime
 cd "$BUILD_DIR"
 ctest --output-on-failure -j "$(nproc)"

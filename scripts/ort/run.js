@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Runs an ONNX model on ONNX Runtime (CPU, graphOptimizationLevel 'all'): the
+// reference bnfold is compared with.
+//
+//   node scripts/ort/run.js MODEL --input NAME=FILE ... --output-dir DIR
+//        [--threads T] [--format npy|pb] [--warmup W] [--iters K]
+//
+// Inputs are .npy or TensorProto .pb files. Outputs go to
+// DIR/output_<i>.<format> in graph output order (.pb carries the output
+// name, like `bnfold run`). With --iters K the model runs K more times after
+// W warm-up runs and the median time is reported. Prints one JSON line.
+// Exit codes follow the bnfold CLI: 0 ok, 2 bad usage or input.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { readTensorFile, writeTensorFile } = require('./tensor_files');
+
+const ORT_DIR = process.env.BNFOLD_ORT_DIR || path.join(__dirname, '..', '..', '.cache', 'ort');
+
+function usage(message) {
+  process.stderr.write(`ort/run: ${message}\n` +
+    'usage: run.js MODEL --input NAME=FILE ... --output-dir DIR [--threads T] ' +
+    '[--format npy|pb] [--warmup W] [--iters K]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const args = { inputs: [], threads: 0, format: 'npy', warmup: 0, iters: 0, outputDir: '' };
+  const positional = [];
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq < 0 ? a : a.slice(0, eq);
+    let value = eq < 0 ? undefined : a.slice(eq + 1);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) usage(`${flag} needs a value`);
+      value = argv[++i];
+    }
+    const integer = () => {
+      if (!/^\d+$/.test(value)) usage(`${flag} expects a non-negative integer, got '${value}'`);
+      return Number(value);
+    };
+    if (flag === '--input') args.inputs.push(value);
+    else if (flag === '--output-dir') args.outputDir = value;
+    else if (flag === '--threads') args.threads = integer();
+    else if (flag === '--warmup') args.warmup = integer();
+    else if (flag === '--iters') args.iters = integer();
+    else if (flag === '--format') {
+      if (value !== 'npy' && value !== 'pb') usage(`--format must be npy or pb, got '${value}'`);
+      args.format = value;
+    } else usage(`unknown option ${flag}`);
+  }
+  if (positional.length !== 1) usage('expected exactly one MODEL');
+  args.model = positional[0];
+  return args;
+}
+
+function loadOrt() {
+  try {
+    return require(path.join(ORT_DIR, 'node_modules', 'onnxruntime-node'));
+  } catch (e) {
+    process.stderr.write(`ort/run: ONNX Runtime is not installed in ${ORT_DIR} ` +
+      `(run scripts/ort/install.sh): ${e.message}\n`);
+    process.exit(2);
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const ort = loadOrt();
+  const feeds = {};
+  for (const spec of args.inputs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) usage(`--input expects NAME=FILE, got '${spec}'`);
+    const name = spec.slice(0, eq);
+    let t;
+    try {
+      t = readTensorFile(spec.slice(eq + 1));
+    } catch (e) {
+      usage(e.message);
+    }
+    feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+  }
+  const options = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+  };
+  if (args.threads > 0) options.intraOpNumThreads = args.threads;
+  const startLoad = process.hrtime.bigint();
+  const session = await ort.InferenceSession.create(args.model, options);
+  const loadMs = Number(process.hrtime.bigint() - startLoad) / 1e6;
+  const missing = session.inputNames.filter((n) => !(n in feeds));
+  if (missing.length > 0) usage(`no --input for ${missing.join(', ')}`);
+
+  let results = await session.run(feeds);
+  const times = [];
+  for (let i = 0; i < args.warmup + args.iters; ++i) {
+    const start = process.hrtime.bigint();
+    results = await session.run(feeds);
+    if (i >= args.warmup) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+
+  const report = { outputs: [], load_ms: loadMs };
+  if (args.outputDir) fs.mkdirSync(args.outputDir, { recursive: true });
+  session.outputNames.forEach((name, i) => {
+    const t = results[name];
+    const entry = { name, type: t.type, shape: t.dims };
+    if (args.outputDir) {
+      entry.file = path.join(args.outputDir, `output_${i}.${args.format}`);
+      writeTensorFile(entry.file, name, t.type, t.dims, t.data);
+    }
+    report.outputs.push(entry);
+  });
+  if (times.length > 0) {
+    times.sort((a, b) => a - b);
+    report.median_ms = times[Math.floor(times.length / 2)];
+    report.min_ms = times[0];
+    report.iters = times.length;
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`ort/run: ${e.message}\n`);
+  process.exit(2);
+});
