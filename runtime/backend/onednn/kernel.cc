@@ -1,6 +1,5 @@
 #include "runtime/backend/onednn/kernel.h"
 
-#include <unordered_map>
 
 namespace bnfold::onednn {
 
@@ -64,7 +63,9 @@ namespace {
 
 struct PrimitiveState : KernelState {
   std::vector<dnnl::memory> memories;  // parallel to bindings
-  std::unordered_map<int, dnnl::memory> args;
+  // The C argument array, built once: dnnl::primitive::execute(map) would
+  // rebuild it (and allocate) on every run.
+  std::vector<dnnl_exec_arg_t> args;
 };
 
 }  // namespace
@@ -92,7 +93,9 @@ std::unique_ptr<KernelState> PrimitiveRunner::CreateState(const dnnl::engine& en
                          ? b.owned
                          : dnnl::memory(b.md, engine, DNNL_MEMORY_NONE);
     state->memories.push_back(m);
-    state->args.emplace(b.arg, m);
+  }
+  for (size_t i = 0; i < bindings_.size(); ++i) {
+    state->args.push_back({bindings_[i].arg, state->memories[i].get()});
   }
   return state;
 }
@@ -115,7 +118,10 @@ void PrimitiveRunner::Execute(ExecContext& ctx, KernelState* raw_state) const {
         break;
     }
   }
-  primitive_.execute(ctx.stream(), state->args);
+  const dnnl_status_t status =
+      dnnl_primitive_execute(primitive_.get(), ctx.stream().get(),
+                             static_cast<int>(state->args.size()), state->args.data());
+  if (status != dnnl_success) throw dnnl::error(status, "could not execute a primitive");
 }
 
 dnnl::primitive_attr DefaultPrimitiveAttr() {
