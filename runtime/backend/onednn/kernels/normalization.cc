@@ -61,6 +61,7 @@ struct BatchNormLoop {
   int64_t batch = 0, channels = 0, inner = 0;
   double epsilon = 1e-5, momentum = 0.9;
   bool training = false;
+  int threads = 1;  // the session's thread count for the OpenMP loop
   DataType scale_type = DataType::kFloat;  // scale and B
   DataType stats_type = DataType::kFloat;  // mean and var (and their outputs)
 };
@@ -75,7 +76,8 @@ void RunBatchNormLoop(const BatchNormLoop& p, ExecContext& ctx) {
   const auto* x = ctx.input_as<typename E::Storage>(kX);
   auto* y = ctx.output_as<typename E::Storage>(kY);
   const int64_t count = p.batch * p.inner;
-#pragma omp parallel for schedule(static) if (p.channels > 1 && p.batch * p.channels * p.inner > 32768)
+#pragma omp parallel for schedule(static) num_threads(p.threads) \
+    if (p.channels > 1 && p.batch * p.channels * p.inner > 32768)
   for (int64_t c = 0; c < p.channels; ++c) {
     double mean, var;
     if (p.training) {
@@ -184,6 +186,7 @@ class BatchNormKernel : public Kernel {
     loop_.epsilon = epsilon;
     loop_.momentum = momentum;
     loop_.training = training;
+    loop_.threads = std::max(1, ctx.threads());
     loop_.scale_type = scale_type;
     loop_.stats_type = stats_type;
     static const char* const kNames[] = {"X", "scale", "B", "mean", "var"};
@@ -243,13 +246,8 @@ class BatchNormKernel : public Kernel {
   // per-activation statistics into per-channel ones.
   bool TryOneDnn(CompileContext& ctx, bool spatial) {
     const TensorDesc& x = ctx.input(kX);
-    dnnl::memory::desc src;
-    if (spatial) {
-      ctx.AcceptInputLayout(kX);
-      src = x.ToMemoryDesc();
-    } else {
-      src = PlainDesc(x.dtype, {loop_.batch, loop_.channels});
-    }
+    const dnnl::memory::desc src =
+        spatial ? x.ToMemoryDesc() : PlainDesc(x.dtype, {loop_.batch, loop_.channels});
     const dnnl::memory::desc channel_md = PlainDesc(DataType::kFloat, {loop_.channels});
     try {
       dnnl::batch_normalization_forward::desc desc(
@@ -267,6 +265,7 @@ class BatchNormKernel : public Kernel {
       runner_.BindOutput(DNNL_ARG_DST, kY, pd.dst_desc());
       runner_.BindScratchpad(pd.scratchpad_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
+      if (spatial) ctx.AcceptInputLayout(kX);
       if (spatial && !x.is_plain()) ctx.SetOutput(kY, x.dtype, x.dims, pd.dst_desc());
     } catch (const dnnl::error&) {
       runner_ = PrimitiveRunner();
@@ -288,6 +287,7 @@ class BatchNormKernel : public Kernel {
 struct InstanceNormLoop {
   int64_t batch = 0, channels = 0, inner = 0;
   double epsilon = 1e-5;
+  int threads = 1;
 };
 
 template <DataType kType>
@@ -298,7 +298,8 @@ void RunInstanceNormLoop(const InstanceNormLoop& p, ExecContext& ctx) {
   const auto* bias = ctx.input_as<typename E::Storage>(2);
   auto* y = ctx.output_as<typename E::Storage>(0);
   const int64_t planes = p.batch * p.channels;
-#pragma omp parallel for schedule(static) if (planes > 1 && planes * p.inner > 32768)
+#pragma omp parallel for schedule(static) num_threads(p.threads) \
+    if (planes > 1 && planes * p.inner > 32768)
   for (int64_t plane = 0; plane < planes; ++plane) {
     const auto* xp = x + plane * p.inner;
     auto* yp = y + plane * p.inner;
@@ -357,6 +358,7 @@ class InstanceNormKernel : public Kernel {
     loop_.inner = 1;
     for (size_t d = 2; d < x.dims.size(); ++d) loop_.inner *= x.dims[d];
     loop_.epsilon = epsilon;
+    loop_.threads = std::max(1, ctx.threads());
     if (loop_.inner == 0) loop_.batch = 0;  // empty planes: nothing to compute
     ctx.SetOutput(0, x.dtype, x.dims);
     return Status::Ok();
@@ -378,6 +380,7 @@ struct LrnLoop {
   int64_t batch = 0, channels = 0, inner = 0;
   int64_t size = 1;
   double alpha = 1e-4, beta = 0.75, bias = 1.0;
+  int threads = 1;
 };
 
 template <DataType kType>
@@ -388,7 +391,8 @@ void RunLrnLoop(const LrnLoop& p, ExecContext& ctx) {
   // The ONNX window: floor((size-1)/2) channels before, ceil((size-1)/2) after.
   const int64_t before = (p.size - 1) / 2, after = p.size - 1 - before;
   const int64_t total = p.batch * p.channels;
-#pragma omp parallel for schedule(static) if (total > 1 && total * p.inner * p.size > 32768)
+#pragma omp parallel for schedule(static) num_threads(p.threads) \
+    if (total > 1 && total * p.inner * p.size > 32768)
   for (int64_t nc = 0; nc < total; ++nc) {
     const int64_t n = nc / p.channels, c = nc % p.channels;
     const int64_t first = std::max<int64_t>(0, c - before);
@@ -435,6 +439,7 @@ class LrnKernel : public Kernel {
     loop_.alpha = alpha;
     loop_.beta = beta;
     loop_.bias = bias;
+    loop_.threads = std::max(1, ctx.threads());
     loop_.batch = x.dims[0];
     loop_.channels = x.dims[1];
     loop_.inner = 1;

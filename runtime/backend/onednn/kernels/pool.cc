@@ -119,6 +119,7 @@ struct PoolLoop {
       dilations{1, 1, 1}, pad_begin{0, 0, 0}, pad_end{0, 0, 0};
   bool count_include_pad = false;
   bool column_major_indices = false;  // MaxPool storage_order = 1
+  int threads = 1;                    // the session's thread count
 };
 
 template <DataType kType>
@@ -134,7 +135,7 @@ void RunPoolLoop(const PoolLoop& p, ExecContext& ctx) {
                              ? -std::numeric_limits<Compute>::infinity()
                              : std::numeric_limits<Compute>::lowest();
   const bool parallel = p.planes > 1 && p.planes * out_size * p.kernel[0] * p.kernel[1] * p.kernel[2] > 32768;
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for schedule(static) num_threads(p.threads) if (parallel)
   for (int64_t plane = 0; plane < p.planes; ++plane) {
     const auto* xp = x + plane * in_size;
     auto* yp = y + plane * out_size;
@@ -277,6 +278,7 @@ class PoolKernel : public Kernel {
     loop_.planes = x.dims[0] * x.dims[1];
     loop_.count_include_pad = count_include_pad;
     loop_.column_major_indices = storage_order == 1;
+    loop_.threads = std::max(1, ctx.threads());
     if (global_ && g.in.size() > 3) {
       // Global pooling ignores the spatial structure: one flat window.
       int64_t size = 1;

@@ -24,6 +24,7 @@ namespace {
 struct SoftmaxView {
   int64_t outer = 1, n = 1, inner = 1;
   bool log = false;
+  int threads = 1;  // the session's thread count
 };
 
 template <DataType kType>
@@ -32,7 +33,7 @@ void RunSoftmaxLoop(const SoftmaxView& v, ExecContext& ctx) {
   const auto* x = ctx.input_as<typename E::Storage>(0);
   auto* y = ctx.output_as<typename E::Storage>(0);
   const int64_t rows = v.outer * v.inner;
-#pragma omp parallel for schedule(static) if (rows > 64 && rows * v.n > 32768)
+#pragma omp parallel for schedule(static) num_threads(v.threads) if (rows > 64 && rows * v.n > 32768)
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t base = (row / v.inner) * v.n * v.inner + row % v.inner;
     double max = -std::numeric_limits<double>::infinity();
@@ -74,6 +75,7 @@ class SoftmaxKernel : public Kernel {
     ASSIGN_OR_RETURN(int64_t attr_axis, ctx.node().GetInt("axis", flatten ? 1 : -1));
     ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, attr_axis, rank));
     view_.outer = view_.n = view_.inner = 1;
+    view_.threads = std::max(1, ctx.threads());
     for (int64_t d = 0; d < rank; ++d) {
       if (d < axis) {
         view_.outer *= x.dims[d];

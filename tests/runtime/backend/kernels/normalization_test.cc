@@ -143,6 +143,36 @@ TEST(BatchNormTest, TrainingModeRunningStatistics) {
   }
 }
 
+TEST(BatchNormTest, TrainingModeOnTwoThreads) {
+  // Large enough for the channel loop to run in parallel; statistics from
+  // the reference.
+  const std::vector<int64_t> dims = {4, 6, 40, 40};
+  const int64_t inner = 1600, count = 4 * 6 * inner;
+  const std::vector<double> x = RandomValues(static_cast<size_t>(count), 41);
+  std::vector<double> batch_mean(6, 0.0), batch_var(6, 0.0);
+  for (int64_t i = 0; i < count; ++i) batch_mean[(i / inner) % 6] += x[i] / (4 * inner);
+  for (int64_t i = 0; i < count; ++i) {
+    const double d = x[i] - batch_mean[(i / inner) % 6];
+    batch_var[(i / inner) % 6] += d * d / (4 * inner);
+  }
+  const std::vector<double> scale = RandomValues(6, 42), b = RandomValues(6, 43);
+  const std::vector<double> mean(6, 0.0), var(6, 1.0);
+  SingleNodeModel m = BatchNormModel(15, DataType::kFloat, dims, {6});
+  m.Output("y", DataType::kFloat, dims).Output("running_mean", DataType::kFloat, {6});
+  m.Output("running_var", DataType::kFloat, {6}).IntAttr("training_mode", 1);
+  StatusOr<std::vector<Tensor>> out =
+      m.Run({MakeTensor(DataType::kFloat, dims, x), MakeTensor(DataType::kFloat, {6}, scale),
+             MakeTensor(DataType::kFloat, {6}, b), MakeTensor(DataType::kFloat, {6}, mean),
+             MakeTensor(DataType::kFloat, {6}, var)},
+            /*optimize=*/false, /*threads=*/2);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ExpectNear(ToDoubles((*out)[0]), ReferenceBatchNorm(x, 4, 6, inner, scale, b, batch_mean, batch_var, 1e-5),
+             1e-5);
+  std::vector<double> running_var(6);
+  for (int c = 0; c < 6; ++c) running_var[c] = 0.9 + 0.1 * batch_var[c];
+  ExpectNear(ToDoubles((*out)[2]), running_var, 1e-6);
+}
+
 TEST(BatchNormTest, TrainingModeWithOnlyY) {
   SingleNodeModel m = BatchNormModel(14, DataType::kFloat, kTrainDims, {2});
   m.Output("y", DataType::kFloat, kTrainDims).IntAttr("training_mode", 1);

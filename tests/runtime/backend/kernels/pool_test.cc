@@ -99,7 +99,7 @@ SingleNodeModel PoolModel(const PoolSpec& spec, DataType dtype, int64_t opset,
 // Runs `spec` on random data in each of `dtypes` and compares with the
 // reference (inputs on a float16-exact grid so all dtypes see equal data).
 void CheckPool(const PoolSpec& spec, const std::vector<int64_t>& dims,
-               const std::vector<DataType>& dtypes, int64_t opset = 19) {
+               const std::vector<DataType>& dtypes, int64_t opset = 19, int threads = 1) {
   int64_t count = 1;
   for (int64_t d : dims) count *= d;
   const std::vector<double> x = RandomGridValues(static_cast<size_t>(count), 7);
@@ -108,7 +108,8 @@ void CheckPool(const PoolSpec& spec, const std::vector<int64_t>& dims,
   for (DataType dtype : dtypes) {
     SCOPED_TRACE(DataTypeName(dtype));
     StatusOr<std::vector<Tensor>> y =
-        PoolModel(spec, dtype, opset, dims, out_dims).Run({MakeTensor(dtype, dims, x)});
+        PoolModel(spec, dtype, opset, dims, out_dims)
+            .Run({MakeTensor(dtype, dims, x)}, /*optimize=*/false, threads);
     ASSERT_TRUE(y.ok()) << y.status().message();
     ASSERT_EQ((*y)[0].shape(), out_dims);
     const std::vector<double> got = ToDoubles((*y)[0]);
@@ -167,6 +168,13 @@ TEST(PoolTest, OneAndThreeSpatialDims) {
   PoolSpec three{.max = true, .kernel = {2, 2, 3}, .strides = {2, 1, 2},
                  .dilations = {1, 2, 1}, .pads = {0, 1, 1, 1, 0, 1}};
   CheckPool(three, {1, 2, 5, 6, 7}, kFloatTypes);
+}
+
+TEST(PoolTest, LargeInputOnTwoThreads) {
+  // Big enough for the C++ loop (double) to split planes across threads.
+  PoolSpec s{.max = false, .kernel = {3, 3}, .strides = {1, 1}, .dilations = {1, 1},
+             .pads = {1, 1, 1, 1}};
+  CheckPool(s, {2, 8, 40, 40}, {DataType::kFloat, DataType::kDouble}, 19, /*threads=*/2);
 }
 
 TEST(PoolTest, Int8AndUint8MaxPool) {
