@@ -20,6 +20,7 @@
 // other element types use a C++ loop.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/backend/onednn/kernel_registry.h"

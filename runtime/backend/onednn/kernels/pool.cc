@@ -11,6 +11,7 @@
 // refuses.
 #include <omp.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>

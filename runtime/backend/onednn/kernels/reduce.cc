@@ -7,9 +7,11 @@
 // dim unless noop_with_empty_axes is set. float32 runs on oneDNN's reduction
 // primitive; the other types (and shapes oneDNN refuses, e.g. empty dims) in
 // a C++ loop that accumulates sums in double (floating) or 64-bit integers.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/element_access.h"

@@ -8,6 +8,7 @@
 // double.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
