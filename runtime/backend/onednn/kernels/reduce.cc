@@ -1,7 +1,331 @@
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin.
+//
+// The axes are an attribute before opset 13 (ReduceSum) / 18 (the others)
+// and an optional input after; an input must be known when the model is
+// compiled (a constant, or an empty tensor whose shape alone says "no
+// axes"), since the output shape depends on it. Empty axes reduce over every
+// dim unless noop_with_empty_axes is set. float32 runs on oneDNN's reduction
+// primitive; the other types (and shapes oneDNN refuses, e.g. empty dims) in
+// a C++ loop that accumulates sums in double (floating) or 64-bit integers.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
 #include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/element_access.h"
+#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
 
-void RegisterReduceKernels(KernelRegistry& registry) { (void)registry; }
+namespace {
+
+enum class ReduceOp { kSum, kMean, kMax, kMin };
+
+// The C++ loop's plan: walk the input in row-major order and fold each
+// element into the accumulator of its output element.
+struct ReduceLoop {
+  std::vector<int64_t> in_dims;
+  std::vector<int64_t> out_strides;  // per input dim; 0 on reduced dims
+  int64_t out_elements = 0;
+  int64_t reduced_count = 0;  // input elements per output element
+};
+
+// Sums of floating types accumulate in double, of integers in 64 bits;
+// max/min in the element's compute type.
+template <DataType kType, ReduceOp kOp>
+struct Accumulator {
+  using Compute = typename Element<kType>::Compute;
+  using Type = std::conditional_t<
+      kOp == ReduceOp::kMax || kOp == ReduceOp::kMin, Compute,
+      std::conditional_t<Element<kType>::kFloating, double,
+                         std::conditional_t<std::is_signed_v<Compute>, int64_t, uint64_t>>>;
+};
+
+template <typename T>
+bool IsNan(T v) {
+  if constexpr (std::numeric_limits<T>::has_quiet_NaN) {
+    return std::isnan(v);
+  } else {
+    return false;
+  }
+}
+
+template <DataType kType, ReduceOp kOp>
+void RunReduceLoop(const ReduceLoop& r, ExecContext& ctx) {
+  using E = Element<kType>;
+  using Acc = typename Accumulator<kType, kOp>::Type;
+  const auto* x = ctx.input_as<typename E::Storage>(0);
+  auto* y = ctx.output_as<typename E::Storage>(0);
+  // Scratchpad: the accumulators, then the odometer's index.
+  Acc* acc = static_cast<Acc*>(ctx.scratchpad());
+  int64_t* index = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratchpad()) +
+                                              r.out_elements * sizeof(uint64_t));
+
+  Acc identity{};
+  if constexpr (kOp == ReduceOp::kMax) {
+    identity = std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity()
+                                                      : std::numeric_limits<Acc>::lowest();
+  } else if constexpr (kOp == ReduceOp::kMin) {
+    identity = std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity()
+                                                      : std::numeric_limits<Acc>::max();
+  }
+  std::fill(acc, acc + r.out_elements, identity);
+
+  const auto fold = [](Acc& a, Acc v) {
+    if constexpr (kOp == ReduceOp::kMax) {
+      if (v > a || IsNan(v)) a = v;
+    } else if constexpr (kOp == ReduceOp::kMin) {
+      if (v < a || IsNan(v)) a = v;
+    } else {
+      a += v;
+    }
+  };
+
+  const size_t rank = r.in_dims.size();
+  if (rank == 0) {
+    fold(acc[0], static_cast<Acc>(E::Load(x[0])));
+  } else {
+    // Odometer over all dims but the last; the last is a tight loop.
+    const int64_t last = r.in_dims[rank - 1];
+    const int64_t last_stride = r.out_strides[rank - 1];
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < rank; ++d) rows *= r.in_dims[d];
+    std::fill(index, index + rank, 0);
+    int64_t out_base = 0;
+    const auto* xp = x;
+    for (int64_t row = 0; row < rows && last > 0; ++row) {
+      Acc* a = acc + out_base;
+      for (int64_t j = 0; j < last; ++j) fold(a[j * last_stride], static_cast<Acc>(E::Load(xp[j])));
+      xp += last;
+      // Advance the odometer over dims [0, rank - 1).
+      for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+        out_base += r.out_strides[d];
+        if (++index[d] < r.in_dims[d]) break;
+        out_base -= r.out_strides[d] * r.in_dims[d];
+        index[d] = 0;
+      }
+    }
+  }
+
+  for (int64_t i = 0; i < r.out_elements; ++i) {
+    if constexpr (kOp == ReduceOp::kMean) {
+      if constexpr (std::is_floating_point_v<Acc>) {
+        y[i] = E::Store(static_cast<typename E::Compute>(acc[i] / static_cast<Acc>(r.reduced_count)));
+      } else {
+        // Integer mean truncates toward zero, as numpy's mean followed by a
+        // cast does.
+        const Acc count = static_cast<Acc>(r.reduced_count);
+        y[i] = E::Store(static_cast<typename E::Compute>(count ? acc[i] / count : 0));
+      }
+    } else {
+      y[i] = E::Store(static_cast<typename E::Compute>(acc[i]));
+    }
+  }
+}
+
+using ReduceLoopFn = void (*)(const ReduceLoop&, ExecContext&);
+
+template <DataType kType>
+ReduceLoopFn PickLoop(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return &RunReduceLoop<kType, ReduceOp::kSum>;
+    case ReduceOp::kMean: return &RunReduceLoop<kType, ReduceOp::kMean>;
+    case ReduceOp::kMax: return &RunReduceLoop<kType, ReduceOp::kMax>;
+    case ReduceOp::kMin: return &RunReduceLoop<kType, ReduceOp::kMin>;
+  }
+  return nullptr;
+}
+
+class ReduceKernel : public Kernel {
+ public:
+  explicit ReduceKernel(ReduceOp op) : op_(op) {}
+
+  Status Compile(CompileContext& ctx) override {
+    const TensorDesc& x = ctx.input(0);
+    RETURN_IF_ERROR(CheckType(ctx, x.dtype));
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    ASSIGN_OR_RETURN(std::vector<int64_t> axes, ReadAxes(ctx));
+    ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
+    int64_t noop_with_empty_axes = 0;
+    if (AxesFromInput(ctx)) {
+      ASSIGN_OR_RETURN(noop_with_empty_axes, ctx.node().GetInt("noop_with_empty_axes", 0));
+    }
+
+    std::vector<bool> reduced(rank, false);
+    if (axes.empty()) {
+      if (noop_with_empty_axes) {
+        copy_bytes_ = x.byte_size();
+        ctx.SetOutput(0, x.dtype, x.dims);
+        return Status::Ok();
+      }
+      reduced.assign(rank, true);
+    }
+    for (int64_t a : axes) {
+      if (a < -rank || a >= rank) {
+        return InvalidModel(ctx.Describe() + ": axis " + std::to_string(a) +
+                            " is out of range for rank " + std::to_string(rank));
+      }
+      const int64_t axis = a < 0 ? a + rank : a;
+      if (reduced[axis]) {
+        return InvalidModel(ctx.Describe() + ": axis " + std::to_string(a) + " is repeated");
+      }
+      reduced[axis] = true;
+    }
+
+    std::vector<int64_t> kept_dims, out_dims;  // kept_dims: reduced dims as 1
+    int64_t reduced_count = 1, out_elements = 1;
+    for (int64_t d = 0; d < rank; ++d) {
+      kept_dims.push_back(reduced[d] ? 1 : x.dims[d]);
+      if (reduced[d]) reduced_count *= x.dims[d];
+      if (!reduced[d] || keepdims) out_dims.push_back(kept_dims.back());
+      out_elements *= kept_dims.back();
+    }
+    ctx.SetOutput(0, x.dtype, out_dims);
+    if (out_elements == 0) return Status::Ok();  // nothing to compute
+    if (reduced_count == 1) {
+      // Reducing dims of size 1 changes no value.
+      copy_bytes_ = x.byte_size();
+      return Status::Ok();
+    }
+    if (x.dtype == DataType::kFloat && reduced_count > 0 && TryOneDnn(ctx, kept_dims)) {
+      return Status::Ok();
+    }
+
+    // The loop's dims: size-1 dims dropped, runs of reduced dims and runs
+    // of contiguous kept dims merged.
+    const std::vector<int64_t> kept_strides = RowMajorStrides(kept_dims);
+    loop_ = ReduceLoop{};
+    for (int64_t d = 0; d < rank; ++d) {
+      if (x.dims[d] == 1) continue;
+      const int64_t stride = reduced[d] ? 0 : kept_strides[d];
+      if (!loop_.in_dims.empty() && (loop_.out_strides.back() == 0) == (stride == 0) &&
+          (stride == 0 || loop_.out_strides.back() == stride * x.dims[d])) {
+        loop_.in_dims.back() *= x.dims[d];
+        loop_.out_strides.back() = stride;
+      } else {
+        loop_.in_dims.push_back(x.dims[d]);
+        loop_.out_strides.push_back(stride);
+      }
+    }
+    loop_.out_elements = out_elements;
+    loop_.reduced_count = reduced_count;
+    DispatchElement(x.dtype, [&]<DataType kType>() { loop_fn_ = PickLoop<kType>(op_); });
+    ctx.RequestScratchpad((static_cast<size_t>(out_elements) + loop_.in_dims.size()) *
+                          sizeof(uint64_t));
+    return Status::Ok();
+  }
+
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    if (copy_bytes_) {
+      std::memcpy(ctx.output(0), ctx.input(0), copy_bytes_);
+    } else if (use_onednn_) {
+      runner_.Execute(ctx);
+    } else if (loop_fn_) {
+      loop_fn_(loop_, ctx);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool AxesFromInput(const CompileContext& ctx) const {
+    return ctx.node().opset() >= (op_ == ReduceOp::kSum ? 13 : 18);
+  }
+
+  StatusOr<std::vector<int64_t>> ReadAxes(const CompileContext& ctx) const {
+    if (!AxesFromInput(ctx)) return ctx.node().GetInts("axes", {});
+    if (ctx.num_inputs() < 2 || !ctx.has_input(1)) return std::vector<int64_t>{};
+    const TensorDesc& axes = ctx.input(1);
+    if (axes.dtype != DataType::kInt64) return UnsupportedType(ctx, 1, "int64");
+    if (axes.dims.size() != 1) {
+      return InvalidModel(ctx.Describe() + ": axes must be a 1-D tensor");
+    }
+    if (axes.num_elements() == 0) return std::vector<int64_t>{};
+    return ConstantInts(ctx, 1, "axes");
+  }
+
+  Status CheckType(const CompileContext& ctx, DataType dtype) const {
+    const int64_t opset = ctx.node().opset();
+    const bool max_or_min = op_ == ReduceOp::kMax || op_ == ReduceOp::kMin;
+    switch (dtype) {
+      case DataType::kFloat:
+      case DataType::kDouble:
+      case DataType::kFloat16:
+      case DataType::kInt32:
+      case DataType::kInt64:
+      case DataType::kUint32:
+      case DataType::kUint64: return Status::Ok();
+      case DataType::kBfloat16:
+        if (opset >= 13) return Status::Ok();
+        break;
+      case DataType::kInt8:
+      case DataType::kUint8:
+        if (max_or_min && opset >= 12) return Status::Ok();
+        break;
+      case DataType::kBool:
+        if (max_or_min && opset >= 20) return Status::Ok();
+        break;
+      default: break;
+    }
+    std::string expected = "float16, float, double, int32, int64, uint32, uint64";
+    if (opset >= 13) expected += ", bfloat16";
+    if (max_or_min && opset >= 12) expected += ", int8, uint8";
+    if (max_or_min && opset >= 20) expected += ", bool";
+    return UnsupportedType(ctx, 0, expected);
+  }
+
+  // oneDNN's reduction (dst keeps the reduced dims as 1: the same bytes as
+  // the keepdims=0 output); false when oneDNN refuses the shape.
+  bool TryOneDnn(CompileContext& ctx, const std::vector<int64_t>& kept_dims) {
+    const TensorDesc& x = ctx.input(0);
+    const dnnl::algorithm algorithm = op_ == ReduceOp::kSum    ? dnnl::algorithm::reduction_sum
+                                      : op_ == ReduceOp::kMean ? dnnl::algorithm::reduction_mean
+                                      : op_ == ReduceOp::kMax  ? dnnl::algorithm::reduction_max
+                                                               : dnnl::algorithm::reduction_min;
+    const dnnl::memory::desc src = PlainDesc(x.dtype, x.dims);
+    const dnnl::memory::desc dst = PlainDesc(x.dtype, kept_dims);
+    try {
+      dnnl::reduction::desc desc(algorithm, src, dst, 0.0f, 0.0f);
+      dnnl::reduction::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+      runner_ = PrimitiveRunner(dnnl::reduction(pd));
+      runner_.BindInput(DNNL_ARG_SRC, 0, src);
+      runner_.BindOutput(DNNL_ARG_DST, 0, dst);
+      runner_.BindScratchpad(pd.scratchpad_desc());
+      ctx.RequestScratchpad(ScratchpadBytes(pd));
+    } catch (const dnnl::error&) {
+      runner_ = PrimitiveRunner();
+      return false;
+    }
+    use_onednn_ = true;
+    return true;
+  }
+
+  ReduceOp op_;
+  size_t copy_bytes_ = 0;
+  bool use_onednn_ = false;
+  PrimitiveRunner runner_;
+  ReduceLoop loop_;
+  ReduceLoopFn loop_fn_ = nullptr;
+};
+
+template <ReduceOp kOp>
+std::unique_ptr<Kernel> MakeReduce() {
+  return std::make_unique<ReduceKernel>(kOp);
+}
+
+}  // namespace
+
+void RegisterReduceKernels(KernelRegistry& registry) {
+  registry.Register(ir::OpKind::kReduceSum, MakeReduce<ReduceOp::kSum>);
+  registry.Register(ir::OpKind::kReduceMean, MakeReduce<ReduceOp::kMean>);
+  registry.Register(ir::OpKind::kReduceMax, MakeReduce<ReduceOp::kMax>);
+  registry.Register(ir::OpKind::kReduceMin, MakeReduce<ReduceOp::kMin>);
+}
 
 }  // namespace bnfold::onednn
