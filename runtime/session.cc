@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "passes/pass.h"
@@ -84,10 +85,22 @@ struct Session::Impl {
     return Status::Ok();
   }
 
-  // Checks the feed and returns the signature key and specs in graph order.
-  Status PrepareFeeds(const std::vector<NamedTensor>& feeds,
-                      std::vector<onednn::FeedSpec>* specs,
-                      std::vector<const void*>* pointers, std::string* key) const {
+  // A feed checked and keyed: specs in graph-input order, the data pointers
+  // of those fed at run time, and the plan-cache key.
+  struct PreparedFeeds {
+    std::vector<onednn::FeedSpec> specs;
+    std::vector<const Tensor*> tensors;  // parallel to specs
+    std::vector<const void*> pointers;   // run-time feeds, in plan order
+    std::string key;
+  };
+
+  // Inputs whose values plans are specialised on, because a kernel needs
+  // them when compiling (e.g. a Reshape shape fed as a graph input). Small
+  // tensors only. Guarded by `mutex`.
+  mutable std::set<std::string> value_keyed;
+  static constexpr int64_t kMaxValueKeyedElements = 4096;
+
+  Status PrepareFeeds(const std::vector<NamedTensor>& feeds, PreparedFeeds* out) const {
     std::map<std::string, const NamedTensor*> by_name;
     for (const NamedTensor& f : feeds) {
       auto it = feedable.find(f.name);
@@ -107,52 +120,92 @@ struct Session::Impl {
       auto it = by_name.find(in->name());
       if (it == by_name.end()) continue;
       const Tensor& t = it->second->tensor;
-      specs->push_back({in->name(), t.dtype(), t.shape()});
-      pointers->push_back(t.data());
-      *key += in->name() + ":" + std::to_string(static_cast<int>(t.dtype())) +
-              ShapeToString(t.shape()) + ";";
+      out->specs.push_back({in->name(), t.dtype(), t.shape(), nullptr});
+      out->tensors.push_back(&t);
+      out->key += in->name() + ":" + std::to_string(static_cast<int>(t.dtype())) +
+                  ShapeToString(t.shape());
+      if (value_keyed.count(in->name())) {
+        out->key += "=";
+        out->key.append(static_cast<const char*>(t.data()), t.byte_size());
+      } else {
+        out->pointers.push_back(t.data());
+      }
+      out->key += ";";
     }
     return Status::Ok();
   }
 
+  // Compiles the plan for `feeds`, specialising on fed values the kernels
+  // ask for. Called with `mutex` held.
+  StatusOr<std::shared_ptr<const onednn::Plan>> Compile(PreparedFeeds* feeds) const {
+    for (size_t i = 0; i < feeds->specs.size(); ++i) {
+      if (value_keyed.count(feeds->specs[i].name)) {
+        feeds->specs[i].value = std::make_shared<const Tensor>(*CopyTensor(*feeds->tensors[i]));
+      }
+    }
+    onednn::CompileOptions compile_options;
+    compile_options.threads = threads;
+    std::vector<std::string> wanted;
+    StatusOr<std::shared_ptr<const onednn::Plan>> plan =
+        onednn::CompilePlan(*graph, feeds->specs, compile_options, &wanted);
+    if (plan.ok()) return plan;
+    bool added = false;
+    for (const std::string& name : wanted) {
+      for (size_t i = 0; i < feeds->specs.size(); ++i) {
+        if (feeds->specs[i].name == name && !value_keyed.count(name) &&
+            feeds->tensors[i]->num_elements() <= kMaxValueKeyedElements) {
+          value_keyed.insert(name);
+          added = true;
+        }
+      }
+    }
+    if (!added) return plan.status().WithContext(loaded.model.source);
+    return StatusOr<std::shared_ptr<const onednn::Plan>>(nullptr);  // retry with the new key
+  }
+
+  static StatusOr<Tensor> CopyTensor(const Tensor& t) {
+    StatusOr<Tensor> copy = Tensor::Allocate(t.dtype(), t.shape());
+    if (copy.ok() && t.byte_size()) std::memcpy(copy->data(), t.data(), t.byte_size());
+    return copy;
+  }
+
   Status Run(const std::vector<NamedTensor>& feeds, std::vector<NamedTensor>* results) const {
     if (results == nullptr) return InvalidArgument("Run: outputs must not be null");
-    std::vector<onednn::FeedSpec> specs;
-    std::vector<const void*> pointers;
-    std::string key;
-    RETURN_IF_ERROR(PrepareFeeds(feeds, &specs, &pointers, &key));
-
+    PreparedFeeds prepared;
     std::shared_ptr<const onednn::Plan> plan;
     std::unique_ptr<onednn::ExecState> state;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      PlanEntry& entry = plans[key];
-      if (!entry.plan) {
-        onednn::CompileOptions compile_options;
-        compile_options.threads = threads;
-        StatusOr<std::shared_ptr<const onednn::Plan>> compiled =
-            onednn::CompilePlan(*graph, specs, compile_options);
-        if (!compiled.ok()) {
-          plans.erase(key);
-          return compiled.status().WithContext(loaded.model.source);
+      // A second attempt happens when compiling showed that the plan must be
+      // specialised on the value of a fed input.
+      for (int attempt = 0; attempt < 2 && !plan; ++attempt) {
+        prepared = PreparedFeeds();
+        RETURN_IF_ERROR(PrepareFeeds(feeds, &prepared));
+        PlanEntry& entry = plans[prepared.key];
+        if (!entry.plan) {
+          StatusOr<std::shared_ptr<const onednn::Plan>> compiled = Compile(&prepared);
+          if (!compiled.ok() || *compiled == nullptr) plans.erase(prepared.key);
+          if (!compiled.ok()) return compiled.status();
+          if (*compiled == nullptr) continue;
+          plans[prepared.key].plan = *compiled;
         }
-        entry.plan = *compiled;
+        PlanEntry& ready = plans[prepared.key];
+        plan = ready.plan;
+        if (!ready.idle.empty()) {
+          state = std::move(ready.idle.back());
+          ready.idle.pop_back();
+        }
       }
-      plan = entry.plan;
-      if (!entry.idle.empty()) {
-        state = std::move(entry.idle.back());
-        entry.idle.pop_back();
-      }
+      if (!plan) return Internal("no plan after specialising on input values");
     }
     if (!state) state = std::make_unique<onednn::ExecState>(plan);
 
-    // Feed order of the plan equals graph-input order of the specs.
     omp_set_num_threads(threads);
-    Status status = state->Run(pointers);
+    Status status = state->Run(prepared.pointers);
     if (status.ok()) status = CollectOutputs(*plan, *state, results);
     {
       std::lock_guard<std::mutex> lock(mutex);
-      plans[key].idle.push_back(std::move(state));
+      plans[prepared.key].idle.push_back(std::move(state));
     }
     return status.ok() ? status : status.WithContext(loaded.model.source);
   }

@@ -157,10 +157,11 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
   }
   if (options.infer_shapes) {
     try {
-      // Node-level inference errors are not fatal: ONNX 1.12 rejects some
-      // models real exporters wrote (e.g. int64 Constants before opset 9);
-      // the kernels validate every node when the model is compiled.
-      onnx::ShapeInferenceOptions inference(/*check_type=*/true,
+      // Node-level inference errors and type-constraint checks are not
+      // fatal: ONNX 1.12 rejects models real exporters wrote (e.g. int64
+      // Constants before opset 9); the kernels validate every node when the
+      // model is compiled.
+      onnx::ShapeInferenceOptions inference(/*check_type=*/false,
                                             /*strict_mode=*/0,
                                             /*data_prop=*/true);
       onnx::shape_inference::InferShapes(*proto, onnx::OpSchemaRegistry::Instance(),

@@ -54,11 +54,12 @@ class NodeCompileContext : public CompileContext {
  public:
   NodeCompileContext(const ir::Node& node, int threads,
                      std::vector<const TensorDesc*> inputs,
-                     std::vector<const Tensor*> constants)
+                     std::vector<const Tensor*> constants, std::vector<bool> fed)
       : node_(node),
         threads_(threads),
         inputs_(std::move(inputs)),
         constants_(std::move(constants)),
+        fed_(std::move(fed)),
         accept_any_(inputs_.size(), false),
         required_(inputs_.size()),
         outputs_(node.num_outputs()),
@@ -72,7 +73,10 @@ class NodeCompileContext : public CompileContext {
     static const TensorDesc kNone;
     return inputs_[i] ? *inputs_[i] : kNone;
   }
-  const Tensor* constant_input(int i) const override { return constants_[i]; }
+  const Tensor* constant_input(int i) const override {
+    if (constants_[i] == nullptr && fed_[i]) asked_for_fed_value_.push_back(i);
+    return constants_[i];
+  }
   void AcceptInputLayout(int i) override { accept_any_[i] = true; }
   void RequireInputLayout(int i, const dnnl::memory::desc& layout) override {
     required_[i] = layout;
@@ -109,12 +113,16 @@ class NodeCompileContext : public CompileContext {
   bool output_set(int i) const { return output_set_[i]; }
   const ir::ConstTensorPtr& constant_output(int i) const { return constant_outputs_[i]; }
   size_t scratchpad() const { return scratchpad_; }
+  // Inputs fed at run time whose value the kernel asked for.
+  const std::vector<int>& asked_for_fed_value() const { return asked_for_fed_value_; }
 
  private:
   const ir::Node& node_;
   int threads_;
   std::vector<const TensorDesc*> inputs_;
   std::vector<const Tensor*> constants_;
+  std::vector<bool> fed_;  // input is a graph input fed at run time
+  mutable std::vector<int> asked_for_fed_value_;
   std::vector<bool> accept_any_;
   std::vector<dnnl::memory::desc> required_;
   std::vector<TensorDesc> outputs_;
@@ -166,6 +174,9 @@ class Planner {
     plan_->threads = options.threads;
   }
 
+  // Fed inputs whose values a kernel asked for (see CompilePlan).
+  const std::vector<std::string>& wanted_values() const { return wanted_values_; }
+
   StatusOr<std::shared_ptr<const Plan>> Build(const std::vector<FeedSpec>& feeds) {
     RETURN_IF_ERROR(BindGraphInputs(feeds));
     for (const ir::Node* node : graph_.nodes()) {
@@ -206,6 +217,11 @@ class Planner {
       }
       const FeedSpec& feed = *it->second;
       RETURN_IF_ERROR(CheckFeed(*in, feed));
+      if (feed.value) {
+        value_ids_[in] = AddConstant(in->name(), feed.value);
+        by_name.erase(it);
+        continue;
+      }
       PlanValue v;
       v.name = in->name();
       v.desc = TensorDesc{feed.dtype, feed.dims, {}};
@@ -261,6 +277,13 @@ class Planner {
 
   bool IsConstant(int id) const {
     return plan_->values[id].storage == PlanValue::Storage::kConstant;
+  }
+
+  // Whether an IR value is a constant of this plan (initializer not fed, or
+  // a feed the plan is specialised on).
+  bool IsConstantValue(const ir::Value* value) const {
+    auto it = value_ids_.find(value);
+    return it != value_ids_.end() && IsConstant(it->second);
   }
 
   // Delivers value `id` in `layout`: a reordered constant now, or a reorder
@@ -326,8 +349,10 @@ class Planner {
     std::vector<int> input_ids;
     std::vector<const TensorDesc*> descs;
     std::vector<const Tensor*> constants;
+    std::vector<bool> fed;
     bool all_constant = true;
     for (const ir::Value* in : node.inputs()) {
+      fed.push_back(in != nullptr && in->is_graph_input() && !IsConstantValue(in));
       if (in == nullptr) {
         input_ids.push_back(-1);
         descs.push_back(nullptr);
@@ -342,8 +367,12 @@ class Planner {
       all_constant = all_constant && constant;
     }
     std::unique_ptr<Kernel> kernel = factory();
-    NodeCompileContext ctx(node, options_.threads, descs, constants);
-    RETURN_IF_ERROR(kernel->Compile(ctx));
+    NodeCompileContext ctx(node, options_.threads, descs, constants, fed);
+    Status compiled = kernel->Compile(ctx);
+    if (!compiled.ok()) {
+      for (int i : ctx.asked_for_fed_value()) wanted_values_.push_back(node.input(i)->name());
+      return compiled;
+    }
 
     // Outputs: check each was declared and is sane.
     std::vector<int> output_ids(node.num_outputs(), -1);
@@ -538,18 +567,22 @@ class Planner {
   std::shared_ptr<Plan> plan_;
   std::unordered_map<const ir::Value*, int> value_ids_;
   std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
+  std::vector<std::string> wanted_values_;
 };
 
 }  // namespace
 
 StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
                                                   const std::vector<FeedSpec>& feeds,
-                                                  const CompileOptions& options) {
+                                                  const CompileOptions& options,
+                                                  std::vector<std::string>* wanted_values) {
   // oneDNN sizes its kernels' work split by the thread count at creation.
   omp_set_num_threads(std::max(1, options.threads));
   try {
     Planner planner(graph, options);
-    return planner.Build(feeds);
+    StatusOr<std::shared_ptr<const Plan>> plan = planner.Build(feeds);
+    if (!plan.ok() && wanted_values) *wanted_values = planner.wanted_values();
+    return plan;
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN error while compiling: ") + e.what());
   }

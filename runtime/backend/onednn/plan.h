@@ -65,6 +65,10 @@ struct FeedSpec {
   std::string name;
   DataType dtype = DataType::kUndefined;
   std::vector<int64_t> dims;
+  // When set, the plan is specialised on this value: the input becomes a
+  // constant of the plan (for shape-like inputs such as Reshape's shape or
+  // Reduce's axes fed at run time) and is not fed to ExecState::Run.
+  std::shared_ptr<const Tensor> value;
 };
 
 struct CompileOptions {
@@ -74,9 +78,14 @@ struct CompileOptions {
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'
 // types and shapes. Every required graph input must be fed; overridable
 // initializers not fed keep their stored value.
-StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
-                                                  const std::vector<FeedSpec>& feeds,
-                                                  const CompileOptions& options);
+//
+// When compiling fails and a kernel had asked for the value of a fed input
+// (e.g. a Reshape whose shape is a graph input), `wanted_values` receives
+// those inputs' names: compiling again with their values set in the
+// FeedSpecs may succeed.
+StatusOr<std::shared_ptr<const Plan>> CompilePlan(
+    const ir::Graph& graph, const std::vector<FeedSpec>& feeds, const CompileOptions& options,
+    std::vector<std::string>* wanted_values = nullptr);
 
 // The memory and kernel states one run needs. Not thread-safe: one per
 // concurrent run.
