@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
 #include "runtime/backend/onednn/kernels/elementwise_types.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
 #include "runtime/common/status_macros.h"
@@ -153,16 +154,22 @@ bool OneDnnAlgorithm(UnaryOp op, const UnaryParams& p, dnnl::algorithm* algorith
 }
 
 // Runs a float32 eltwise primitive on the input in whatever layout it has;
-// the output gets the same layout.
+// the output gets the same layout. Compile fails (and the caller falls back
+// to its C++ loop) when oneDNN has only its reference implementation.
 class OneDnnEltwise {
  public:
   Status Compile(CompileContext& ctx, dnnl::algorithm algorithm, float alpha, float beta) {
     const TensorDesc& x = ctx.input(0);
     const dnnl::memory::desc md = x.ToMemoryDesc();
+    bool reference = false;
     RETURN_IF_ERROR(CatchDnnl(ctx.Describe(), [&] {
       dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, alpha,
                                        beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+      if (IsReferenceImpl(pd)) {  // the C++ loop is as good
+        reference = true;
+        return;
+      }
       runner_ = PrimitiveRunner(dnnl::eltwise_forward(pd));
       runner_.BindInput(DNNL_ARG_SRC, 0, md);
       runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
@@ -170,6 +177,7 @@ class OneDnnEltwise {
       ctx.RequestScratchpad(ScratchpadBytes(pd));
       ctx.SetOutput(0, x.dtype, x.dims, x.is_plain() ? dnnl::memory::desc() : pd.dst_desc());
     }));
+    if (reference) return Unsupported(ctx.Describe() + ": only oneDNN's reference eltwise");
     ctx.AcceptInputLayout(0);
     return Status::Ok();
   }

@@ -1,13 +1,16 @@
 // Binary and variadic element-wise ops: Add, Sub, Mul, Div, Pow, Max, Min,
 // Sum, Mean, PRelu, on every numeric type, with numpy broadcasting (and the
 // opset < 7 `broadcast`/`axis` attributes, and PRelu's opset < 7 per-channel
-// slope). float32 Add/Sub/Mul/Div run on oneDNN's binary primitive, which
-// also takes blocked activations as they come (a residual Add of two
-// convolutions stays blocked); everything else runs a strided C++ loop.
+// slope). float32 Add/Sub/Mul/Div run on oneDNN's binary primitive and
+// PRelu on its prelu primitive, which also take blocked activations as they
+// come (a residual Add of two convolutions stays blocked); everything else
+// runs a strided C++ loop.
 #include <cstring>
+#include <optional>
 
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/elementwise_broadcast.h"
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -350,26 +353,30 @@ class BinaryKernel : public Kernel {
   }
 
   // float32 Add/Sub/Mul/Div (and two-input Sum) on oneDNN's binary
-  // primitive. src0 must have the output's dims: a commuting op swaps its
-  // operands when only the second one does. False when oneDNN cannot take
-  // the case; the C++ loop handles it then.
+  // primitive, PRelu on its prelu primitive. src0 must have the output's
+  // dims: a commuting op swaps its operands when only the second one does.
+  // A blocked full-size input stays blocked (the other operand follows it:
+  // a full-size one is asked for in that layout, a constant broadcast one is
+  // reordered now). Candidates that only oneDNN's slow reference code takes
+  // are skipped. False when no candidate works; the C++ loop runs then.
   bool TryOneDnn(CompileContext& ctx, const std::vector<std::vector<int64_t>>& aligned,
                  const std::vector<int64_t>& out_dims) {
     if (ctx.input(0).dtype != DataType::kFloat || aligned.size() != 2) return false;
-    if (out_dims.size() > DNNL_MAX_NDIMS) return false;
+    if (out_dims.size() > DNNL_MAX_NDIMS || traits_.mean) return false;
     for (int64_t d : out_dims) {
       if (d == 0) return false;
     }
-    dnnl::algorithm algorithm;
+    const bool prelu = traits_.op == BinaryOp::kPRelu;
+    dnnl::algorithm algorithm = dnnl::algorithm::undef;
     bool commutes = true;
     switch (traits_.op) {
       case BinaryOp::kAdd: algorithm = dnnl::algorithm::binary_add; break;
       case BinaryOp::kMul: algorithm = dnnl::algorithm::binary_mul; break;
       case BinaryOp::kSub: algorithm = dnnl::algorithm::binary_sub; commutes = false; break;
       case BinaryOp::kDiv: algorithm = dnnl::algorithm::binary_div; commutes = false; break;
+      case BinaryOp::kPRelu: commutes = false; break;
       default: return false;
     }
-    if (traits_.mean || (traits_.variadic && traits_.op != BinaryOp::kAdd)) return false;
     int src0 = 0;
     if (aligned[0] != out_dims) {
       if (!commutes || aligned[1] != out_dims) return false;
@@ -377,8 +384,15 @@ class BinaryKernel : public Kernel {
     }
     const int src1 = 1 - src0;
     const bool src1_full = aligned[src1] == out_dims;
-    // Keep a blocked full-size input blocked; the other full-size input is
-    // asked for in the same layout.
+    // oneDNN wants rank >= 1; a scalar is a 1-element vector.
+    const std::vector<int64_t> dims = out_dims.empty() ? std::vector<int64_t>{1} : out_dims;
+    const std::vector<int64_t> dims1 =
+        aligned[src1].empty() ? std::vector<int64_t>{1} : aligned[src1];
+    const dnnl::memory::desc plain0 = PlainDesc(DataType::kFloat, dims);
+    const dnnl::memory::desc plain1 = PlainDesc(DataType::kFloat, dims1);
+    const dnnl::memory::desc any1(dims1, dnnl::memory::data_type::f32,
+                                  dnnl::memory::format_tag::any);
+
     dnnl::memory::desc blocked;
     for (int i : {src0, src1}) {
       if (aligned[i] == out_dims && !ctx.input(i).is_plain()) {
@@ -386,43 +400,80 @@ class BinaryKernel : public Kernel {
         break;
       }
     }
-    // oneDNN wants rank >= 1; a scalar is a 1-element vector.
-    const std::vector<int64_t> dims = out_dims.empty() ? std::vector<int64_t>{1} : out_dims;
-    const std::vector<int64_t> dims1 =
-        aligned[src1].empty() ? std::vector<int64_t>{1} : aligned[src1];
-    for (bool use_blocked : {true, false}) {
-      if (use_blocked && blocked.is_zero()) continue;
-      const dnnl::memory::desc md0 =
-          use_blocked ? blocked : PlainDesc(DataType::kFloat, dims);
-      const dnnl::memory::desc md1 =
-          use_blocked && src1_full ? blocked : PlainDesc(DataType::kFloat, dims1);
+    struct Candidate {
+      dnnl::memory::desc md0, md1;
+    };
+    std::vector<Candidate> candidates;
+    if (!blocked.is_zero()) {
+      if (src1_full) {
+        candidates.push_back({blocked, blocked});
+      } else if (prelu) {
+        candidates.push_back({blocked, any1});
+      } else if (std::optional<dnnl::memory::desc> same = SameTagDesc(blocked, dims, dims1)) {
+        candidates.push_back({blocked, *same});
+      }
+    }
+    if (prelu) candidates.push_back({plain0, any1});
+    candidates.push_back({plain0, plain1});
+
+    for (const Candidate& c : candidates) {
       try {
-        dnnl::binary::desc desc(algorithm, md0, md1, md0);
-        dnnl::binary::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
-        runner_ = PrimitiveRunner(dnnl::binary(pd));
-        runner_.BindInput(DNNL_ARG_SRC_0, src0, md0);
-        runner_.BindInput(DNNL_ARG_SRC_1, src1, md1);
-        runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
-        runner_.BindScratchpad(pd.scratchpad_desc());
-        ctx.RequestScratchpad(ScratchpadBytes(pd));
+        dnnl::memory::desc md1 = c.md1, dst, scratchpad;
+        size_t scratchpad_bytes = 0;
+        if (prelu) {
+          dnnl::prelu_forward::desc desc(dnnl::prop_kind::forward_inference, c.md0, c.md1);
+          dnnl::prelu_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+          if (IsReferenceImpl(pd)) continue;
+          runner_ = PrimitiveRunner(dnnl::prelu_forward(pd));
+          md1 = pd.weights_desc();
+          dst = pd.dst_desc();
+          scratchpad = pd.scratchpad_desc();
+          scratchpad_bytes = ScratchpadBytes(pd);
+        } else {
+          dnnl::binary::desc desc(algorithm, c.md0, c.md1, c.md0);
+          dnnl::binary::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+          if (IsReferenceImpl(pd)) continue;
+          runner_ = PrimitiveRunner(dnnl::binary(pd));
+          dst = pd.dst_desc();
+          scratchpad = pd.scratchpad_desc();
+          scratchpad_bytes = ScratchpadBytes(pd);
+        }
+        // How src1 reaches the primitive in md1.
+        const bool src1_plain = md1 == plain1;
+        const Tensor* src1_constant = ctx.constant_input(src1);
+        if (!src1_plain && !src1_full && src1_constant == nullptr) continue;
+        runner_.BindInput(prelu ? DNNL_ARG_SRC : DNNL_ARG_SRC_0, src0, c.md0);
+        const int arg1 = prelu ? DNNL_ARG_WEIGHTS : DNNL_ARG_SRC_1;
+        if (src1_plain || src1_full) {
+          runner_.BindInput(arg1, src1, md1);
+        } else {
+          runner_.BindMemory(arg1, ReorderConstant(*src1_constant, plain1, md1, ctx.engine()));
+        }
+        runner_.BindOutput(DNNL_ARG_DST, 0, dst);
+        runner_.BindScratchpad(scratchpad);
+        ctx.RequestScratchpad(scratchpad_bytes);
+        WantLayout(ctx, src0, c.md0, plain0);
+        if (src1_full) WantLayout(ctx, src1, md1, plain1);
+        output_layout_ = dst == plain0 ? dnnl::memory::desc() : dst;
+        use_onednn_ = true;
+        return true;
       } catch (const dnnl::error&) {
         continue;
       }
-      if (use_blocked) {
-        for (int i : {src0, src1}) {
-          if (aligned[i] != out_dims) continue;
-          if (!ctx.input(i).is_plain() && ctx.input(i).layout == blocked) {
-            ctx.AcceptInputLayout(i);
-          } else {
-            ctx.RequireInputLayout(i, blocked);
-          }
-        }
-        output_layout_ = blocked;
-      }
-      use_onednn_ = true;
-      return true;
     }
     return false;
+  }
+
+  // Input `i` must arrive in `md`: plain is the default; otherwise accept
+  // its layout when it already is `md`, else ask the planner to reorder.
+  static void WantLayout(CompileContext& ctx, int i, const dnnl::memory::desc& md,
+                         const dnnl::memory::desc& plain) {
+    if (md == plain) return;
+    if (!ctx.input(i).is_plain() && ctx.input(i).layout == md) {
+      ctx.AcceptInputLayout(i);
+    } else {
+      ctx.RequireInputLayout(i, md);
+    }
   }
 
   Status PlanLoops(const CompileContext& ctx, const std::vector<std::vector<int64_t>>& aligned,
