@@ -3,10 +3,11 @@
 // math functions (Exp, Log, Sqrt, Neg, Abs, Reciprocal, Floor, Ceil, Erf).
 //
 // float32 runs on oneDNN's eltwise primitive where oneDNN 2.6 has the
-// function; it takes any layout and keeps it, so blocked activations stay
-// blocked between convolutions. The rest (functions oneDNN lacks, float16,
-// bfloat16, double, the integer types) runs a C++ loop on plain data,
-// computing 16-bit floats through float.
+// function at float precision; it takes any layout and keeps it, so blocked
+// activations stay blocked between convolutions. The rest (functions oneDNN
+// lacks or gets wrong, float16, bfloat16, double, the integer types) runs a
+// C++ loop, computing 16-bit floats through float; it keeps a blocked layout
+// too when the function maps 0 to 0.
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
@@ -43,6 +44,12 @@ inline T WrapNegate(T x) {
   return static_cast<T>(uint64_t{0} - static_cast<uint64_t>(x));
 }
 
+// v clamped to [0, 1]; NaN stays NaN (as numpy's clip).
+template <typename C>
+inline C ClampUnit(C v) {
+  return v < C(0) ? C(0) : (v > C(1) ? C(1) : v);
+}
+
 // One element; C is float or double for the floating types, T itself for
 // integers.
 template <UnaryOp kOp, typename C>
@@ -62,10 +69,10 @@ inline C ApplyUnary(C x, const UnaryParams& p) {
     return e / (C(1) + e);
   }
   if constexpr (kOp == UnaryOp::kHardSigmoid) {
-    return std::max(C(0), std::min(C(1), alpha * x + beta));
+    return ClampUnit(alpha * x + beta);
   }
   if constexpr (kOp == UnaryOp::kHardSwish) {
-    return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
+    return x * ClampUnit(x / C(6) + C(0.5));
   }
   if constexpr (kOp == UnaryOp::kTanh) return std::tanh(x);
   if constexpr (kOp == UnaryOp::kSoftplus) {
@@ -119,7 +126,8 @@ UnaryFn SelectUnary(DataType dtype) {
 // oneDNN's algorithm for the float32 op, with its alpha/beta; false when
 // oneDNN 2.6 has none that matches ONNX. Log and Softplus stay in C++:
 // oneDNN's approximations are off by ~1e-6 absolute near log(1) = 0 and for
-// softplus of negative x (results ~1e-7), far from float precision.
+// softplus of negative x (results ~1e-7), far from float precision; Exp
+// too, as oneDNN's turns NaN into inf.
 bool OneDnnAlgorithm(UnaryOp op, const UnaryParams& p, dnnl::algorithm* algorithm,
                      float* alpha, float* beta) {
   *alpha = 0.0f;
@@ -137,7 +145,6 @@ bool OneDnnAlgorithm(UnaryOp op, const UnaryParams& p, dnnl::algorithm* algorith
     case UnaryOp::kSigmoid: *algorithm = dnnl::algorithm::eltwise_logistic; return true;
     case UnaryOp::kHardSwish: *algorithm = dnnl::algorithm::eltwise_hardswish; return true;
     case UnaryOp::kTanh: *algorithm = dnnl::algorithm::eltwise_tanh; return true;
-    case UnaryOp::kExp: *algorithm = dnnl::algorithm::eltwise_exp; return true;
     case UnaryOp::kSqrt: *algorithm = dnnl::algorithm::eltwise_sqrt; return true;
     case UnaryOp::kAbs: *algorithm = dnnl::algorithm::eltwise_abs; return true;
     case UnaryOp::kNeg:  // alpha * x + beta
@@ -190,6 +197,21 @@ class OneDnnEltwise {
   PrimitiveRunner runner_;
 };
 
+// Declares output 0 like input 0 and returns how many elements the C++ loop
+// runs over. A blocked input is taken as is when the function maps 0 to 0:
+// the loop then runs over the whole padded buffer and the padding stays
+// zero, as oneDNN expects. Otherwise the input is asked for plain.
+int64_t DeclareSameLayoutOutput(CompileContext& ctx, bool keeps_zero) {
+  const TensorDesc& x = ctx.input(0);
+  if (!x.is_plain() && keeps_zero) {
+    ctx.AcceptInputLayout(0);
+    ctx.SetOutput(0, x.dtype, x.dims, x.layout);
+    return static_cast<int64_t>(x.byte_size() / DataTypeSize(x.dtype));
+  }
+  ctx.SetOutput(0, x.dtype, x.dims);
+  return x.num_elements();
+}
+
 // True when oneDNN can take this float32 tensor: it has elements (oneDNN's
 // zero-size handling is not worth relying on) and at most DNNL_MAX_NDIMS
 // dims, at least one.
@@ -217,8 +239,7 @@ class UnaryKernel : public Kernel {
     fn_ = SelectUnary<kOp>(x.dtype);
     if (fn_ == nullptr) return UnsupportedType(ctx, 0, SupportedTypes());
     threads_ = ctx.threads();
-    count_ = x.num_elements();
-    ctx.SetOutput(0, x.dtype, x.dims);
+    count_ = DeclareSameLayoutOutput(ctx, ApplyUnary<kOp, double>(0.0, params_) == 0.0);
     return Status::Ok();
   }
 
@@ -312,7 +333,9 @@ ClipFn SelectClip(DataType dtype) {
 
 // Clip < 11 takes its bounds as float attributes (defaults: float's lowest
 // and max); Clip >= 11 as optional scalar inputs of X's type, either
-// constants or computed at run time.
+// constants or computed at run time. Always the C++ loop: oneDNN's clip
+// turns NaN into a bound, and the loop keeps blocked layouts too when the
+// bounds straddle 0 (Relu6).
 class ClipKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
@@ -328,21 +351,11 @@ class ClipKernel : public Kernel {
       for (int k = 0; k < 2; ++k) RETURN_IF_ERROR(ReadInputBound(ctx, k));
     }
     threads_ = ctx.threads();
-    count_ = x.num_elements();
-    if (OneDnnCanTake(x) && TryOneDnnClip(ctx)) return Status::Ok();
-    ctx.SetOutput(0, x.dtype, x.dims);
+    count_ = DeclareSameLayoutOutput(ctx, KeepsZero(x.dtype));
     return Status::Ok();
   }
 
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? eltwise_.CreateState(engine) : nullptr;
-  }
-
   Status Execute(ExecContext& ctx) const override {
-    if (use_onednn_) {
-      eltwise_.Execute(ctx);
-      return Status::Ok();
-    }
     const void* bounds[2];
     for (int k = 0; k < 2; ++k) {
       switch (bound_source_[k]) {
@@ -398,19 +411,19 @@ class ClipKernel : public Kernel {
     return Status::Ok();
   }
 
-  // float32 with bounds known now and in order: oneDNN's clip.
-  bool TryOneDnnClip(CompileContext& ctx) {
-    float bounds[2] = {-std::numeric_limits<float>::infinity(),
-                       std::numeric_limits<float>::infinity()};
+  // Whether clipping maps 0 to 0: both bounds known now and around 0.
+  bool KeepsZero(DataType dtype) const {
     for (int k = 0; k < 2; ++k) {
       if (bound_source_[k] == BoundSource::kInput) return false;
-      if (bound_source_[k] == BoundSource::kKnown) std::memcpy(&bounds[k], known_bound_[k], 4);
+      if (bound_source_[k] == BoundSource::kNone) continue;
+      double bound = 0.0;
+      DispatchElementType(dtype, [&]<typename T>() {
+        T v;
+        std::memcpy(&v, known_bound_[k], sizeof v);
+        bound = ConvertElement<double>(v);
+      });
+      if (k == 0 ? !(bound <= 0.0) : !(bound >= 0.0)) return false;
     }
-    if (!(bounds[0] <= bounds[1])) return false;  // also NaN bounds
-    if (!eltwise_.Compile(ctx, dnnl::algorithm::eltwise_clip_v2, bounds[0], bounds[1]).ok()) {
-      return false;
-    }
-    use_onednn_ = true;
     return true;
   }
 
@@ -419,8 +432,6 @@ class ClipKernel : public Kernel {
   alignas(8) unsigned char known_bound_[2][8] = {};
   int threads_ = 1;
   int64_t count_ = 0;
-  bool use_onednn_ = false;
-  OneDnnEltwise eltwise_;
 };
 
 }  // namespace

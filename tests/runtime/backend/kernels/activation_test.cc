@@ -104,6 +104,19 @@ TEST(ActivationTest, FloatingOpsMatchTheDoubleReference) {
   }
 }
 
+TEST(ActivationTest, NaNPropagates) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const UnaryCase& c : FloatingCases()) {
+    // float32 Relu runs on oneDNN, whose relu maps NaN to 0 (a max with 0).
+    if (c.op == "Relu") continue;
+    const Tensor y = RunSingleOutput(ParseModel(UnaryModelText(c.op, 16, "float", 17, c.attrs)),
+                                     {{"X", MakeTensor(DataType::kFloat, {17},
+                                                       std::vector<double>(17, nan))}});
+    const std::vector<double> got = ToDoubles(y);
+    for (double v : got) EXPECT_TRUE(std::isnan(v)) << c.op << " gave " << v;
+  }
+}
+
 TEST(ActivationTest, LargeTensorsRunInParallelWithTheSameResult) {
   constexpr int64_t kCount = 200000;
   const std::vector<double> x = ToDoubles(
@@ -165,15 +178,20 @@ TEST(ClipTest, Opset6TakesAttributes) {
 
 TEST(ClipTest, ConstantScalarBoundsForFloatTypes) {
   const double inf = std::numeric_limits<double>::infinity();
-  const std::vector<double> x = {-inf, -3, -0.5, 0, 0.5, 3, inf, 1.25};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> x = {-inf, -3, -0.5, 0, 0.5, 3, inf, 1.25, nan};
   for (DataType dtype : {DataType::kFloat, DataType::kFloat16, DataType::kDouble}) {
     const std::string t = DataTypeName(dtype);
     onnx::ModelProto model = ParseModel("<ir_version: 7, opset_import: [\"\" : 13]>\ng (" + t +
-                                        "[8] X) => (" + t + "[8] Y) {\n  Y = Clip(X, lo, hi)\n}\n");
+                                        "[9] X) => (" + t + "[9] Y) {\n  Y = Clip(X, lo, hi)\n}\n");
     AddInitializer(&model, "lo", dtype, {}, {-0.5});
     AddInitializer(&model, "hi", dtype, {}, {1.25});
-    const Tensor y = RunSingleOutput(model, {{"X", MakeTensor(dtype, {8}, x)}});
-    EXPECT_EQ(ToDoubles(y), ClipReference(x, -0.5, 1.25)) << t;
+    const Tensor y = RunSingleOutput(model, {{"X", MakeTensor(dtype, {9}, x)}});
+    std::vector<double> got = ToDoubles(y);
+    ASSERT_EQ(got.size(), 9u);
+    EXPECT_TRUE(std::isnan(got[8])) << t << ": NaN stays NaN, as in numpy";
+    got.pop_back();
+    EXPECT_EQ(got, ClipReference({x.begin(), x.end() - 1}, -0.5, 1.25)) << t;
   }
 }
 
