@@ -1,59 +1,462 @@
-// Element-wise activations on oneDNN's eltwise primitive (float32, any
-// layout: the output keeps the input's layout, so blocked activations stay
-// blocked between convolutions).
+// Element-wise unary ops: the activations (Relu, LeakyRelu, Elu, Selu,
+// Sigmoid, HardSigmoid, HardSwish, Tanh, Softplus, Softsign, Clip) and the
+// math functions (Exp, Log, Sqrt, Neg, Abs, Reciprocal, Floor, Ceil, Erf).
+//
+// float32 runs on oneDNN's eltwise primitive where oneDNN 2.6 has the
+// function at float precision; it takes any layout and keeps it, so blocked
+// activations stay blocked between convolutions. The rest (functions oneDNN
+// lacks or gets wrong, float16, bfloat16, double, the integer types) runs a
+// C++ loop, computing 16-bit floats through float; it keeps a blocked layout
+// too when the function maps 0 to 0.
+#include <cstring>
+
 #include "runtime/backend/onednn/kernel_registry.h"
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
+#include "runtime/backend/onednn/kernels/elementwise_types.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
 
 namespace {
 
-class EltwiseKernel : public Kernel {
- public:
-  explicit EltwiseKernel(dnnl::algorithm algorithm, float alpha = 0.0f, float beta = 0.0f)
-      : algorithm_(algorithm), alpha_(alpha), beta_(beta) {}
+enum class UnaryOp {
+  kRelu, kLeakyRelu, kElu, kSelu, kSigmoid, kHardSigmoid, kHardSwish, kTanh, kSoftplus,
+  kSoftsign, kExp, kLog, kSqrt, kNeg, kAbs, kReciprocal, kFloor, kCeil, kErf,
+};
 
-  Status Compile(CompileContext& ctx) override {
+struct UnaryParams {
+  double alpha = 0.0;
+  double beta = 0.0;
+  double gamma = 0.0;
+};
+
+// Which element types an op takes besides the floating ones: Relu/Neg the
+// signed integers, Abs all integers (as the newest opsets allow).
+template <UnaryOp kOp, typename T>
+constexpr bool kUnaryAccepts =
+    kIsFloating<T> ||
+    (kIsInteger<T> && (kOp == UnaryOp::kAbs ||
+                       ((kOp == UnaryOp::kRelu || kOp == UnaryOp::kNeg) && std::is_signed_v<T>)));
+
+template <typename T>
+inline T WrapNegate(T x) {
+  return static_cast<T>(uint64_t{0} - static_cast<uint64_t>(x));
+}
+
+// v clamped to [0, 1]; NaN stays NaN (as numpy's clip).
+template <typename C>
+inline C ClampUnit(C v) {
+  return v < C(0) ? C(0) : (v > C(1) ? C(1) : v);
+}
+
+// One element; C is float or double for the floating types, T itself for
+// integers.
+template <UnaryOp kOp, typename C>
+inline C ApplyUnary(C x, const UnaryParams& p) {
+  const C alpha = static_cast<C>(p.alpha);
+  const C beta = static_cast<C>(p.beta);
+  const C gamma = static_cast<C>(p.gamma);
+  (void)alpha, (void)beta, (void)gamma;
+  if constexpr (kOp == UnaryOp::kRelu) return x < C(0) ? C(0) : x;
+  if constexpr (kOp == UnaryOp::kLeakyRelu) return x < C(0) ? alpha * x : x;
+  if constexpr (kOp == UnaryOp::kElu) return x < C(0) ? alpha * std::expm1(x) : x;
+  if constexpr (kOp == UnaryOp::kSelu) return gamma * (x <= C(0) ? alpha * std::expm1(x) : x);
+  if constexpr (kOp == UnaryOp::kSigmoid) {
+    // Split by sign so exp never overflows into inf/inf.
+    if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
+    const C e = std::exp(x);
+    return e / (C(1) + e);
+  }
+  if constexpr (kOp == UnaryOp::kHardSigmoid) {
+    return ClampUnit(alpha * x + beta);
+  }
+  if constexpr (kOp == UnaryOp::kHardSwish) {
+    return x * ClampUnit(x / C(6) + C(0.5));
+  }
+  if constexpr (kOp == UnaryOp::kTanh) return std::tanh(x);
+  if constexpr (kOp == UnaryOp::kSoftplus) {
+    // log(1 + e^x) without overflow for large x.
+    return x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+  }
+  if constexpr (kOp == UnaryOp::kSoftsign) return x / (C(1) + std::fabs(x));
+  if constexpr (kOp == UnaryOp::kExp) return std::exp(x);
+  if constexpr (kOp == UnaryOp::kLog) return std::log(x);
+  if constexpr (kOp == UnaryOp::kSqrt) return std::sqrt(x);
+  if constexpr (kOp == UnaryOp::kNeg) {
+    if constexpr (std::is_integral_v<C>) return WrapNegate(x);
+    return -x;
+  }
+  if constexpr (kOp == UnaryOp::kAbs) {
+    if constexpr (std::is_integral_v<C>) {
+      if constexpr (std::is_signed_v<C>) return x < 0 ? WrapNegate(x) : x;
+      return x;
+    }
+    return std::fabs(x);
+  }
+  if constexpr (kOp == UnaryOp::kReciprocal) return C(1) / x;
+  if constexpr (kOp == UnaryOp::kFloor) return std::floor(x);
+  if constexpr (kOp == UnaryOp::kCeil) return std::ceil(x);
+  if constexpr (kOp == UnaryOp::kErf) return std::erf(x);
+}
+
+using UnaryFn = void (*)(const void* in, void* out, int64_t n, const UnaryParams& params,
+                         int threads);
+
+template <UnaryOp kOp, typename T>
+void RunUnary(const void* in, void* out, int64_t n, const UnaryParams& params, int threads) {
+  const T* x = static_cast<const T*>(in);
+  T* y = static_cast<T*>(out);
+  ParallelRanges(n, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = ConvertElement<T>(ApplyUnary<kOp>(Load(x[i]), params));
+    }
+  });
+}
+
+template <UnaryOp kOp>
+UnaryFn SelectUnary(DataType dtype) {
+  UnaryFn fn = nullptr;
+  DispatchElementType(dtype, [&]<typename T>() {
+    if constexpr (kUnaryAccepts<kOp, T>) fn = &RunUnary<kOp, T>;
+  });
+  return fn;
+}
+
+// oneDNN's algorithm for the float32 op, with its alpha/beta; false when
+// oneDNN 2.6 has none that matches ONNX. Log and Softplus stay in C++:
+// oneDNN's approximations are off by ~1e-6 absolute near log(1) = 0 and for
+// softplus of negative x (results ~1e-7), far from float precision; Exp
+// too, as oneDNN's turns NaN into inf.
+bool OneDnnAlgorithm(UnaryOp op, const UnaryParams& p, dnnl::algorithm* algorithm,
+                     float* alpha, float* beta) {
+  *alpha = 0.0f;
+  *beta = 0.0f;
+  switch (op) {
+    case UnaryOp::kRelu: *algorithm = dnnl::algorithm::eltwise_relu; return true;
+    case UnaryOp::kLeakyRelu:
+      *algorithm = dnnl::algorithm::eltwise_relu;
+      *alpha = static_cast<float>(p.alpha);
+      return true;
+    case UnaryOp::kElu:
+      *algorithm = dnnl::algorithm::eltwise_elu;
+      *alpha = static_cast<float>(p.alpha);
+      return true;
+    case UnaryOp::kSigmoid: *algorithm = dnnl::algorithm::eltwise_logistic; return true;
+    case UnaryOp::kHardSwish: *algorithm = dnnl::algorithm::eltwise_hardswish; return true;
+    case UnaryOp::kTanh: *algorithm = dnnl::algorithm::eltwise_tanh; return true;
+    case UnaryOp::kSqrt: *algorithm = dnnl::algorithm::eltwise_sqrt; return true;
+    case UnaryOp::kAbs: *algorithm = dnnl::algorithm::eltwise_abs; return true;
+    case UnaryOp::kNeg:  // alpha * x + beta
+      *algorithm = dnnl::algorithm::eltwise_linear;
+      *alpha = -1.0f;
+      return true;
+    case UnaryOp::kReciprocal:  // alpha * x^beta
+      *algorithm = dnnl::algorithm::eltwise_pow;
+      *alpha = 1.0f;
+      *beta = -1.0f;
+      return true;
+    default: return false;
+  }
+}
+
+// Runs a float32 eltwise primitive on the input in whatever layout it has;
+// the output gets the same layout. Compile fails (and the caller falls back
+// to its C++ loop) when oneDNN has only its reference implementation.
+class OneDnnEltwise {
+ public:
+  Status Compile(CompileContext& ctx, dnnl::algorithm algorithm, float alpha, float beta) {
     const TensorDesc& x = ctx.input(0);
-    if (x.dtype != DataType::kFloat) return UnsupportedType(ctx, 0, "float");
-    ctx.AcceptInputLayout(0);
     const dnnl::memory::desc md = x.ToMemoryDesc();
-    return CatchDnnl(ctx.Describe(), [&] {
-      dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, md,
-                                       alpha_, beta_);
+    bool reference = false;
+    RETURN_IF_ERROR(CatchDnnl(ctx.Describe(), [&] {
+      dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, alpha,
+                                       beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+      if (IsReferenceImpl(pd)) {  // the C++ loop is as good
+        reference = true;
+        return;
+      }
       runner_ = PrimitiveRunner(dnnl::eltwise_forward(pd));
       runner_.BindInput(DNNL_ARG_SRC, 0, md);
       runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
       runner_.BindScratchpad(pd.scratchpad_desc());
-      ctx.SetOutput(0, x.dtype, x.dims, x.is_plain() ? dnnl::memory::desc() : pd.dst_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
-    });
+      ctx.SetOutput(0, x.dtype, x.dims, x.is_plain() ? dnnl::memory::desc() : pd.dst_desc());
+    }));
+    if (reference) return Unsupported(ctx.Describe() + ": only oneDNN's reference eltwise");
+    ctx.AcceptInputLayout(0);
+    return Status::Ok();
+  }
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const {
+    return runner_.CreateState(engine);
+  }
+  void Execute(ExecContext& ctx) const { runner_.Execute(ctx); }
+
+ private:
+  PrimitiveRunner runner_;
+};
+
+// Declares output 0 like input 0 and returns how many elements the C++ loop
+// runs over. A blocked input is taken as is when the function maps 0 to 0:
+// the loop then runs over the whole padded buffer and the padding stays
+// zero, as oneDNN expects. Otherwise the input is asked for plain.
+int64_t DeclareSameLayoutOutput(CompileContext& ctx, bool keeps_zero) {
+  const TensorDesc& x = ctx.input(0);
+  if (!x.is_plain() && keeps_zero) {
+    ctx.AcceptInputLayout(0);
+    ctx.SetOutput(0, x.dtype, x.dims, x.layout);
+    return static_cast<int64_t>(x.byte_size() / DataTypeSize(x.dtype));
+  }
+  ctx.SetOutput(0, x.dtype, x.dims);
+  return x.num_elements();
+}
+
+// True when oneDNN can take this float32 tensor: it has elements (oneDNN's
+// zero-size handling is not worth relying on) and at most DNNL_MAX_NDIMS
+// dims, at least one.
+bool OneDnnCanTake(const TensorDesc& x) {
+  return x.dtype == DataType::kFloat && !x.dims.empty() && x.dims.size() <= DNNL_MAX_NDIMS &&
+         x.num_elements() > 0;
+}
+
+template <UnaryOp kOp>
+class UnaryKernel : public Kernel {
+ public:
+  Status Compile(CompileContext& ctx) override {
+    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
+      return InvalidModel(ctx.Describe() + ": input 0 is missing");
+    }
+    RETURN_IF_ERROR(ReadParams(ctx));
+    const TensorDesc& x = ctx.input(0);
+    dnnl::algorithm algorithm;
+    float alpha, beta;
+    if (OneDnnCanTake(x) && OneDnnAlgorithm(kOp, params_, &algorithm, &alpha, &beta) &&
+        eltwise_.Compile(ctx, algorithm, alpha, beta).ok()) {
+      use_onednn_ = true;
+      return Status::Ok();
+    }
+    fn_ = SelectUnary<kOp>(x.dtype);
+    if (fn_ == nullptr) return UnsupportedType(ctx, 0, SupportedTypes());
+    threads_ = ctx.threads();
+    count_ = DeclareSameLayoutOutput(ctx, ApplyUnary<kOp, double>(0.0, params_) == 0.0);
+    return Status::Ok();
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return runner_.CreateState(engine);
+    return use_onednn_ ? eltwise_.CreateState(engine) : nullptr;
   }
 
   Status Execute(ExecContext& ctx) const override {
-    runner_.Execute(ctx);
+    if (use_onednn_) {
+      eltwise_.Execute(ctx);
+    } else {
+      fn_(ctx.input(0), ctx.output(0), count_, params_, threads_);
+    }
     return Status::Ok();
   }
 
  private:
-  dnnl::algorithm algorithm_;
-  float alpha_, beta_;
-  PrimitiveRunner runner_;
+  static const char* SupportedTypes() {
+    if constexpr (kOp == UnaryOp::kAbs) return "the numeric types";
+    if constexpr (kOp == UnaryOp::kRelu || kOp == UnaryOp::kNeg) {
+      return "float16, float, double, bfloat16 and the signed integers";
+    }
+    return "float16, float, double, bfloat16";
+  }
+
+  Status ReadParams(const CompileContext& ctx) {
+    const ir::Node& node = ctx.node();
+    if constexpr (kOp == UnaryOp::kLeakyRelu) {
+      ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 0.01f));
+      params_.alpha = alpha;
+    }
+    if constexpr (kOp == UnaryOp::kElu) {
+      ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1.0f));
+      params_.alpha = alpha;
+    }
+    if constexpr (kOp == UnaryOp::kSelu) {
+      ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1.67326319217681884765625f));
+      ASSIGN_OR_RETURN(float gamma, node.GetFloat("gamma", 1.05070102214813232421875f));
+      params_.alpha = alpha;
+      params_.gamma = gamma;
+    }
+    if constexpr (kOp == UnaryOp::kHardSigmoid) {
+      ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 0.2f));
+      ASSIGN_OR_RETURN(float beta, node.GetFloat("beta", 0.5f));
+      params_.alpha = alpha;
+      params_.beta = beta;
+    }
+    (void)node;
+    return Status::Ok();
+  }
+
+  UnaryParams params_;
+  int threads_ = 1;
+  bool use_onednn_ = false;
+  OneDnnEltwise eltwise_;
+  UnaryFn fn_ = nullptr;
+  int64_t count_ = 0;
 };
 
-std::unique_ptr<Kernel> MakeRelu() {
-  return std::make_unique<EltwiseKernel>(dnnl::algorithm::eltwise_relu);
+// ---------------------------------------------------------------- Clip
+
+// y = min(max(x, lo), hi) as numpy's clip (NaN stays NaN; lo > hi gives hi).
+// `lo`/`hi` point at one element of T, or are null for no bound.
+using ClipFn = void (*)(const void* in, const void* lo, const void* hi, void* out, int64_t n,
+                        int threads);
+
+template <typename T>
+void RunClip(const void* in, const void* lo, const void* hi, void* out, int64_t n,
+             int threads) {
+  using C = ComputeType<T>;
+  const T* x = static_cast<const T*>(in);
+  T* y = static_cast<T*>(out);
+  const bool has_lo = lo != nullptr, has_hi = hi != nullptr;
+  const C low = has_lo ? Load(*static_cast<const T*>(lo)) : C(0);
+  const C high = has_hi ? Load(*static_cast<const T*>(hi)) : C(0);
+  ParallelRanges(n, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      C v = Load(x[i]);
+      if (has_lo && v < low) v = low;
+      if (has_hi && v > high) v = high;
+      y[i] = ConvertElement<T>(v);
+    }
+  });
 }
+
+ClipFn SelectClip(DataType dtype) {
+  ClipFn fn = nullptr;
+  DispatchElementType(dtype, [&]<typename T>() { fn = &RunClip<T>; });
+  return fn;
+}
+
+// Clip < 11 takes its bounds as float attributes (defaults: float's lowest
+// and max); Clip >= 11 as optional scalar inputs of X's type, either
+// constants or computed at run time. Always the C++ loop: oneDNN's clip
+// turns NaN into a bound, and the loop keeps blocked layouts too when the
+// bounds straddle 0 (Relu6).
+class ClipKernel : public Kernel {
+ public:
+  Status Compile(CompileContext& ctx) override {
+    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
+      return InvalidModel(ctx.Describe() + ": input 0 is missing");
+    }
+    const TensorDesc& x = ctx.input(0);
+    fn_ = SelectClip(x.dtype);
+    if (fn_ == nullptr) return UnsupportedType(ctx, 0, "the numeric types");
+    if (ctx.node().opset() < 11) {
+      RETURN_IF_ERROR(ReadAttributeBounds(ctx));
+    } else {
+      for (int k = 0; k < 2; ++k) RETURN_IF_ERROR(ReadInputBound(ctx, k));
+    }
+    threads_ = ctx.threads();
+    count_ = DeclareSameLayoutOutput(ctx, KeepsZero(x.dtype));
+    return Status::Ok();
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    const void* bounds[2];
+    for (int k = 0; k < 2; ++k) {
+      switch (bound_source_[k]) {
+        case BoundSource::kNone: bounds[k] = nullptr; break;
+        case BoundSource::kKnown: bounds[k] = known_bound_[k]; break;
+        case BoundSource::kInput: bounds[k] = ctx.input(k + 1); break;
+      }
+    }
+    fn_(ctx.input(0), bounds[0], bounds[1], ctx.output(0), count_, threads_);
+    return Status::Ok();
+  }
+
+ private:
+  enum class BoundSource { kNone, kKnown, kInput };
+
+  Status ReadAttributeBounds(const CompileContext& ctx) {
+    ASSIGN_OR_RETURN(float lo, ctx.node().GetFloat("min", std::numeric_limits<float>::lowest()));
+    ASSIGN_OR_RETURN(float hi, ctx.node().GetFloat("max", std::numeric_limits<float>::max()));
+    const DataType dtype = ctx.input(0).dtype;
+    if (!IsFloatingPoint(dtype)) return UnsupportedType(ctx, 0, "float16, float, double");
+    const float values[2] = {lo, hi};
+    for (int k = 0; k < 2; ++k) {
+      DispatchElementType(dtype, [&]<typename T>() {
+        const T v = ConvertElement<T>(values[k]);
+        std::memcpy(known_bound_[k], &v, sizeof v);
+      });
+      bound_source_[k] = BoundSource::kKnown;
+    }
+    return Status::Ok();
+  }
+
+  // Bound k (0 = min, 1 = max) from input k + 1.
+  Status ReadInputBound(const CompileContext& ctx, int k) {
+    const int input = k + 1;
+    if (input >= ctx.num_inputs() || !ctx.has_input(input)) return Status::Ok();
+    const TensorDesc& bound = ctx.input(input);
+    const char* name = k == 0 ? "min" : "max";
+    if (bound.dtype != ctx.input(0).dtype) {
+      return InvalidModel(ctx.Describe() + ": " + name + " has element type " +
+                          DataTypeName(bound.dtype) + " but input has " +
+                          DataTypeName(ctx.input(0).dtype));
+    }
+    if (bound.num_elements() != 1) {
+      return InvalidModel(ctx.Describe() + ": " + name + " must be a scalar, got shape " +
+                          ShapeToString(bound.dims));
+    }
+    if (const Tensor* known = ctx.constant_input(input)) {
+      std::memcpy(known_bound_[k], known->data(), DataTypeSize(bound.dtype));
+      bound_source_[k] = BoundSource::kKnown;
+    } else {
+      bound_source_[k] = BoundSource::kInput;
+    }
+    return Status::Ok();
+  }
+
+  // Whether clipping maps 0 to 0: both bounds known now and around 0.
+  bool KeepsZero(DataType dtype) const {
+    for (int k = 0; k < 2; ++k) {
+      if (bound_source_[k] == BoundSource::kInput) return false;
+      if (bound_source_[k] == BoundSource::kNone) continue;
+      double bound = 0.0;
+      DispatchElementType(dtype, [&]<typename T>() {
+        T v;
+        std::memcpy(&v, known_bound_[k], sizeof v);
+        bound = ConvertElement<double>(v);
+      });
+      if (k == 0 ? !(bound <= 0.0) : !(bound >= 0.0)) return false;
+    }
+    return true;
+  }
+
+  ClipFn fn_ = nullptr;
+  BoundSource bound_source_[2] = {BoundSource::kNone, BoundSource::kNone};
+  alignas(8) unsigned char known_bound_[2][8] = {};
+  int threads_ = 1;
+  int64_t count_ = 0;
+};
 
 }  // namespace
 
 void RegisterActivationKernels(KernelRegistry& registry) {
-  registry.Register(ir::OpKind::kRelu, MakeRelu);
+  registry.Register(ir::OpKind::kRelu, MakeKernel<UnaryKernel<UnaryOp::kRelu>>);
+  registry.Register(ir::OpKind::kLeakyRelu, MakeKernel<UnaryKernel<UnaryOp::kLeakyRelu>>);
+  registry.Register(ir::OpKind::kElu, MakeKernel<UnaryKernel<UnaryOp::kElu>>);
+  registry.Register(ir::OpKind::kSelu, MakeKernel<UnaryKernel<UnaryOp::kSelu>>);
+  registry.Register(ir::OpKind::kSigmoid, MakeKernel<UnaryKernel<UnaryOp::kSigmoid>>);
+  registry.Register(ir::OpKind::kHardSigmoid, MakeKernel<UnaryKernel<UnaryOp::kHardSigmoid>>);
+  registry.Register(ir::OpKind::kHardSwish, MakeKernel<UnaryKernel<UnaryOp::kHardSwish>>);
+  registry.Register(ir::OpKind::kTanh, MakeKernel<UnaryKernel<UnaryOp::kTanh>>);
+  registry.Register(ir::OpKind::kSoftplus, MakeKernel<UnaryKernel<UnaryOp::kSoftplus>>);
+  registry.Register(ir::OpKind::kSoftsign, MakeKernel<UnaryKernel<UnaryOp::kSoftsign>>);
+  registry.Register(ir::OpKind::kExp, MakeKernel<UnaryKernel<UnaryOp::kExp>>);
+  registry.Register(ir::OpKind::kLog, MakeKernel<UnaryKernel<UnaryOp::kLog>>);
+  registry.Register(ir::OpKind::kSqrt, MakeKernel<UnaryKernel<UnaryOp::kSqrt>>);
+  registry.Register(ir::OpKind::kNeg, MakeKernel<UnaryKernel<UnaryOp::kNeg>>);
+  registry.Register(ir::OpKind::kAbs, MakeKernel<UnaryKernel<UnaryOp::kAbs>>);
+  registry.Register(ir::OpKind::kReciprocal, MakeKernel<UnaryKernel<UnaryOp::kReciprocal>>);
+  registry.Register(ir::OpKind::kFloor, MakeKernel<UnaryKernel<UnaryOp::kFloor>>);
+  registry.Register(ir::OpKind::kCeil, MakeKernel<UnaryKernel<UnaryOp::kCeil>>);
+  registry.Register(ir::OpKind::kErf, MakeKernel<UnaryKernel<UnaryOp::kErf>>);
+  registry.Register(ir::OpKind::kClip, MakeKernel<ClipKernel>);
 }
 
 }  // namespace bnfold::onednn

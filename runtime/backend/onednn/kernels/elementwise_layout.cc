@@ -1,0 +1,41 @@
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
+
+#include <string>
+
+namespace bnfold::onednn {
+
+std::optional<dnnl::memory::desc> SameTagDesc(const dnnl::memory::desc& like,
+                                              const std::vector<int64_t>& like_dims,
+                                              const std::vector<int64_t>& dims) {
+  using tag = dnnl::memory::format_tag;
+  std::vector<tag> candidates;
+  switch (like_dims.size()) {
+    case 3: candidates = {tag::nCw16c, tag::nCw8c, tag::nCw4c, tag::nwc}; break;
+    case 4: candidates = {tag::nChw16c, tag::nChw8c, tag::nChw4c, tag::nhwc}; break;
+    case 5: candidates = {tag::nCdhw16c, tag::nCdhw8c, tag::nCdhw4c, tag::ndhwc}; break;
+    default: return std::nullopt;
+  }
+  if (dims.size() != like_dims.size()) return std::nullopt;
+  for (tag t : candidates) {
+    if (like == dnnl::memory::desc(like_dims, dnnl::memory::data_type::f32, t)) {
+      return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, t);
+    }
+  }
+  return std::nullopt;
+}
+
+dnnl::memory ReorderConstant(const Tensor& data, const dnnl::memory::desc& plain,
+                             const dnnl::memory::desc& target, const dnnl::engine& engine) {
+  dnnl::memory src(plain, engine, const_cast<void*>(data.data()));
+  dnnl::memory dst(target, engine);
+  dnnl::stream stream(engine);
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+  return dst;
+}
+
+bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+}  // namespace bnfold::onednn
