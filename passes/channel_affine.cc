@@ -31,8 +31,10 @@ MatchOr<AffineOperands> SplitAffineOperands(ir::Node& node) {
   }
   ir::Value* a = node.input(0);
   ir::Value* b = node.input(1);
-  const bool a_const = a->IsConstant();
-  const bool b_const = b->IsConstant();
+  // Overridable initializers count as constants here so the refusal below
+  // can say why they do not fold.
+  const bool a_const = a->constant_data() != nullptr;
+  const bool b_const = b->constant_data() != nullptr;
   if (a_const == b_const) {
     return NoMatch{node.Describe() + (a_const ? " has only constant operands"
                                               : " has no constant operand")};

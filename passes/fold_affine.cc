@@ -2,11 +2,33 @@
 
 namespace bnfold::passes {
 
+namespace {
+
+// A Mul/Add/Sub/Div reading a linear op's output and a constant (even an
+// overridable one): a fold candidate whose refusal is worth a note.
+bool LooksLikeCandidate(const ir::Node& op) {
+  if (op.num_inputs() != 2 || op.input(0) == nullptr || op.input(1) == nullptr) return false;
+  for (int i = 0; i < 2; ++i) {
+    const ir::Node* producer = op.input(i)->producer();
+    const bool follows_linear =
+        producer != nullptr &&
+        (IsLinearKind(producer->kind()) || MatchLinearProducer(*op.input(i)).ok());
+    if (follows_linear && op.input(1 - i)->constant_data()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 MatchOr<FoldAffineMatch> MatchFoldAffine(ir::Node& op, bool* interesting) {
   *interesting = false;
+  if (op.kind() != ir::OpKind::kMul && op.kind() != ir::OpKind::kAdd &&
+      op.kind() != ir::OpKind::kSub && op.kind() != ir::OpKind::kDiv) {
+    return NoMatch{op.Describe() + " is not Mul/Add/Sub/Div"};
+  }
+  *interesting = LooksLikeCandidate(op);
   MATCH_OR_RETURN(AffineOperands operands, SplitAffineOperands(op));  // 1
   MATCH_OR_RETURN(LinearProducer producer, MatchLinearProducer(*operands.data));  // 2
-  *interesting = true;
   const bool shift_only = op.kind() == ir::OpKind::kAdd ||
                           (op.kind() == ir::OpKind::kSub && !operands.constant_first);
   if (shift_only && producer.op.op == LinearOp::kMatMul && producer.bias_add == nullptr) {  // 5

@@ -43,7 +43,8 @@ struct FoldAffineMatch {
 };
 
 // Pure. `interesting` is set when the op looks like a fold candidate (a
-// constant operand after a linear op), so its reason is worth reporting.
+// linear op's output and a constant, overridable or not), so its reason is
+// worth a note.
 MatchOr<FoldAffineMatch> MatchFoldAffine(ir::Node& op, bool* interesting);
 Status RewriteFoldAffine(ir::Graph& graph, const FoldAffineMatch& match);
 

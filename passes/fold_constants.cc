@@ -131,7 +131,12 @@ Status FoldConstantsPass::Run(ir::Graph& graph, PassReport& report) const {
   return VisitLiveNodes(graph, /*reverse=*/false, [&](ir::Node* node) -> StatusOr<bool> {
     if (!IsFoldableKind(node->kind())) return false;
     MatchOr<FoldConstantMatch> match = MatchFoldConstant(*node);
-    if (!match.ok()) return false;
+    if (!match.ok()) {
+      bool all_data = true;  // only then is a refusal news
+      for (const ir::Value* in : node->inputs()) all_data = all_data && in && in->constant_data();
+      if (all_data) report.notes.push_back("kept " + node->Describe() + ": " + match.reason());
+      return false;
+    }
     report.notes.push_back("evaluated " + node->Describe() + " into constant '" +
                            node->output(0)->name() + "'");
     RewriteFoldConstant(graph, *match);
