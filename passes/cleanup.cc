@@ -89,7 +89,14 @@ std::string BypassReason(const ir::Node& node) {
 Status CleanupPass::Run(ir::Graph& graph, PassReport& report) const {
   Status sorted = graph.TopologicalSort();
   if (!sorted.ok()) return sorted;
-  int bypassed = 0, dead_nodes = 0, dead_values = 0;
+  auto count_constants = [&graph] {
+    int n = 0;
+    for (const auto& v : graph.values()) n += v->constant_data() != nullptr;
+    return n;
+  };
+  const int nodes_before = static_cast<int>(graph.num_nodes());
+  const int constants_before = count_constants();
+  int bypassed = 0;
   Status status = VisitLiveNodes(graph, /*reverse=*/false, [&](ir::Node* node) -> StatusOr<bool> {
     if (node->kind() != ir::OpKind::kIdentity && node->kind() != ir::OpKind::kDropout) {
       return false;
@@ -108,7 +115,6 @@ Status CleanupPass::Run(ir::Graph& graph, PassReport& report) const {
     const std::vector<ir::Value*> outputs = node->outputs();
     RemoveNodeAndDeadInputs(graph, node);
     for (ir::Value* v : outputs) RemoveIfDead(graph, v);
-    ++dead_nodes;
     return true;
   });
   if (!status.ok()) return status;
@@ -119,15 +125,15 @@ Status CleanupPass::Run(ir::Graph& graph, PassReport& report) const {
       unused.push_back(v.get());
     }
   }
-  for (ir::Value* v : unused) {
-    if (v->constant_data()) ++dead_values;
-    RemoveIfDead(graph, v);
-  }
-  report.rewrites += bypassed + dead_nodes + dead_values;
-  if (bypassed + dead_nodes + dead_values > 0) {
+  for (ir::Value* v : unused) RemoveIfDead(graph, v);
+  // Removing a node also drops the constants only it read: count by difference.
+  const int dead_nodes = nodes_before - static_cast<int>(graph.num_nodes()) - bypassed;
+  const int dead_constants = constants_before - count_constants();
+  report.rewrites += bypassed + dead_nodes + dead_constants;
+  if (report.rewrites > 0) {
     report.notes.push_back("removed " + std::to_string(bypassed) + " Identity/Dropout, " +
-                           std::to_string(dead_nodes) + " dead nodes, " +
-                           std::to_string(dead_values) + " unused initializers");
+                           std::to_string(dead_nodes) + " other nodes, " +
+                           std::to_string(dead_constants) + " unused constants");
   }
   return Status::Ok();
 }

@@ -287,6 +287,25 @@ StatusOr<RefTensor> BatchNorm(const ir::Node& node, const std::vector<const RefT
   return y;
 }
 
+RefTensor GlobalAveragePool(const RefTensor& x) {
+  const int64_t nc = x.shape[0] * x.shape[1];
+  const int64_t inner = Numel(x.shape) / nc;
+  RefTensor y{{x.shape[0], x.shape[1]}, std::vector<double>(nc, 0.0)};
+  for (size_t i = 2; i < x.shape.size(); ++i) y.shape.push_back(1);
+  for (int64_t i = 0; i < Numel(x.shape); ++i) y.values[i / inner] += x.values[i] / inner;
+  return y;
+}
+
+RefTensor Flatten(const ir::Node& node, const RefTensor& x) {
+  int64_t axis = node.GetInt("axis", 1).value();
+  if (axis < 0) axis += static_cast<int64_t>(x.shape.size());
+  int64_t outer = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= x.shape[i];
+  RefTensor y = x;
+  y.shape = {outer, Numel(x.shape) / outer};
+  return y;
+}
+
 RefTensor Map(const RefTensor& x, const std::function<double(double)>& fn) {
   RefTensor y = x;
   for (double& v : y.values) v = fn(v);
@@ -312,6 +331,8 @@ StatusOr<RefTensor> EvaluateNode(const ir::Node& node, const std::vector<const R
     case OpKind::kSqrt: return Map(*in[0], [](double v) { return std::sqrt(v); });
     case OpKind::kReciprocal: return Map(*in[0], [](double v) { return 1.0 / v; });
     case OpKind::kRelu: return Map(*in[0], [](double v) { return v > 0.0 ? v : 0.0; });
+    case OpKind::kGlobalAveragePool: return GlobalAveragePool(*in[0]);
+    case OpKind::kFlatten: return Flatten(node, *in[0]);
     case OpKind::kIdentity:
     case OpKind::kDropout:
       return *in[0];

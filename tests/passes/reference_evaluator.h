@@ -2,7 +2,8 @@
 // independent check that a folded graph computes what the unfolded one did,
 // with no backend involved. Ops: Conv, ConvTranspose, Gemm, MatMul,
 // BatchNormalization (inference), Add, Sub, Mul, Div, Pow, Sqrt,
-// Reciprocal, Relu, MaxPool, Identity, Dropout (inference), Constant.
+// Reciprocal, Relu, MaxPool, GlobalAveragePool, Flatten, Identity,
+// Dropout (inference), Constant.
 // Kept in tests/ only: slow and simple on purpose.
 #pragma once
 
