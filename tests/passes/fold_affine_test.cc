@@ -127,6 +127,19 @@ TEST(FoldAffine, ConvTransposeScaledPerGroupChannel) {
   EXPECT_LT(CompareGraphs(*r.before, *r.after), 1e-5);
 }
 
+TEST(FoldAffine, PerColumnScaleAfterABatchedMatMul) {
+  // [B, T, K] x [K, N]: the columns are the last axis whatever the rank.
+  ModelSpec spec;
+  spec.text = Header(8, 13) + "g (float[2,3,6] A) => (float Y) {\n"
+              "  T = MatMul (A, W)\n  U = Mul (T, G)\n  Y = Add (U, H)\n}\n";
+  spec.inits = {{"W", {6, 4}}, {"G", {1, 1, 4}}, {"H", {4}}};
+  FoldResult r = Fold(spec, {"fold-affine"});
+  ASSERT_TRUE(r.after);
+  EXPECT_EQ(CountOps(*r.after, "Mul"), 0);
+  EXPECT_EQ(CountOps(*r.after, "Add"), 1);
+  EXPECT_LT(CompareGraphs(*r.before, *r.after), 1e-5);
+}
+
 TEST(FoldAffine, AddRightAfterABareMatMulIsItsBiasAndStays) {
   ModelSpec spec;
   spec.text = Header(8, 13) + "g (float[3,5] A) => (float Y) {\n"

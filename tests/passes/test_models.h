@@ -61,7 +61,7 @@ std::map<std::string, RefTensor> RandomInputs(const ir::Graph& graph, uint32_t s
                                               int64_t batch = 2);
 
 // max |a - b| / max(max |b|, 1e-30) over all graph outputs (matched by name);
-// +inf when an output is missing or shapes differ.
+// +inf when an output is missing, shapes differ or only one side is NaN.
 double MaxRelativeDifference(const std::map<std::string, RefTensor>& a,
                              const std::map<std::string, RefTensor>& b);
 
