@@ -52,7 +52,8 @@ class PassManager {
   // The pipeline named by `names` in order; the default pipeline when empty.
   // Error for an unknown name, listing the known ones.
   static StatusOr<PassManager> Create(const std::vector<std::string>& names);
-  // Names of every registered pass, in default-pipeline order.
+  // Names of every registered pass, once each, in the order of their first
+  // run in the default pipeline.
   static std::vector<std::string> AvailablePasses();
 
   // Runs every pass, then sorts the graph topologically.

@@ -20,7 +20,7 @@ StatusOr<PassManager> PassManager::Create(const std::vector<std::string>& names)
   return manager;
 }
 
-std::vector<std::string> PassManager::AvailablePasses() { return DefaultPipeline(); }
+std::vector<std::string> PassManager::AvailablePasses() { return RegisteredPasses(); }
 
 Status PassManager::Run(ir::Graph& graph, PipelineReport* report) const {
   PipelineReport local;

@@ -1,5 +1,11 @@
 #include "passes/pass_registry.h"
 
+#include "passes/cleanup.h"
+#include "passes/fold_affine.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fold_batchnorm_forward.h"
+#include "passes/fold_constants.h"
+
 namespace bnfold::passes {
 
 namespace {
@@ -9,15 +15,34 @@ struct Entry {
   std::shared_ptr<const Pass> (*make)();
 };
 
-// The default pipeline, in order. Each pass lives in its own file.
+// Every pass, once, in the order of its first run in the default pipeline.
+// Each pass lives in its own file.
 const std::vector<Entry>& Entries() {
-  static const std::vector<Entry> entries = {};
+  static const std::vector<Entry> entries = {
+      {"cleanup", MakeCleanupPass},
+      {"fold-constants", MakeFoldConstantsPass},
+      {"fold-affine", MakeFoldAffinePass},
+      {"fold-batchnorm", MakeFoldBatchNormPass},
+      {"fold-batchnorm-forward", MakeFoldBatchNormForwardPass},
+  };
   return entries;
 }
 
 }  // namespace
 
 std::vector<std::string> DefaultPipeline() {
+  return {
+      "cleanup",         // Identity/Dropout between a Conv and its BN would hide the pair
+      "fold-constants",  // Sqrt(var + eps) and friends become plain constants
+      "fold-affine",     // Conv -> Add(bias) -> BN: the Add first
+      "fold-batchnorm",
+      "fold-affine",     // Conv -> BN -> Mul: the Mul once the BN is gone
+      "fold-batchnorm-forward",  // what is left: BN after an activation
+      "cleanup",         // weights the folds replaced
+  };
+}
+
+std::vector<std::string> RegisteredPasses() {
   std::vector<std::string> names;
   for (const Entry& e : Entries()) names.push_back(e.name);
   return names;

@@ -9,8 +9,11 @@
 
 namespace bnfold::passes {
 
-// Pass names in the order the default pipeline runs them.
+// Pass names in the order the default pipeline runs them (a pass may run
+// more than once).
 std::vector<std::string> DefaultPipeline();
+// Every registered pass once, in the order of its first default run.
+std::vector<std::string> RegisteredPasses();
 // The pass called `name`, or null.
 std::shared_ptr<const Pass> MakePass(const std::string& name);
 

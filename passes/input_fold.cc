@@ -1,0 +1,212 @@
+#include "passes/input_fold.h"
+
+#include "passes/output_fold.h"
+#include "runtime/common/status_macros.h"
+
+namespace bnfold::passes {
+
+namespace {
+
+// "" when the Conv reads no padding; else a description of it.
+MatchOr<std::string> ConvPadding(const ir::Node& conv, const std::vector<int64_t>& w_shape) {
+  MATCH_OR_RETURN(std::string auto_pad, StringAttr(conv, "auto_pad", "NOTSET"));
+  if (auto_pad == "VALID") return std::string();
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    // SAME pads (k - 1) * dilation + 1 - stride-ish; nothing for 1-wide kernels.
+    for (size_t i = 2; i < w_shape.size(); ++i) {
+      if (w_shape[i] > 1) return "auto_pad = " + auto_pad;
+    }
+    return std::string();
+  }
+  MATCH_OR_RETURN(std::vector<int64_t> pads, IntsAttr(conv, "pads"));
+  for (int64_t p : pads) {
+    if (p != 0) return "pads = " + ShapeString(pads);
+  }
+  return std::string();
+}
+
+}  // namespace
+
+MatchOr<LinearConsumer> MatchLinearConsumer(ir::Node& node, const ir::Value& x) {
+  MATCH_OR_RETURN(LinearOpInfo op, MatchLinearOp(node));
+  if (node.input(0) != &x) {
+    return NoMatch{"'" + x.name() + "' is not the data input of " + node.Describe()};
+  }
+  LinearConsumer consumer;
+  consumer.op = op;
+  consumer.layout.channels = op.in_channels;
+  switch (op.op) {
+    case LinearOp::kConv:
+    case LinearOp::kConvTranspose:
+      consumer.layout.rank = static_cast<int>(op.weight->constant_data()->shape().size());
+      consumer.layout.axis_from_end = consumer.layout.rank - 2;
+      break;
+    case LinearOp::kGemm:
+      if (op.trans_a) {
+        return NoMatch{node.Describe() + " has transA = 1: the channels would index rows of "
+                       "the output, which no weight can scale"};
+      }
+      consumer.layout.rank = 2;
+      break;
+    case LinearOp::kMatMul: {
+      consumer.layout.rank = KnownRank(x);
+      // An existing bias Add takes the folded shift.
+      const ir::Value& y = *node.output(0);
+      if (y.uses().size() == 1 && !y.is_graph_output() &&
+          y.uses()[0].node->kind() == ir::OpKind::kAdd) {
+        MatchOr<LinearProducer> with_bias = MatchLinearProducer(*y.uses()[0].node->output(0));
+        if (with_bias.ok() && with_bias->bias_add != nullptr) {
+          consumer.bias_add = with_bias->bias_add;
+          consumer.bias_add_input = with_bias->bias_add_input;
+        }
+      }
+      break;
+    }
+  }
+  return consumer;
+}
+
+MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
+                                       const ChannelAffine& affine) {
+  const LinearOpInfo& op = consumer.op;
+  ir::Node* node = op.node;
+  const int64_t in = op.in_channels;
+  const int64_t out = op.out_channels;
+  if (affine.channels() != in) {
+    return NoMatch{"it has " + std::to_string(affine.channels()) + " channels but " +
+                   node->Describe() + " reads " + std::to_string(in)};
+  }
+  const std::vector<double>& s = affine.scale;
+  const std::vector<double>& t = affine.shift;
+  const bool shift = affine.has_shift();
+  const DoubleTensor w = ConstantAsDouble(*op.weight);
+  const int64_t numel = static_cast<int64_t>(w.values.size());
+
+  // For each weight element: the input channel it reads and (for the shift)
+  // the output channel it feeds.
+  std::vector<int64_t> in_channel(numel), out_channel(numel);
+  for (int64_t i = 0; i < numel; ++i) {
+    switch (op.op) {
+      case LinearOp::kConv: {
+        const int64_t per_group_in = w.shape[1];
+        const int64_t kernel = numel / (out * per_group_in);
+        const int64_t m = i / (per_group_in * kernel);
+        out_channel[i] = m;
+        in_channel[i] = (m / (out / op.group)) * per_group_in + (i / kernel) % per_group_in;
+        break;
+      }
+      case LinearOp::kConvTranspose:
+        in_channel[i] = i / (numel / in);
+        out_channel[i] = -1;  // only used with a shift, which is refused
+        break;
+      case LinearOp::kGemm:
+        in_channel[i] = op.trans_b ? i % in : i / out;
+        out_channel[i] = op.trans_b ? i / in : i % out;
+        break;
+      case LinearOp::kMatMul:
+        in_channel[i] = i / out;
+        out_channel[i] = i % out;
+        break;
+    }
+  }
+  if (shift) {
+    if (op.op == LinearOp::kConvTranspose) {
+      return NoMatch{node->Describe() + " is a ConvTranspose: a shift reaches its output "
+                     "borders a different number of times than the interior"};
+    }
+    if (op.op == LinearOp::kConv) {
+      MATCH_OR_RETURN(std::string padding, ConvPadding(*node, w.shape));
+      if (!padding.empty()) {
+        return NoMatch{node->Describe() + " pads its input (" + padding +
+                       "): the zero padding comes after the shift, so folding it would be "
+                       "wrong at the borders"};
+      }
+    }
+  }
+
+  LinearRewrite rewrite;
+  DoubleTensor scaled = w;
+  std::vector<double> shift_out(out, 0.0);  // sum_k W * t per output channel
+  for (int64_t i = 0; i < numel; ++i) {
+    scaled.values[i] = w.values[i] * s[in_channel[i]];
+    if (shift) shift_out[out_channel[i]] += w.values[i] * t[in_channel[i]];
+  }
+  MATCH_OR_RETURN(ir::ConstTensorPtr new_weight,
+                  RoundToDtype(op.weight->constant_data()->dtype(), scaled,
+                               "weight of " + node->Describe()));
+  rewrite.constants.push_back({node, 1, new_weight, op.weight->name() + "_folded"});
+  if (!shift) return rewrite;
+
+  const std::string base = node->name().empty() ? node->output(0)->name() : node->name();
+  switch (op.op) {
+    case LinearOp::kConv: {
+      DoubleTensor b = op.bias ? ConstantAsDouble(*op.bias)
+                               : DoubleTensor{{out}, std::vector<double>(out, 0.0)};
+      for (int64_t m = 0; m < out; ++m) b.values[m] += shift_out[m];
+      MATCH_OR_RETURN(ir::ConstTensorPtr new_bias,
+                      RoundToDtype(BiasDtype(op), b, "bias of " + node->Describe()));
+      rewrite.constants.push_back(
+          {node, 2, new_bias, op.bias ? op.bias->name() + "_folded" : base + "_bias"});
+      break;
+    }
+    case LinearOp::kGemm: {
+      DoubleTensor c{{out}, std::vector<double>(out, 0.0)};
+      if (op.bias != nullptr) {
+        MATCH_OR_RETURN(c, ExpandLastAxis(ConstantAsDouble(*op.bias), out, "C of " + node->Describe()));
+        for (double& v : c.values) v *= op.beta;
+      }
+      for (size_t i = 0; i < c.values.size(); ++i) c.values[i] += op.alpha * shift_out[i % out];
+      MATCH_OR_RETURN(ir::ConstTensorPtr new_c,
+                      RoundToDtype(BiasDtype(op), c, "C of " + node->Describe()));
+      rewrite.constants.push_back(
+          {node, 2, new_c, op.bias ? op.bias->name() + "_folded" : base + "_bias"});
+      rewrite.gemm_beta_to_one = node;
+      break;
+    }
+    case LinearOp::kMatMul: {
+      if (consumer.bias_add != nullptr) {
+        const ir::Value& old = *consumer.bias_add->input(consumer.bias_add_input);
+        MATCH_OR_RETURN(DoubleTensor b, ExpandLastAxis(ConstantAsDouble(old), out, "bias"));
+        for (size_t i = 0; i < b.values.size(); ++i) b.values[i] += shift_out[i % out];
+        MATCH_OR_RETURN(ir::ConstTensorPtr new_bias,
+                        RoundToDtype(old.constant_data()->dtype(), b,
+                                     "bias of " + consumer.bias_add->Describe()));
+        rewrite.constants.push_back(
+            {consumer.bias_add, consumer.bias_add_input, new_bias, old.name() + "_folded"});
+      } else {
+        MATCH_OR_RETURN(rewrite.append_bias,
+                        RoundToDtype(op.weight->constant_data()->dtype(),
+                                     DoubleTensor{{out}, shift_out}, "bias of " + node->Describe()));
+        rewrite.append_bias_after = node;
+      }
+      break;
+    }
+    case LinearOp::kConvTranspose:
+      break;  // refused above
+  }
+  return rewrite;
+}
+
+Status ApplyInputFold(ir::Graph& graph, const LinearRewrite& rewrite, ir::Node* affine_node,
+                      ir::Value* affine_data, ir::Use reader) {
+  ASSIGN_OR_RETURN(PreparedRewrite prepared, PrepareLinearRewrite(graph, rewrite));
+  ir::Node* matmul = rewrite.append_bias_after;
+  ir::Value* matmul_out = nullptr;
+  if (matmul != nullptr) {
+    ASSIGN_OR_RETURN(matmul_out, AddFreshValueLike(graph, *matmul->output(0), "_unbiased"));
+  }
+  // Everything that can fail is done; rewire.
+  const std::vector<ir::Value*> affine_outputs = affine_node->outputs();
+  graph.SetNodeInput(reader.node, reader.input_index, affine_data);
+  RemoveNodeAndDeadInputs(graph, affine_node);
+  for (ir::Value* v : affine_outputs) RemoveIfDead(graph, v);
+  CommitLinearRewrite(graph, rewrite, prepared);
+  if (matmul != nullptr) {
+    ir::Value* target = matmul->output(0);
+    graph.SetNodeOutput(matmul, 0, matmul_out);
+    return AppendBiasAdd(graph, matmul, prepared.append_bias, target);
+  }
+  return Status::Ok();
+}
+
+}  // namespace bnfold::passes

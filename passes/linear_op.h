@@ -1,0 +1,91 @@
+// The linear ops a per-channel affine map can be folded into (Conv,
+// ConvTranspose, Gemm, MatMul with a constant 2-D right operand), their
+// validated constant weights, and the constant replacements a fold makes.
+//
+// Weight layouts (ONNX):
+//   Conv           W [M, C/g, k...]   out channel m, in channel (m / (M/g)) * (C/g) + c
+//   ConvTranspose  W [C, M/g, k...]   in channel c, out channel (c / (C/g)) * (M/g) + j
+//   Gemm           B [K, N] (transB = 0) or [N, K] (transB = 1); C broadcasts to [M, N]
+//   MatMul         B [K, N]
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "passes/fold_util.h"
+#include "runtime/ir/graph.h"
+
+namespace bnfold::passes {
+
+enum class LinearOp { kConv, kConvTranspose, kGemm, kMatMul };
+
+struct LinearOpInfo {
+  ir::Node* node = nullptr;
+  LinearOp op = LinearOp::kConv;
+  ir::Value* weight = nullptr;  // W, or Gemm/MatMul's B
+  ir::Value* bias = nullptr;    // Conv/ConvTranspose B or Gemm C; null when absent
+  int64_t group = 1;
+  bool trans_a = false;
+  bool trans_b = false;
+  float alpha = 1.0f;
+  float beta = 1.0f;
+  int64_t out_channels = 0;  // M (conv) or N (Gemm/MatMul)
+  int64_t in_channels = 0;   // C (conv) or K (Gemm/MatMul)
+};
+
+// Conv, ConvTranspose, Gemm or MatMul.
+bool IsLinearKind(ir::OpKind kind);
+
+// A Conv/ConvTranspose/Gemm/MatMul whose weights (and bias/C) are constants
+// no caller can override, of floating-point types, with consistent shapes.
+MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node);
+
+// Replacing input `input` of `node` with a new constant.
+struct ConstantRewrite {
+  ir::Node* node = nullptr;
+  int input = 0;
+  ir::ConstTensorPtr data;
+  std::string base_name;  // the new initializer is named after it
+};
+
+// Everything a fold changes on the linear side, computed by a pure plan
+// before the graph is touched.
+struct LinearRewrite {
+  std::vector<ConstantRewrite> constants;
+  // Gemm whose C now carries beta * C: its beta becomes 1.
+  ir::Node* gemm_beta_to_one = nullptr;
+  // MatMul without a bias Add: insert `Add(matmul_output, append_bias)`.
+  ir::Node* append_bias_after = nullptr;
+  ir::ConstTensorPtr append_bias;
+};
+
+// Elements of `c` broadcast so that its last axis has `n` entries (a scalar
+// becomes [n]); NoMatch when its last dimension is neither 1 nor n.
+MatchOr<DoubleTensor> ExpandLastAxis(const DoubleTensor& c, int64_t n, const std::string& what);
+
+// The dtype a new bias takes: the old bias's, else the weight's.
+DataType BiasDtype(const LinearOpInfo& info);
+
+// The new initializers of a rewrite, created before anything is rewired.
+struct PreparedRewrite {
+  std::vector<ir::Value*> constants;   // parallel to LinearRewrite::constants
+  ir::Value* append_bias = nullptr;
+};
+
+// Creates the new initializers: the only step of a fold that can fail, and
+// it leaves the graph's wiring untouched.
+StatusOr<PreparedRewrite> PrepareLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite);
+// Swaps the prepared constants in, deletes the ones nobody reads any more and
+// updates Gemm's beta. Cannot fail. (The Add of `append_bias` is inserted by
+// the caller, which knows which value it must produce.)
+void CommitLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite,
+                         const PreparedRewrite& prepared);
+
+// Inserts `Add(node's output 0, bias)` producing `target`, which must have no
+// producer (e.g. the output of the node a fold just removed).
+Status AppendBiasAdd(ir::Graph& graph, ir::Node* node, ir::Value* bias, ir::Value* target);
+
+const char* LinearOpName(LinearOp op);
+
+}  // namespace bnfold::passes

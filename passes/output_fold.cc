@@ -1,0 +1,201 @@
+#include "passes/output_fold.h"
+
+#include "runtime/common/status_macros.h"
+
+namespace bnfold::passes {
+
+namespace {
+
+ChannelLayout OutputLayout(const LinearOpInfo& op, const ir::Value& y) {
+  ChannelLayout layout;
+  layout.channels = op.out_channels;
+  switch (op.op) {
+    case LinearOp::kConv:
+    case LinearOp::kConvTranspose:
+      layout.rank = static_cast<int>(op.weight->constant_data()->shape().size());
+      layout.axis_from_end = layout.rank - 2;
+      break;
+    case LinearOp::kGemm:
+      layout.rank = 2;
+      break;
+    case LinearOp::kMatMul: {
+      layout.rank = KnownRank(y);
+      const int a_rank = KnownRank(*op.node->input(0));
+      if (layout.rank < 0 && a_rank >= 1) layout.rank = a_rank == 1 ? 1 : a_rank;
+      break;
+    }
+  }
+  return layout;
+}
+
+std::string NodeBase(const ir::Node& node) {
+  return node.name().empty() ? node.output(0)->name() : node.name();
+}
+
+// MatMul -> Add(constant per-column bias) as one producer.
+MatchOr<LinearProducer> MatchMatMulWithBias(const ir::Value& y, ir::Node& add) {
+  const std::string not_linear =
+      "'" + y.name() + "' comes from " + add.Describe() + ", not from a linear op";
+  MatchOr<AffineOperands> ops = SplitAffineOperands(add);
+  if (!ops.ok()) return NoMatch{not_linear};
+  ir::Node* matmul = ops->data->producer();
+  if (matmul == nullptr || matmul->kind() != ir::OpKind::kMatMul) return NoMatch{not_linear};
+  const std::string prefix = "MatMul bias " + add.Describe() + ": ";
+  if (std::string why = SoleUseReason(*ops->data, add); !why.empty()) {
+    return NoMatch{prefix + why};
+  }
+  MATCH_OR_RETURN(LinearOpInfo op, MatchLinearOp(*matmul));
+  LinearProducer producer;
+  producer.op = op;
+  producer.layout = OutputLayout(op, *ops->data);
+  MatchOr<std::vector<double>> per_column =
+      PerChannelValues(ConstantAsDouble(*ops->constant), ops->constant->name(), producer.layout);
+  if (!per_column.ok()) return NoMatch{prefix + per_column.reason()};
+  producer.bias_add = &add;
+  producer.bias_add_input = ops->constant_first ? 0 : 1;
+  producer.output = add.output(0);
+  return producer;
+}
+
+// The output channel each element of the weight contributes to.
+std::vector<int64_t> OutputChannelOfWeight(const LinearOpInfo& op, const DoubleTensor& w) {
+  const int64_t numel = static_cast<int64_t>(w.values.size());
+  const int64_t n = op.out_channels;
+  std::vector<int64_t> channel(numel);
+  for (int64_t i = 0; i < numel; ++i) {
+    switch (op.op) {
+      case LinearOp::kConv:
+        channel[i] = i / (numel / n);
+        break;
+      case LinearOp::kConvTranspose: {
+        const int64_t per_group_out = w.shape[1];
+        const int64_t kernel = numel / (w.shape[0] * per_group_out);
+        const int64_t per_group_in = w.shape[0] / op.group;
+        const int64_t c = i / (per_group_out * kernel);
+        const int64_t j = (i / kernel) % per_group_out;
+        channel[i] = (c / per_group_in) * per_group_out + j;
+        break;
+      }
+      case LinearOp::kGemm:
+        channel[i] = op.trans_b ? i / w.shape[1] : i % n;
+        break;
+      case LinearOp::kMatMul:
+        channel[i] = i % n;
+        break;
+    }
+  }
+  return channel;
+}
+
+}  // namespace
+
+MatchOr<LinearProducer> MatchLinearProducer(const ir::Value& y) {
+  ir::Node* p = y.producer();
+  if (p == nullptr) {
+    return NoMatch{"'" + y.name() + "' is a graph input or a constant, not the output of a linear op"};
+  }
+  if (p->kind() == ir::OpKind::kAdd) return MatchMatMulWithBias(y, *p);
+  MatchOr<LinearOpInfo> op = MatchLinearOp(*p);
+  if (!op.ok()) {
+    return NoMatch{"'" + y.name() + "' comes from " + op.reason()};
+  }
+  if (y.producer_output() != 0) {
+    return NoMatch{"'" + y.name() + "' is not the main output of " + p->Describe()};
+  }
+  LinearProducer producer;
+  producer.op = *op;
+  producer.output = p->output(0);
+  producer.layout = OutputLayout(*op, y);
+  return producer;
+}
+
+MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
+                                        const ChannelAffine& affine) {
+  const LinearOpInfo& op = producer.op;
+  ir::Node* node = op.node;
+  const int64_t n = op.out_channels;
+  if (affine.channels() != n) {
+    return NoMatch{"it has " + std::to_string(affine.channels()) + " channels but " +
+                   node->Describe() + " produces " + std::to_string(n)};
+  }
+  const std::vector<double>& s = affine.scale;
+  const std::vector<double>& t = affine.shift;
+  LinearRewrite rewrite;
+
+  DoubleTensor w = ConstantAsDouble(*op.weight);
+  const std::vector<int64_t> channel = OutputChannelOfWeight(op, w);
+  for (size_t i = 0; i < w.values.size(); ++i) w.values[i] *= s[channel[i]];
+  MATCH_OR_RETURN(ir::ConstTensorPtr new_weight,
+                  RoundToDtype(op.weight->constant_data()->dtype(), w,
+                               "weight of " + node->Describe()));
+  rewrite.constants.push_back({node, 1, new_weight, op.weight->name() + "_folded"});
+
+  const std::string bias_base = op.bias ? op.bias->name() + "_folded" : NodeBase(*node) + "_bias";
+  switch (op.op) {
+    case LinearOp::kConv:
+    case LinearOp::kConvTranspose: {
+      DoubleTensor b = op.bias ? ConstantAsDouble(*op.bias)
+                               : DoubleTensor{{n}, std::vector<double>(n, 0.0)};
+      for (int64_t m = 0; m < n; ++m) b.values[m] = b.values[m] * s[m] + t[m];
+      MATCH_OR_RETURN(ir::ConstTensorPtr new_bias,
+                      RoundToDtype(BiasDtype(op), b, "bias of " + node->Describe()));
+      rewrite.constants.push_back({node, 2, new_bias, bias_base});
+      break;
+    }
+    case LinearOp::kGemm: {
+      if (op.bias == nullptr && !affine.has_shift()) break;
+      DoubleTensor c{{n}, std::vector<double>(n, 0.0)};
+      if (op.bias != nullptr) {
+        MATCH_OR_RETURN(c, ExpandLastAxis(ConstantAsDouble(*op.bias), n, "C of " + node->Describe()));
+      }
+      const double beta = op.bias ? op.beta : 0.0;
+      for (size_t i = 0; i < c.values.size(); ++i) {
+        c.values[i] = beta * c.values[i] * s[i % n] + t[i % n];
+      }
+      MATCH_OR_RETURN(ir::ConstTensorPtr new_c,
+                      RoundToDtype(BiasDtype(op), c, "C of " + node->Describe()));
+      rewrite.constants.push_back({node, 2, new_c, bias_base});
+      rewrite.gemm_beta_to_one = node;
+      break;
+    }
+    case LinearOp::kMatMul: {
+      if (producer.bias_add != nullptr) {
+        const ir::Value& old = *producer.bias_add->input(producer.bias_add_input);
+        MATCH_OR_RETURN(DoubleTensor b, ExpandLastAxis(ConstantAsDouble(old), n, "bias"));
+        for (size_t i = 0; i < b.values.size(); ++i) {
+          b.values[i] = b.values[i] * s[i % n] + t[i % n];
+        }
+        MATCH_OR_RETURN(ir::ConstTensorPtr new_bias,
+                        RoundToDtype(old.constant_data()->dtype(), b,
+                                     "bias of " + producer.bias_add->Describe()));
+        rewrite.constants.push_back(
+            {producer.bias_add, producer.bias_add_input, new_bias, old.name() + "_folded"});
+      } else if (affine.has_shift()) {
+        MATCH_OR_RETURN(rewrite.append_bias,
+                        RoundToDtype(op.weight->constant_data()->dtype(), DoubleTensor{{n}, t},
+                                     "bias of " + node->Describe()));
+        rewrite.append_bias_after = node;
+      }
+      break;
+    }
+  }
+  return rewrite;
+}
+
+Status ApplyOutputFold(ir::Graph& graph, const LinearProducer& producer,
+                       const LinearRewrite& rewrite, ir::Node* consumer) {
+  ASSIGN_OR_RETURN(PreparedRewrite prepared, PrepareLinearRewrite(graph, rewrite));
+  ir::Value* z = consumer->output(0);
+  const std::vector<ir::Value*> outputs = consumer->outputs();
+  RemoveNodeAndDeadInputs(graph, consumer);
+  for (size_t i = 1; i < outputs.size(); ++i) RemoveIfDead(graph, outputs[i]);
+  CommitLinearRewrite(graph, rewrite, prepared);
+  ir::Node* last = producer.bias_add ? producer.bias_add : producer.op.node;
+  if (prepared.append_bias != nullptr) {
+    return AppendBiasAdd(graph, last, prepared.append_bias, z);
+  }
+  MoveOutput(graph, last, 0, z);
+  return Status::Ok();
+}
+
+}  // namespace bnfold::passes

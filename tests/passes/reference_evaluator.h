@@ -1,0 +1,32 @@
+// A naive double-precision evaluator of the IR for the pass tests: an
+// independent check that a folded graph computes what the unfolded one did,
+// with no backend involved. Ops: Conv, ConvTranspose, Gemm, MatMul,
+// BatchNormalization (inference), Add, Sub, Mul, Div, Pow, Sqrt,
+// Reciprocal, Relu, MaxPool, GlobalAveragePool, Flatten, Identity,
+// Dropout (inference), Constant.
+// Kept in tests/ only: slow and simple on purpose.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bnfold/status.h"
+#include "runtime/ir/graph.h"
+
+namespace bnfold::passes::testing {
+
+struct RefTensor {
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+};
+
+RefTensor RefFromTensor(const Tensor& tensor);
+
+// Evaluates every graph output. `inputs` feeds the graph inputs that are not
+// initializers (and may override overridable initializers).
+StatusOr<std::map<std::string, RefTensor>> EvaluateGraph(
+    const ir::Graph& graph, const std::map<std::string, RefTensor>& inputs);
+
+}  // namespace bnfold::passes::testing
