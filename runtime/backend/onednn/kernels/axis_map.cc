@@ -14,6 +14,8 @@ namespace {
 
 // Below this many output bytes a copy is not worth waking a thread team.
 constexpr int64_t kParallelBytes = int64_t{1} << 16;
+// Edge of the square tiles RunTiles copies.
+constexpr int64_t kTile = 32;
 
 struct Bytes16 {
   uint64_t lo, hi;
@@ -63,6 +65,7 @@ Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const in
     if (!axis.strided) {
       axis.table = table;
       axis.base = axis.stride = 0;
+      axis.has_outside = std::find(table, table + size, kOutside) != table + size;
     }
     Axis* outer = num_axes_ ? &axes_[num_axes_ - 1] : nullptr;
     if (outer && outer->strided && axis.strided && outer->stride == axis.stride * axis.size) {
@@ -78,6 +81,17 @@ Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const in
   }
   if (num_axes_ == 0) axes_[num_axes_++] = Axis{};
   num_rows_ = num_elements_ / axes_[num_axes_ - 1].size;
+  // Tiles pay off when the row gathers with a stride while an outer axis
+  // reads contiguously, every axis strided (a transpose).
+  tile_axis_ = -1;
+  const Axis& row = axes_[num_axes_ - 1];
+  bool all_strided = !all_outside_;
+  for (size_t k = 0; k < num_axes_; ++k) all_strided = all_strided && axes_[k].strided;
+  if (all_strided && row.stride != 1 && row.stride != 0 && row.size >= kTile / 4) {
+    for (size_t k = 0; k + 1 < num_axes_; ++k) {
+      if (axes_[k].stride == 1 && axes_[k].size >= kTile / 4) tile_axis_ = static_cast<int>(k);
+    }
+  }
   return Status::Ok();
 }
 
@@ -96,6 +110,7 @@ void AxisMapCopy::RunRows(const char* input, char* output, const char* fill_byte
     r /= axes_[k].size;
   }
   dst += first_row * row.size;
+  int64_t previous_base = -1;
   for (int64_t r = first_row; r < end_row; ++r, dst += row.size) {
     int64_t base = base_;
     bool outside = all_outside_;
@@ -106,6 +121,10 @@ void AxisMapCopy::RunRows(const char* input, char* output, const char* fill_byte
     }
     if (outside) {
       std::fill(dst, dst + row.size, fill);
+    } else if (r > first_row && base == previous_base) {
+      // Same source row as the last one (upsampling, broadcasting): copy
+      // the finished row instead of gathering it again.
+      std::memcpy(dst, dst - row.size, row.size * sizeof(T));
     } else if (row.strided && row.stride == 1) {
       std::memcpy(dst, in + base + row.base, row.size * sizeof(T));
     } else if (row.strided) {
@@ -113,13 +132,58 @@ void AxisMapCopy::RunRows(const char* input, char* output, const char* fill_byte
       for (int64_t i = 0; i < row.size; ++i) dst[i] = src[i * row.stride];
     } else {
       const int64_t* table = row.table;
-      for (int64_t i = 0; i < row.size; ++i) {
-        dst[i] = table[i] == kOutside ? fill : in[base + table[i]];
+      const T* src = in + base;
+      if (row.has_outside) {
+        for (int64_t i = 0; i < row.size; ++i) {
+          dst[i] = table[i] == kOutside ? fill : src[table[i]];
+        }
+      } else {
+        for (int64_t i = 0; i < row.size; ++i) dst[i] = src[table[i]];
       }
     }
+    previous_base = outside ? -1 : base;
     for (int64_t k = static_cast<int64_t>(outer) - 1; k >= 0; --k) {
       if (++index[k] < axes_[k].size) break;
       index[k] = 0;
+    }
+  }
+}
+
+int64_t AxisMapCopy::num_tile_items() const {
+  const int64_t size = axes_[tile_axis_].size;
+  return num_rows_ / size * ((size + kTile - 1) / kTile);
+}
+
+template <typename T>
+void AxisMapCopy::RunTiles(const char* input, char* output, int64_t first, int64_t end) const {
+  const T* in = reinterpret_cast<const T*>(input);
+  T* out = reinterpret_cast<T*>(output);
+  const Axis& row = axes_[num_axes_ - 1];
+  const Axis& tiled = axes_[tile_axis_];
+  const int64_t tiles = (tiled.size + kTile - 1) / kTile;
+  // Output strides of the merged axes (the output is dense row-major).
+  int64_t out_stride[kMaxAxes];
+  out_stride[num_axes_ - 1] = 1;
+  for (size_t k = num_axes_ - 1; k-- > 0;) out_stride[k] = out_stride[k + 1] * axes_[k + 1].size;
+  for (int64_t item = first; item < end; ++item) {
+    // Decompose the item into the other outer axes' indices and a tile.
+    int64_t rest = item / tiles;
+    const int64_t q0 = item % tiles * kTile, q1 = std::min(q0 + kTile, tiled.size);
+    int64_t in_base = base_ + tiled.base + row.base, out_base = 0;
+    for (int64_t k = static_cast<int64_t>(num_axes_) - 2; k >= 0; --k) {
+      if (k == tile_axis_) continue;
+      const int64_t i = rest % axes_[k].size;
+      rest /= axes_[k].size;
+      in_base += axes_[k].Offset(i);
+      out_base += i * out_stride[k];
+    }
+    for (int64_t r0 = 0; r0 < row.size; r0 += kTile) {
+      const int64_t r1 = std::min(r0 + kTile, row.size);
+      for (int64_t q = q0; q < q1; ++q) {
+        const T* src = in + in_base + q;
+        T* dst = out + out_base + q * out_stride[tile_axis_];
+        for (int64_t r = r0; r < r1; ++r) dst[r] = src[r * row.stride];
+      }
     }
   }
 }
@@ -129,25 +193,31 @@ void AxisMapCopy::Run(const void* input, void* output, const void* fill, int thr
   const char* in = static_cast<const char*>(input);
   char* out = static_cast<char*>(output);
   const char* fill_bytes = static_cast<const char*>(fill);
-  auto rows = [&](int64_t first, int64_t end) {
+  const bool tiles = tile_axis_ >= 0;
+  const int64_t items = tiles ? num_tile_items() : num_rows_;
+  auto run = [&](int64_t first, int64_t end) {
+    auto typed = [&]<typename T>() {
+      if (tiles) RunTiles<T>(in, out, first, end);
+      else RunRows<T>(in, out, fill_bytes, first, end);
+    };
     switch (element_size_) {
-      case 1: RunRows<uint8_t>(in, out, fill_bytes, first, end); break;
-      case 2: RunRows<uint16_t>(in, out, fill_bytes, first, end); break;
-      case 4: RunRows<uint32_t>(in, out, fill_bytes, first, end); break;
-      case 8: RunRows<uint64_t>(in, out, fill_bytes, first, end); break;
-      default: RunRows<Bytes16>(in, out, fill_bytes, first, end); break;
+      case 1: typed.template operator()<uint8_t>(); break;
+      case 2: typed.template operator()<uint16_t>(); break;
+      case 4: typed.template operator()<uint32_t>(); break;
+      case 8: typed.template operator()<uint64_t>(); break;
+      default: typed.template operator()<Bytes16>(); break;
     }
   };
   const bool big = num_elements_ * static_cast<int64_t>(element_size_) >= kParallelBytes;
-  const int64_t team = big ? std::min<int64_t>(std::max(threads, 1), num_rows_) : 1;
+  const int64_t team = big ? std::min<int64_t>(std::max(threads, 1), items) : 1;
   if (team <= 1) {
-    rows(0, num_rows_);
+    run(0, items);
     return;
   }
 #pragma omp parallel num_threads(static_cast<int>(team))
   {
     const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
-    rows(num_rows_ * t / n, num_rows_ * (t + 1) / n);
+    run(items * t / n, items * (t + 1) / n);
   }
 }
 

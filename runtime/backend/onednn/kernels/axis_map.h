@@ -52,12 +52,19 @@ class AxisMapCopy {
     int64_t base = 0;
     int64_t stride = 0;
     const int64_t* table = nullptr;  // when !strided
+    bool has_outside = false;        // some table entry is kOutside
     int64_t Offset(int64_t i) const { return strided ? base + i * stride : table[i]; }
   };
 
   template <typename T>
   void RunRows(const char* input, char* output, const char* fill, int64_t first_row,
                int64_t end_row) const;
+  // Transposes: rows read with a large stride while another axis reads
+  // contiguously. Copies square tiles of those two axes so both sides stay
+  // in cache; `first`/`end` index (other-axes combination, tile) items.
+  template <typename T>
+  void RunTiles(const char* input, char* output, int64_t first, int64_t end) const;
+  int64_t num_tile_items() const;
 
   std::vector<std::vector<int64_t>> owned_;  // tables given to Init
   Axis axes_[kMaxAxes];                      // merged; the last one is the row
@@ -67,6 +74,7 @@ class AxisMapCopy {
   int64_t num_rows_ = 0;  // product of all merged sizes but the last
   int64_t base_ = 0;      // offset contributed by dropped size-1 axes
   bool all_outside_ = false;
+  int tile_axis_ = -1;  // the contiguous-read axis for RunTiles, or -1
 };
 
 // Fills the offset tables for reading a row-major tensor of `input_dims`

@@ -118,38 +118,52 @@ double CubicWeight(double t, double a) {
   return 0.0;
 }
 
-// One separable pass: src viewed as [outer, in_len, inner], dst as
-// [outer, out_len, inner]; each output row is the taps' weighted sum.
-template <typename S, typename D, typename Acc>
-void InterpolateAxis(const S* src, D* dst, int64_t outer, int64_t in_len, int64_t out_len,
-                     int64_t inner, const AxisTaps& taps, int num_taps, double extrapolation,
-                     int threads) {
-  const int64_t rows = outer * out_len;
-  const D fill = Store<D, Acc>(static_cast<Acc>(extrapolation));
-  auto row = [&](int64_t r) {
-    const int64_t o = r / out_len, j = r % out_len;
+// Output rows [first, end) of one separable pass: src viewed as
+// [outer, in_len, inner], dst as [outer, out_len, inner]; output row (o, j)
+// is the weighted sum of N input rows of block o.
+template <int N, typename S, typename D, typename Acc>
+void InterpolateRows(const S* src, D* dst, int64_t in_len, int64_t out_len, int64_t inner,
+                     const AxisTaps& taps, D fill, int64_t first, int64_t end) {
+  int64_t o = first / out_len, j = first % out_len;
+  for (int64_t r = first; r < end; ++r) {
     D* d = dst + r * inner;
     if (taps.outside[j]) {
       std::fill(d, d + inner, fill);
-      return;
-    }
-    const S* base = src + o * in_len * inner;
-    const int64_t* index = &taps.index[j * num_taps];
-    const double* weight = &taps.weight[j * num_taps];
-    for (int64_t i = 0; i < inner; ++i) {
-      Acc sum = 0;
-      for (int t = 0; t < num_taps; ++t) {
-        sum += static_cast<Acc>(weight[t]) * Load<Acc>(base[index[t] * inner + i]);
+    } else {
+      const S* block = src + o * in_len * inner;
+      const S* rows[N];
+      Acc w[N];
+      for (int t = 0; t < N; ++t) {
+        rows[t] = block + taps.index[j * N + t] * inner;
+        w[t] = static_cast<Acc>(taps.weight[j * N + t]);
       }
-      d[i] = Store<D, Acc>(sum);
+      for (int64_t i = 0; i < inner; ++i) {
+        Acc sum = w[0] * Load<Acc>(rows[0][i]);
+        for (int t = 1; t < N; ++t) sum += w[t] * Load<Acc>(rows[t][i]);
+        d[i] = Store<D, Acc>(sum);
+      }
     }
-  };
-  if (rows * inner < kParallelElements || threads <= 1) {
-    for (int64_t r = 0; r < rows; ++r) row(r);
+    if (++j == out_len) j = 0, ++o;
+  }
+}
+
+// One separable pass, split into contiguous row ranges across threads.
+template <int N, typename S, typename D, typename Acc>
+void InterpolateAxis(const S* src, D* dst, int64_t outer, int64_t in_len, int64_t out_len,
+                     int64_t inner, const AxisTaps& taps, double extrapolation, int threads) {
+  const int64_t rows = outer * out_len;
+  const D fill = Store<D, Acc>(static_cast<Acc>(extrapolation));
+  if (rows * inner < kParallelElements || threads <= 1 || rows < 2) {
+    InterpolateRows<N, S, D, Acc>(src, dst, in_len, out_len, inner, taps, fill, 0, rows);
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) row(r);
+  const int team = static_cast<int>(std::min<int64_t>(threads, rows));
+#pragma omp parallel num_threads(team)
+  {
+    const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
+    InterpolateRows<N, S, D, Acc>(src, dst, in_len, out_len, inner, taps, fill, rows * t / n,
+                                  rows * (t + 1) / n);
+  }
 }
 
 class ResizeKernel : public Kernel {
@@ -590,21 +604,37 @@ class ResizeKernel : public Kernel {
       const int64_t in_len = current[axis], out_len = dims_[axis];
       const bool first = a == 0, last = a + 1 == num_active;
       const AxisTaps& taps = tables.taps[p];
-      const int n = num_taps();
-      if (first && last) {
-        InterpolateAxis<T, T, Acc>(input, output, outer, in_len, out_len, inner, taps, n,
-                                   extrapolation_, threads_);
-      } else if (first) {
-        InterpolateAxis<T, Acc, Acc>(input, buffers[0], outer, in_len, out_len, inner, taps, n,
-                                     extrapolation_, threads_);
-      } else if (last) {
-        InterpolateAxis<Acc, T, Acc>(buffers[(a - 1) % 2], output, outer, in_len, out_len, inner,
-                                     taps, n, extrapolation_, threads_);
+      const Acc* previous = buffers[(a + 1) % 2];  // written by pass a - 1
+      Acc* next = buffers[a % 2];
+      if (mode_ == Mode::kLinear) {
+        Pass<2, T, Acc>(first, last, input, previous, next, output, outer, in_len, out_len, inner,
+                        taps);
       } else {
-        InterpolateAxis<Acc, Acc, Acc>(buffers[(a - 1) % 2], buffers[a % 2], outer, in_len,
-                                       out_len, inner, taps, n, extrapolation_, threads_);
+        Pass<4, T, Acc>(first, last, input, previous, next, output, outer, in_len, out_len, inner,
+                        taps);
       }
       current[axis] = out_len;
+    }
+  }
+
+  // One pass from the input or the previous intermediate to the next
+  // intermediate or the output.
+  template <int N, typename T, typename Acc>
+  void Pass(bool first, bool last, const T* input, const Acc* previous, Acc* next, T* output,
+            int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,
+            const AxisTaps& taps) const {
+    if (first && last) {
+      InterpolateAxis<N, T, T, Acc>(input, output, outer, in_len, out_len, inner, taps,
+                                    extrapolation_, threads_);
+    } else if (first) {
+      InterpolateAxis<N, T, Acc, Acc>(input, next, outer, in_len, out_len, inner, taps,
+                                      extrapolation_, threads_);
+    } else if (last) {
+      InterpolateAxis<N, Acc, T, Acc>(previous, output, outer, in_len, out_len, inner, taps,
+                                      extrapolation_, threads_);
+    } else {
+      InterpolateAxis<N, Acc, Acc, Acc>(previous, next, outer, in_len, out_len, inner, taps,
+                                        extrapolation_, threads_);
     }
   }
 

@@ -249,6 +249,29 @@ TEST(TransposeTest, ThreeDimensionalPermutation) {
   EXPECT_EQ(Values<float>(out[0].tensor), expected);
 }
 
+TEST(TransposeTest, LargeTransposesMatchIndexArithmetic) {
+  // Big enough for the tiled path (partial tiles included): NCHW -> NHWC
+  // and a batched 2-D transpose, against index arithmetic.
+  auto out = RunOk(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2,20,9,11] x, float[2,40,50] m) => (float[2,9,11,20] y, float[2,50,40] z) {
+      y = Transpose <perm = [0, 2, 3, 1]> (x)
+      z = Transpose <perm = [0, 2, 1]> (m)
+    })",
+                   {{"x", Iota({2, 20, 9, 11})}, {"m", Iota({2, 40, 50})}});
+  ASSERT_EQ(out.size(), 2u);
+  std::vector<float> y, z;
+  for (int n = 0; n < 2; ++n)
+    for (int h = 0; h < 9; ++h)
+      for (int w = 0; w < 11; ++w)
+        for (int c = 0; c < 20; ++c) y.push_back(static_cast<float>(((n * 20 + c) * 9 + h) * 11 + w));
+  for (int n = 0; n < 2; ++n)
+    for (int j = 0; j < 50; ++j)
+      for (int i = 0; i < 40; ++i) z.push_back(static_cast<float>((n * 40 + i) * 50 + j));
+  EXPECT_EQ(Values<float>(out[0].tensor), y);
+  EXPECT_EQ(Values<float>(out[1].tensor), z);
+}
+
 TEST(ConcatTest, MiddleAxisInt64) {
   auto out = RunOk(R"(
     <ir_version: 8, opset_import: ["" : 13]>
