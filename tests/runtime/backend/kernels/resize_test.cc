@@ -170,6 +170,42 @@ TEST(ResizeTest, AxesAttributeResizesOnlyTheListedAxes) {
   EXPECT_EQ(y, (std::vector<float>{1, 1, 2, 2, 3, 3, 4, 4}));
 }
 
+TEST(ResizeTest, HalfPixelSymmetricCentresTheTruncatedOutput) {
+  // in 4, scale 0.7: out 2 of 2.8, adjustment 2 / 2.8, offset 2 * (1 - 2 / 2.8);
+  // x = offset + (j + 0.5) / 0.7 - 0.5 = 0.785714..., 2.214285...
+  auto y = ResizeOk(R"(
+    <ir_version: 9, opset_import: ["" : 19]>
+    g (float[1,4] x) => (float[1,2] y) {
+      scales = Constant <value = float[2] {1, 0.7}> ()
+      y = Resize <mode = "linear", coordinate_transformation_mode = "half_pixel_symmetric"> (x, , scales)
+    })",
+                    Floats({1, 4}, {0, 10, 20, 30}));
+  const double s = 0.7f, offset = 2.0 * (1.0 - 2.0 / (4.0 * s));
+  ExpectNear(y, {10 * (offset + 0.5 / s - 0.5), 10 * (offset + 1.5 / s - 0.5)});
+}
+
+TEST(ResizeTest, KeepAspectRatioPolicyScalesAllAxesAlike) {
+  // sizes 4x4 for a 2x4 input: not_larger takes min(2, 1) = 1 (2x4),
+  // not_smaller max(2, 1) = 2 (4x8).
+  const char* kModel = R"(
+    <ir_version: 8, opset_import: ["" : 18]>
+    g (float[1,1,2,4] x) => (float[1,1,H,W] y) {
+      sizes = Constant <value = int64[2] {4, 4}> ()
+      y = Resize <mode = "nearest", axes = [2, 3], keep_aspect_ratio_policy = "%s"> (x, , , sizes)
+    })";
+  for (const auto& [policy, dims] :
+       std::vector<std::pair<std::string, std::vector<int64_t>>>{{"not_larger", {1, 1, 2, 4}},
+                                                                 {"not_smaller", {1, 1, 4, 8}}}) {
+    char text[512];
+    std::snprintf(text, sizeof text, kModel, policy.c_str());
+    auto session = Open(text);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    auto out = RunModel(**session, {{"x", test_util::Iota({1, 1, 2, 4})}});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ((*out)[0].tensor.shape(), dims) << policy;
+  }
+}
+
 TEST(ResizeTest, LinearOnUint8RoundsToNearest) {
   // half_pixel 2 -> 4 over [0, 5]: 0, 1.25, 3.75, 5 -> 0, 1, 4, 5.
   auto session = Open(R"(

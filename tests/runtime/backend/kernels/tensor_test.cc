@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <thread>
 
 #include "tests/runtime/backend/kernels/kernel_test_util.h"
 
@@ -87,6 +88,34 @@ TEST(SliceTest, StartsFedAtRunTime) {
   out = RunModel(**session, {{"x", Iota({6})}, {"starts", one(0)}, {"ends", one(5)}});
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SliceTest, RunTimeStartsAreKeptPerConcurrentRun) {
+  // The offset tables built from fed starts live in each run's own state:
+  // concurrent runs with different starts must not see each other's.
+  auto session = Open(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[64] x, int64[1] starts, int64[1] ends) => (float[32] y) {
+      y = Slice(x, starts, ends)
+    })");
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<int> failures(2, 0);
+  auto worker = [&](int id) {
+    const int64_t start = id * 32;
+    for (int i = 0; i < 200; ++i) {
+      auto out = RunModel(**session,
+                          {{"x", Iota({64})},
+                           {"starts", MakeTensor<int64_t>(DataType::kInt64, {1}, {start})},
+                           {"ends", MakeTensor<int64_t>(DataType::kInt64, {1}, {start + 32})}});
+      if (!out.ok() || Values<float>((*out)[0].tensor)[0] != static_cast<float>(start)) {
+        ++failures[id];
+      }
+    }
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures, (std::vector<int>{0, 0}));
 }
 
 constexpr char kGather[] = R"(
@@ -197,6 +226,18 @@ TEST(PadTest, ConstantValueAndNegativePadsCrop) {
                    {{"x", Iota({2, 3})}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(Values<float>(out[0].tensor), (std::vector<float>{9, 9, 1, 2, 4, 5}));
+}
+
+TEST(PadTest, WrapModeInOpset19) {
+  auto out = RunOk(R"(
+    <ir_version: 9, opset_import: ["" : 19]>
+    g (float[3] x) => (float[7] y) {
+      pads = Constant <value = int64[2] {2, 2}> ()
+      y = Pad <mode = "wrap"> (x, pads)
+    })",
+                   {{"x", Floats({3}, {1, 2, 3})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(Values<float>(out[0].tensor), (std::vector<float>{2, 3, 1, 2, 3, 1, 2}));
 }
 
 TEST(PadTest, PadsFedAtRunTimeUseTheDeclaredShape) {
