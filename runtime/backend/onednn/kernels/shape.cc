@@ -100,8 +100,7 @@ class OperandViewKernel : public ViewKernel {
     int64_t buffer[kMaxOperandLength], out[kMaxOperandLength];
     size_t rank = 0;
     RETURN_IF_ERROR(AsInputError(Resolve(operand_.Read(ctx, buffer), out, &rank)));
-    if (std::span<const int64_t>(out, rank).size() != dims_.size() ||
-        !std::equal(dims_.begin(), dims_.end(), out)) {
+    if (!std::equal(dims_.begin(), dims_.end(), out, out + rank)) {
       return OperandMismatch(operand_name(), {out, rank}, dims_);
     }
     return Status::Ok();
