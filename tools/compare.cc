@@ -6,7 +6,7 @@
 namespace bnfold::cli {
 
 Comparison CompareTensors(const Tensor& actual, const Tensor& expected, double rtol,
-                          double atol) {
+                          double atol, Tolerance tolerance) {
   Comparison c;
   if (actual.dtype() != expected.dtype()) {
     c.ok = false;
@@ -20,7 +20,11 @@ Comparison CompareTensors(const Tensor& actual, const Tensor& expected, double r
                  ShapeToString(expected.shape());
     return c;
   }
-  double worst_excess = -1.0;
+  for (int64_t i = 0; i < expected.num_elements(); ++i) {
+    const double e = std::fabs(expected.GetAsDouble(i));
+    if (std::isfinite(e)) c.scale = std::max(c.scale, e);
+  }
+  double& worst_excess = c.worst_excess;
   for (int64_t i = 0; i < actual.num_elements(); ++i) {
     const double a = actual.GetAsDouble(i);
     const double e = expected.GetAsDouble(i);
@@ -51,8 +55,12 @@ Comparison CompareTensors(const Tensor& actual, const Tensor& expected, double r
     }
     const double diff = std::fabs(a - e);
     c.max_abs_err = std::max(c.max_abs_err, diff);
-    if (e != 0.0) c.max_rel_err = std::max(c.max_rel_err, diff / std::fabs(e));
-    const double excess = diff - (atol + rtol * std::fabs(e));
+    if (e != 0.0) {
+      c.max_elementwise_rel_err = std::max(c.max_elementwise_rel_err, diff / std::fabs(e));
+    }
+    const double reference =
+        tolerance == Tolerance::kElementwise ? std::fabs(e) : c.scale;
+    const double excess = diff - (atol + rtol * reference);
     if (excess > 0) {
       ++c.num_bad;
       c.ok = false;
@@ -63,6 +71,11 @@ Comparison CompareTensors(const Tensor& actual, const Tensor& expected, double r
       c.worst_actual = a;
       c.worst_expected = e;
     }
+  }
+  if (tolerance == Tolerance::kElementwise) {
+    c.max_rel_err = c.max_elementwise_rel_err;
+  } else {
+    c.max_rel_err = c.scale > 0 ? c.max_abs_err / c.scale : (c.max_abs_err > 0 ? INFINITY : 0.0);
   }
   return c;
 }

@@ -263,6 +263,32 @@ TEST(VerifyCompare, LastBitDifference) {
   EXPECT_TRUE(cli::CompareTensors(reference, reference, 0.0, 0.0).ok);
 }
 
+TEST(VerifyCompare, OutputScaleToleranceIgnoresNearZeroNoiseButNotRealErrors) {
+  // Logits of scale 7 where the near-zero one differs by 7e-5: 70% element-
+  // wise, 1e-5 of the output's scale. verify's kOutputScale accepts it at
+  // rtol 1e-4; an error of 1e-3 of the scale (e.g. a wrong epsilon) fails.
+  Tensor reference = *Tensor::Allocate(DataType::kFloat, {3});
+  Tensor optimized = *Tensor::Allocate(DataType::kFloat, {3});
+  const float values[3] = {7.0f, 1e-4f, -3.0f};
+  for (int i = 0; i < 3; ++i) {
+    reference.data_as<float>()[i] = values[i];
+    optimized.data_as<float>()[i] = values[i];
+  }
+  optimized.data_as<float>()[1] = 1.7e-4f;
+  cli::Comparison elementwise = cli::CompareTensors(optimized, reference, 1e-4, 1e-5);
+  EXPECT_FALSE(elementwise.ok);
+  cli::Comparison scaled =
+      cli::CompareTensors(optimized, reference, 1e-4, 1e-5, cli::Tolerance::kOutputScale);
+  EXPECT_TRUE(scaled.ok);
+  EXPECT_DOUBLE_EQ(scaled.scale, 7.0);
+  EXPECT_NEAR(scaled.max_rel_err, 7e-5 / 7.0, 1e-9);
+  EXPECT_NEAR(scaled.max_elementwise_rel_err, 0.7, 1e-3);
+
+  optimized.data_as<float>()[2] = -3.007f;  // 1e-3 of the scale
+  EXPECT_FALSE(
+      cli::CompareTensors(optimized, reference, 1e-4, 1e-5, cli::Tolerance::kOutputScale).ok);
+}
+
 // ---------------------------------------------------------------- bench
 
 TEST(BenchCli, JsonKeys) {
