@@ -21,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bnfold/optimizer.h"
 #include "bnfold/session.h"
 #include "tests/models/ort_runner.h"
 
@@ -160,6 +161,50 @@ TEST_P(ModelVsOrtTest, OutputsMatchOnnxRuntime) {
               << e.elementwise << "\n";
   }
 }
+
+// `bnfold optimize` writes files other runtimes use: ONNX Runtime must load
+// the optimized file and give the outputs it gives on the original.
+class OptimizedFileTest : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(OptimizedFileTest, OnnxRuntimeGivesTheSameOutputsOnTheOptimizedFile) {
+  const ModelCase& model_case = GetParam();
+  const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
+  std::string why;
+  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  const std::string path = ModelPath(model_case);
+  const std::string work = std::string(BNFOLD_TEST_WORK_DIR) + "/" + model_case.name;
+  const std::string optimized_path = work + "_optimized.onnx";
+  StatusOr<OptimizeReport> report = OptimizeModel(path, optimized_path, {});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->batchnorm_after, 0) << "seed models fold every BatchNormalization";
+
+  StatusOr<std::unique_ptr<Session>> session = Session::Open(path, {.threads = kThreads});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  StatusOr<std::vector<NamedTensor>> inputs = SeededInputs(**session, model_case);
+  ASSERT_TRUE(inputs.ok()) << inputs.status().ToString();
+  StatusOr<std::vector<NamedTensor>> original = ort.Run(path, *inputs, work + "_ort_original");
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  StatusOr<std::vector<NamedTensor>> optimized =
+      ort.Run(optimized_path, *inputs, work + "_ort_optimized");
+  ASSERT_TRUE(optimized.ok()) << optimized.status().ToString();
+  ASSERT_EQ(original->size(), optimized->size());
+  for (size_t i = 0; i < original->size(); ++i) {
+    SCOPED_TRACE("output '" + (*original)[i].name + "'");
+    EXPECT_EQ((*optimized)[i].name, (*original)[i].name);
+    ASSERT_EQ((*optimized)[i].tensor.shape(), (*original)[i].tensor.shape());
+    const Errors e = Compare((*optimized)[i].tensor, (*original)[i].tensor);
+    EXPECT_TRUE(e.finite);
+    EXPECT_GT(e.max_ref, 0.0);
+    EXPECT_LE(e.normwise, kTolerance) << "max abs " << e.max_abs << " at " << e.worst;
+    std::cout << "  " << model_case.name << " optimized file on ORT, output " << i
+              << ": normwise " << e.normwise << ", max abs " << e.max_abs << "\n";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SeedModels, OptimizedFileTest, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<ModelCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(SeedModels, ModelVsOrtTest,
                          ::testing::Combine(::testing::ValuesIn(kCases), ::testing::Bool()),
