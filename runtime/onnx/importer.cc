@@ -23,8 +23,11 @@ struct ParsedType {
 };
 
 // Element type and shape of a tensor type; Unsupported for sequence, map,
-// optional and sparse types.
-StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& what) {
+// optional and sparse types. An element type bnfold cannot compute with is
+// an error for values the caller feeds (`fed`), and left undefined for the
+// others (a model's unused corners need not be runnable to load).
+StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& what,
+                               bool fed) {
   ParsedType parsed;
   if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return parsed;
   if (!type.has_tensor_type()) {
@@ -32,7 +35,14 @@ StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& w
                        "sparse types are not supported)");
   }
   const auto& tensor_type = type.tensor_type();
-  parsed.dtype = static_cast<DataType>(tensor_type.elem_type());
+  if (tensor_type.elem_type() != 0) {
+    StatusOr<DataType> dtype = SupportedElementType(tensor_type.elem_type(), what);
+    if (dtype.ok()) {
+      parsed.dtype = *dtype;
+    } else if (fed || dtype.status().code() != StatusCode::kUnsupported) {
+      return dtype.status();
+    }
+  }
   if (tensor_type.has_shape()) {
     ir::StaticShape shape;
     for (const auto& dim : tensor_type.shape().dim()) {
@@ -54,9 +64,9 @@ StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& w
 }
 
 // Sets `value`'s type from `type`, keeping what is known when `type` says less.
-Status ApplyType(const onnx::TypeProto& type, const std::string& what,
+Status ApplyType(const onnx::TypeProto& type, const std::string& what, bool fed,
                  ir::Value* value) {
-  ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what));
+  ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what, fed));
   if (parsed.dtype != DataType::kUndefined) value->set_dtype(parsed.dtype);
   if (parsed.shape) value->set_shape(std::move(parsed.shape));
   return Status::Ok();
@@ -156,7 +166,7 @@ void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
   auto apply = [&](const onnx::ValueInfoProto& info) {
     ir::Value* v = ir_graph->FindValue(info.name());
     if (v == nullptr || v->constant_data()) return;
-    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name());
+    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name(), /*fed=*/false);
     if (!parsed.ok()) return;
     if (v->dtype() == DataType::kUndefined) v->set_dtype(parsed->dtype);
     if (!v->shape() && parsed->shape) v->set_shape(parsed->shape);
@@ -186,7 +196,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
       return InvalidModel(what + " is declared twice");
     }
     ASSIGN_OR_RETURN(ir::Value * v, graph->AddValue(input.name()));
-    RETURN_IF_ERROR(ApplyType(input.type(), what, v));
+    RETURN_IF_ERROR(ApplyType(input.type(), what, /*fed=*/true, v));
     v->set_declared_type(true);
     graph->AddGraphInput(v);
   }
@@ -257,8 +267,11 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
         continue;
       }
       if (!produced.insert(name).second) {
-        return InvalidModel(desc + ": output '" + name +
-                            "' is already produced by another node");
+        const ir::Value* earlier = graph->FindValue(name);
+        return InvalidModel(desc + ": output '" + name + "' is already produced by " +
+                            (earlier && earlier->producer()
+                                 ? earlier->producer()->Describe()
+                                 : std::string("this node")));
       }
       ASSIGN_OR_RETURN(ir::Value * v, GetOrCreate(graph, name));
       if (v->is_graph_input() || v->is_initializer()) {
@@ -298,14 +311,16 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
     if (v->is_graph_output()) {
       return InvalidModel("graph output '" + output.name() + "' is listed twice");
     }
-    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'", v));
+    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'",
+                              /*fed=*/false, v));
     v->set_declared_type(true);
     graph->AddGraphOutput(v);
   }
   for (const auto& info : g.value_info()) {
     ir::Value* v = graph->FindValue(info.name());
     if (v == nullptr || v->constant_data()) continue;
-    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'", v));
+    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'",
+                              /*fed=*/false, v));
     v->set_declared_type(true);
   }
   return model;
