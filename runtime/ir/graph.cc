@@ -337,13 +337,14 @@ Status Graph::CycleError(const std::vector<int>& pending) const {
     }
     current = next;
   }
-  // path[seen_at[current]..] is the cycle, listed consumer -> producer;
-  // print it in data-flow order.
+  // path[seen_at[current]..] is the cycle, listed consumer -> producer.
+  // Print it in data-flow order, from the member that comes first in the
+  // graph, so the message does not depend on where the walk started.
+  std::vector<size_t> cycle(path.rbegin(), path.rend() - seen_at[current]);
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
   std::string text;
-  for (size_t k = path.size(); k-- > seen_at[current];) {
-    text += nodes_[path[k]]->Describe() + " -> ";
-  }
-  text += nodes_[path.back()]->Describe();
+  for (size_t i : cycle) text += nodes_[i]->Describe() + " -> ";
+  text += nodes_[cycle.front()]->Describe();
   return InvalidModel("the graph has a cycle: " + text);
 }
 

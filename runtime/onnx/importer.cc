@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "onnx/onnx_pb.h"
@@ -153,6 +154,18 @@ StatusOr<ir::ConstTensorPtr> ConstantValue(const ir::Node& node) {
                      "' (string and sparse constants are not supported)");
 }
 
+// Names appear in every message about the model: a control character in
+// one (no exporter writes them) would break messages and logs, so refuse it.
+Status CheckName(const std::string& name, const std::string& what) {
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return InvalidModel(what + " '" + OneLineText(name) + "' contains a control character");
+    }
+  }
+  return Status::Ok();
+}
+
 // The value called `name`, created on first mention (a node may consume a
 // value whose producer comes later in the file).
 StatusOr<ir::Value*> GetOrCreate(ir::Graph* graph, const std::string& name) {
@@ -161,6 +174,26 @@ StatusOr<ir::Value*> GetOrCreate(ir::Graph* graph, const std::string& name) {
 }
 
 }  // namespace
+
+std::string OneLineText(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
   auto apply = [&](const onnx::ValueInfoProto& info) {
@@ -191,6 +224,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
 
   // Graph inputs.
   for (const auto& input : g.input()) {
+    RETURN_IF_ERROR(CheckName(input.name(), "graph input"));
     const std::string what = "graph input '" + input.name() + "'";
     if (graph->FindValue(input.name())) {
       return InvalidModel(what + " is declared twice");
@@ -207,6 +241,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
                        "' (sparse tensors are not supported)");
   }
   for (const auto& init : g.initializer()) {
+    RETURN_IF_ERROR(CheckName(init.name(), "initializer"));
     const std::string what = "initializer '" + init.name() + "'";
     ir::Value* v = graph->FindValue(init.name());
     if (v != nullptr && (!v->is_graph_input() || v->is_initializer())) {
@@ -236,6 +271,19 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
                                           ? " #" + std::to_string(i)
                                           : " '" + n.name() + "'");
     if (n.op_type().empty()) return InvalidModel("node #" + std::to_string(i) + " has no op_type");
+    const std::string node_what = "node #" + std::to_string(i);
+    RETURN_IF_ERROR(CheckName(n.op_type(), node_what + ": op_type"));
+    RETURN_IF_ERROR(CheckName(n.name(), node_what + ": name"));
+    RETURN_IF_ERROR(CheckName(n.domain(), node_what + ": domain"));
+    for (const std::string& name : n.input()) {
+      RETURN_IF_ERROR(CheckName(name, desc + ": input"));
+    }
+    for (const std::string& name : n.output()) {
+      RETURN_IF_ERROR(CheckName(name, desc + ": output"));
+    }
+    for (const auto& a : n.attribute()) {
+      RETURN_IF_ERROR(CheckName(a.name(), desc + ": attribute"));
+    }
     int64_t opset = 0;
     for (const auto& o : model.opset_imports) {
       if (o.domain == n.domain() ||
@@ -303,6 +351,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
 
   // Graph outputs must exist.
   for (const auto& output : g.output()) {
+    RETURN_IF_ERROR(CheckName(output.name(), "graph output"));
     ir::Value* v = graph->FindValue(output.name());
     if (v == nullptr) {
       return InvalidModel("graph output '" + output.name() +

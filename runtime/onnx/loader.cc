@@ -79,21 +79,6 @@ std::string GuessFileType(std::string_view bytes) {
   return "truncated or a different file type";
 }
 
-// ONNX's checker messages span lines ("...\n\n==> Context: ..."); a
-// Status is one line.
-std::string OneLine(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 // Default-domain nodes whose op ONNX does not define at the model's opset
 // (a typo, or an op from a custom domain without its domain): refused here
 // with a message naming op, node and opset, rather than by the checker.
@@ -163,6 +148,15 @@ std::string OnnxLibraryTooOld(const onnx::ModelProto& proto) {
   return "";
 }
 
+// Loader errors quote names and ONNX's own messages, which may span lines
+// or hold control characters: a Status is one line.
+Status OneLineStatus(const Status& status) {
+  return Status(status.code(), OneLineText(status.message()));
+}
+
+StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
+                                         const std::string& source, const LoadOptions& options);
+
 }  // namespace
 
 StatusOr<LoadedModel> LoadModelFile(const std::string& path,
@@ -170,10 +164,10 @@ StatusOr<LoadedModel> LoadModelFile(const std::string& path,
   StatusOr<std::string> bytes = ReadFileToString(path, kMaxModelFileBytes);
   if (!bytes.ok()) {
     if (bytes.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidModel(bytes.status().message() +
+      return InvalidModel(OneLineText(bytes.status().message()) +
                           " (models over 2 GiB must store weights as external data)");
     }
-    return bytes.status();
+    return OneLineStatus(bytes.status());
   }
   return LoadModelBytes(*bytes, DirName(path), path, options);
 }
@@ -182,6 +176,15 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
                                      const std::string& base_dir,
                                      const std::string& source,
                                      const LoadOptions& options) {
+  StatusOr<LoadedModel> loaded = LoadModelBytesImpl(bytes, base_dir, source, options);
+  if (!loaded.ok()) return OneLineStatus(loaded.status());
+  return loaded;
+}
+
+namespace {
+
+StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
+                                         const std::string& source, const LoadOptions& options) {
   // An empty buffer is a valid (empty) protobuf message: say what it is.
   if (bytes.empty()) return InvalidModel(source + ": is empty (0 bytes), not an ONNX model");
   auto proto = std::make_unique<onnx::ModelProto>();
@@ -220,25 +223,28 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
     try {
       onnx::checker::check_model(*proto);
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX checker: " + OneLine(e.what()));
+      return InvalidModel(source + ": ONNX checker: " + OneLineText(e.what()));
     }
   }
   if (options.infer_shapes) {
     try {
       // Node-level inference errors are not fatal: ONNX 1.12 rejects some
       // models real exporters wrote (e.g. int64 Constants before opset 9);
-      // the kernels validate every node when the model is compiled.
-      onnx::ShapeInferenceOptions inference(/*check_type=*/true,
+      // the kernels validate every node when the model is compiled. Types
+      // are the checker's job: check_type would refuse those Constants.
+      onnx::ShapeInferenceOptions inference(/*check_type=*/false,
                                             /*strict_mode=*/0,
                                             /*data_prop=*/true);
       onnx::shape_inference::InferShapes(*proto, onnx::OpSchemaRegistry::Instance(),
                                          inference);
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX shape inference: " + OneLine(e.what()));
+      return InvalidModel(source + ": ONNX shape inference: " + OneLineText(e.what()));
     }
     ImportValueInfo(proto->graph(), graph);
   }
   return loaded;
 }
+
+}  // namespace
 
 }  // namespace bnfold::onnx_io

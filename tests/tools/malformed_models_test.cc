@@ -222,7 +222,7 @@ TEST(MalformedModels, Cycle) {
     }
   )", {"first", "second", "third"}));
   ExpectRefused(path, StatusCode::kInvalidModel,
-                {"the graph has a cycle: Identity 'second' -> Relu 'first' -> Identity 'second'"},
+                {"the graph has a cycle: Relu 'first' -> Identity 'second' -> Relu 'first'"},
                 dir);
 }
 
