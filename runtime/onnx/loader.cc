@@ -8,11 +8,11 @@
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
-#include "onnx/shape_inference/implementation.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/ir/op_versions.h"
 #include "runtime/onnx/external_data.h"
+#include "runtime/onnx/guarded_inference.h"
 #include "runtime/onnx/importer.h"
 
 namespace bnfold::onnx_io {
@@ -228,15 +228,7 @@ StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::stri
   }
   if (options.infer_shapes) {
     try {
-      // Node-level inference errors are not fatal: ONNX 1.12 rejects some
-      // models real exporters wrote (e.g. int64 Constants before opset 9);
-      // the kernels validate every node when the model is compiled. Types
-      // are the checker's job: check_type would refuse those Constants.
-      onnx::ShapeInferenceOptions inference(/*check_type=*/false,
-                                            /*strict_mode=*/0,
-                                            /*data_prop=*/true);
-      onnx::shape_inference::InferShapes(*proto, onnx::OpSchemaRegistry::Instance(),
-                                         inference);
+      InferShapesGuarded(proto.get());
     } catch (const std::exception& e) {
       return InvalidModel(source + ": ONNX shape inference: " + OneLineText(e.what()));
     }
