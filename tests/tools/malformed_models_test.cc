@@ -179,7 +179,9 @@ TEST(MalformedModels, RandomBytes) {
 TEST(MalformedModels, PngHeader) {
   TempDir dir;
   const std::string path = dir.File("picture.onnx");
-  WriteBytes(path, std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0", 33));
+  // The PNG signature and the start of an IHDR chunk (16x16 RGBA).
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0";
+  WriteBytes(path, std::string(kPng, sizeof(kPng) - 1));
   ExpectRefused(path, StatusCode::kInvalidModel, {"not an ONNX model", "a PNG image"}, dir);
 }
 
