@@ -35,7 +35,8 @@ StatusOr<uint64_t> ParseUint(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor) {
+Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor,
+                          ExternalDataBudget* budget) {
   const std::string what = "initializer '" + tensor->name() + "'";
   std::string location;
   uint64_t offset = 0;
@@ -120,6 +121,17 @@ Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor
                         " runs past the end of '" + location + "' (" +
                         std::to_string(file_size) + " bytes)");
   }
+  budget->file_sizes[*file] = file_size;
+  uint64_t budget_bytes = 0;
+  for (const auto& [path, size] : budget->file_sizes) budget_bytes += size;
+  if (budget->bytes_read + length > budget_bytes) {
+    ::close(fd);
+    return InvalidModel(what + ": external data adds up to " +
+                        std::to_string(budget->bytes_read + length) +
+                        " bytes, more than the model's external files hold (" +
+                        std::to_string(budget_bytes) + "): tensors overlap");
+  }
+  budget->bytes_read += length;
   std::string data(length, '\0');
   uint64_t done = 0;
   while (done < length) {

@@ -197,9 +197,10 @@ StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::stri
 
   LoadedModel loaded;
   loaded.skeleton = MakeSkeleton(proto.get());
+  ExternalDataBudget budget;
   for (auto& init : *proto->mutable_graph()->mutable_initializer()) {
     if (init.data_location() == onnx::TensorProto::EXTERNAL) {
-      RETURN_IF_ERROR(InlineExternalData(base_dir, &init).WithContext(source));
+      RETURN_IF_ERROR(InlineExternalData(base_dir, &init, &budget).WithContext(source));
       loaded.external_initializers.insert(init.name());
     }
   }

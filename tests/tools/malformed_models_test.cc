@@ -559,6 +559,24 @@ TEST(MalformedModels, ExternalDataLengthDisagreesWithShape) {
                 dir);
 }
 
+TEST(MalformedModels, ExternalDataOfOverlappingTensors) {
+  // Two tensors reading the same bytes: a small model could otherwise make
+  // the loader allocate its external file's size once per tensor.
+  TempDir dir;
+  const std::string path = SaveExternalDataModel(dir, "weights.bin", "0", "24");
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(ReadAll(path)));
+  onnx::TensorProto* copy = model.mutable_graph()->add_initializer();
+  *copy = model.graph().initializer(0);
+  copy->set_name("w2");
+  WriteBytes(path, testing::Serialize(model));
+  WriteBytes(dir.File("model/weights.bin"), SevenFloats());
+  ExpectRefused(path, StatusCode::kInvalidModel,
+                {"initializer 'w2': external data adds up to 48 bytes, more than the model's "
+                 "external files hold (28): tensors overlap"},
+                dir);
+}
+
 TEST(MalformedModels, ExternalDataThatIsFineLoadsAndRuns) {
   TempDir dir;
   // Skips the first float: w = 11..16.

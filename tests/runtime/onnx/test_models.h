@@ -56,8 +56,10 @@ inline onnx::ModelProto ParseModel(const std::string& text,
   EXPECT_TRUE(status.IsOK()) << status.ErrorMessage() << "\n" << text;
   auto* nodes = model.mutable_graph()->mutable_node();
   for (int i = 0; i < nodes->size(); ++i) {
-    nodes->Mutable(i)->set_name(static_cast<size_t>(i) < names.size() ? names[i]
-                                                                      : "n" + std::to_string(i));
+    // (not "n" + to_string(i): GCC 12 warns falsely, -Wrestrict bug 105329)
+    std::string name = "n";
+    name += std::to_string(i);
+    nodes->Mutable(i)->set_name(static_cast<size_t>(i) < names.size() ? names[i] : name);
   }
   return model;
 }
