@@ -12,7 +12,9 @@ namespace bnfold {
 
 StatusOr<std::string> ReadFileToString(const std::string& path,
                                        size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a fifo for reading would otherwise wait for a
+  // writer; it has no effect on regular files.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return NotFound(path + ": no such file");
     return IoError(path + ": cannot open: " + std::strerror(errno));
@@ -20,7 +22,8 @@ StatusOr<std::string> ReadFileToString(const std::string& path,
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return IoError(path + ": not a regular file");
+    return IoError(path + (S_ISDIR(st.st_mode) ? ": is a directory, not a file"
+                                              : ": not a regular file"));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);

@@ -78,7 +78,11 @@ StatusOr<Tensor> ParseNpy(const std::string& bytes, const std::string& what) {
     return Unsupported(what + ": .npy element type '" + descr +
                        "' (need little-endian numeric)");
   }
-  if (HeaderField(header, "fortran_order") != "False") {
+  const std::string fortran_order = HeaderField(header, "fortran_order");
+  if (fortran_order.empty()) {
+    return InvalidArgument(what + ": .npy header has no fortran_order");
+  }
+  if (fortran_order != "False") {
     return Unsupported(what + ": Fortran-ordered .npy arrays are not supported");
   }
   const std::string shape_text = HeaderField(header, "shape");
@@ -120,13 +124,17 @@ StatusOr<Tensor> ReadNpyFile(const std::string& path) {
   return ParseNpy(*bytes, path);
 }
 
-std::string SerializeNpy(const Tensor& tensor) {
-  const char* descr = "<f4";
+StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
+  const char* descr = nullptr;
   for (const NpyType& t : kNpyTypes) {
     if (t.dtype == tensor.dtype()) {
       descr = t.descr;
       break;
     }
+  }
+  if (descr == nullptr) {
+    return Unsupported(std::string("NumPy has no element type for ") +
+                       DataTypeName(tensor.dtype()));
   }
   std::string shape = "(";
   for (int64_t d : tensor.shape()) shape += std::to_string(d) + ", ";
@@ -135,11 +143,16 @@ std::string SerializeNpy(const Tensor& tensor) {
   shape += ")";
   std::string header = std::string("{'descr': '") + descr +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  // Version 1.0 stores the header length in 2 bytes; 2.0 in 4 (only
+  // needed for shapes of thousands of dimensions).
+  const bool v2 = header.size() + 1 + 10 + 64 > 0xffff;  // 64: padding
+  const size_t prefix = v2 ? 12 : 10;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  std::string out("\x93NUMPY\x01\x00", 8);
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>((header.size() >> 8) & 0xff);
+  std::string out(v2 ? "\x93NUMPY\x02\x00" : "\x93NUMPY\x01\x00", 8);
+  for (size_t i = 0; i < (v2 ? 4u : 2u); ++i) {
+    out += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  }
   out += header;
   out.append(static_cast<const char*>(tensor.data()), tensor.byte_size());
   return out;

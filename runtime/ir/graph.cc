@@ -306,19 +306,46 @@ Status Graph::TopologicalSort() {
       }
     }
   }
-  if (order.size() != nodes_.size()) {
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (pending[i] > 0) {
-        return InvalidModel("the graph has a cycle through " +
-                            nodes_[i]->Describe());
-      }
-    }
-  }
+  if (order.size() != nodes_.size()) return CycleError(pending);
   std::vector<std::unique_ptr<Node>> sorted;
   sorted.reserve(nodes_.size());
   for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
   nodes_ = std::move(sorted);
   return Status::Ok();
+}
+
+Status Graph::CycleError(const std::vector<int>& pending) const {
+  // Every node left pending has a pending producer, so walking producers
+  // from any of them must come back to a node already seen: that loop is a
+  // cycle (the start may only lead into it).
+  std::unordered_map<const Node*, size_t> index;
+  for (size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].get()] = i;
+  size_t start = 0;
+  while (start < nodes_.size() && pending[start] == 0) ++start;
+  std::vector<size_t> path;
+  std::unordered_map<size_t, size_t> seen_at;  // node -> position in path
+  size_t current = start;
+  while (!seen_at.count(current)) {
+    seen_at[current] = path.size();
+    path.push_back(current);
+    size_t next = current;
+    for (Value* in : nodes_[current]->inputs_) {
+      if (in && in->producer_ && pending[index[in->producer_]] > 0) {
+        next = index[in->producer_];
+        break;
+      }
+    }
+    current = next;
+  }
+  // path[seen_at[current]..] is the cycle, listed consumer -> producer.
+  // Print it in data-flow order, from the member that comes first in the
+  // graph, so the message does not depend on where the walk started.
+  std::vector<size_t> cycle(path.rbegin(), path.rend() - seen_at[current]);
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+  std::string text;
+  for (size_t i : cycle) text += nodes_[i]->Describe() + " -> ";
+  text += nodes_[cycle.front()]->Describe();
+  return InvalidModel("the graph has a cycle: " + text);
 }
 
 std::unique_ptr<Graph> Graph::Clone() const {

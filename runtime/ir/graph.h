@@ -235,6 +235,10 @@ class Graph {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
+  // The error for a graph TopologicalSort could not order; names the nodes
+  // of one cycle. `pending` counts each node's unsorted producers.
+  Status CycleError(const std::vector<int>& pending) const;
+
   size_t next_node_id_ = 0;
   size_t unique_name_counter_ = 0;
 };

@@ -86,6 +86,24 @@ std::vector<int64_t> SinceVersions(OpKind kind) {
   return {};
 }
 
+// The oldest since-version bnfold implements, for ops whose early schema
+// means something else under the same name; every other op is implemented
+// from its first version (later versions only added types, dropped the
+// legacy `consumed_inputs` attribute or moved attributes to inputs, which
+// the kernels handle by opset). Checked against ONNX 1.12's schemas.
+int64_t OldestImplementedVersion(OpKind kind) {
+  switch (kind) {
+    case OpKind::kCast: return 6;      // Cast-1: `to` is a string
+    case OpKind::kConcat: return 4;    // Concat-1: `axis` optional, default 1
+    case OpKind::kPad: return 2;       // Pad-1: `paddings`, not `pads`
+    case OpKind::kReshape: return 5;   // Reshape-1: shape attribute
+    case OpKind::kSplit: return 2;     // Split-1: optional `split` input
+    case OpKind::kTile: return 6;      // Tile-1: (input, tiles, axis) inputs
+    case OpKind::kUpsample: return 7;  // Upsample-1: height/width_scale
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 const std::vector<int64_t>& OpSinceVersions(OpKind kind) {
@@ -110,9 +128,18 @@ StatusOr<int64_t> ResolveOpVersion(OpKind kind, int64_t opset) {
   for (int64_t v : versions) {
     if (v <= opset) resolved = v;
   }
+  const std::string name = OpKindName(kind);
   if (resolved == 0) {
-    return InvalidModel(std::string(OpKindName(kind)) +
-                        " does not exist in opset " + std::to_string(opset));
+    return InvalidModel(name + " does not exist in opset " + std::to_string(opset) +
+                        (versions.empty() ? std::string()
+                                          : " (it was added in opset " +
+                                                std::to_string(versions.front()) + ")"));
+  }
+  const int64_t oldest = OldestImplementedVersion(kind);
+  if (resolved < oldest) {
+    return Unsupported(name + "-" + std::to_string(resolved) + " (opset " +
+                       std::to_string(opset) + ") is older than bnfold implements: " +
+                       name + " is supported from opset " + std::to_string(oldest));
   }
   return resolved;
 }

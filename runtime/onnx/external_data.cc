@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "bnfold/tensor.h"
 #include "onnx/onnx_pb.h"
 
 namespace bnfold::onnx_io {
@@ -32,8 +35,9 @@ StatusOr<uint64_t> ParseUint(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor) {
-  const std::string what = "tensor '" + tensor->name() + "'";
+Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor,
+                          ExternalDataBudget* budget) {
+  const std::string what = "initializer '" + tensor->name() + "'";
   std::string location;
   uint64_t offset = 0;
   bool has_length = false;
@@ -66,6 +70,24 @@ Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor
     return InvalidModel(what + ": external data location '" + location +
                         "' escapes the model's folder");
   }
+  // The size the shape needs, known before touching the file: a huge
+  // length or file is refused instead of read.
+  const DataType dtype = static_cast<DataType>(tensor->data_type());
+  std::vector<int64_t> dims(tensor->dims().begin(), tensor->dims().end());
+  StatusOr<size_t> expected = CheckedByteSize(dtype, dims);
+  if (!expected.ok()) {
+    return Status(expected.status().code() == StatusCode::kUnsupported
+                      ? StatusCode::kUnsupported
+                      : StatusCode::kInvalidModel,
+                  what + ": " + expected.status().message());
+  }
+  if (has_length && length != *expected) {
+    return InvalidModel(what + ": external data length " + std::to_string(length) +
+                        " but shape " + ShapeToString(dims) + " of " + DataTypeName(dtype) +
+                        " needs " + std::to_string(*expected) + " bytes");
+  }
+  length = *expected;
+
   StatusOr<std::string> root = RealPath(base_dir);
   if (!root.ok()) return root.status();
   StatusOr<std::string> file = RealPath(base_dir + "/" + location);
@@ -77,7 +99,8 @@ Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor
     return InvalidModel(what + ": external data location '" + location +
                         "' resolves outside the model's folder (symlink?)");
   }
-  const int fd = ::open(file->c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a fifo must not block the load; no effect on regular files.
+  const int fd = ::open(file->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return IoError(what + ": cannot open external data '" + location + "'");
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -91,21 +114,34 @@ Status InlineExternalData(const std::string& base_dir, onnx::TensorProto* tensor
                         " is past the end of '" + location + "' (" +
                         std::to_string(file_size) + " bytes)");
   }
-  if (!has_length) length = file_size - offset;
   if (length > file_size - offset) {
     ::close(fd);
-    return InvalidModel(what + ": external data length " + std::to_string(length) +
-                        " at offset " + std::to_string(offset) + " runs past the end of '" +
-                        location + "' (" + std::to_string(file_size) + " bytes)");
+    return InvalidModel(what + ": external data of " + std::to_string(length) +
+                        " bytes at offset " + std::to_string(offset) +
+                        " runs past the end of '" + location + "' (" +
+                        std::to_string(file_size) + " bytes)");
   }
+  budget->file_sizes[*file] = file_size;
+  uint64_t budget_bytes = 0;
+  for (const auto& [path, size] : budget->file_sizes) budget_bytes += size;
+  if (budget->bytes_read + length > budget_bytes) {
+    ::close(fd);
+    return InvalidModel(what + ": external data adds up to " +
+                        std::to_string(budget->bytes_read + length) +
+                        " bytes, more than the model's external files hold (" +
+                        std::to_string(budget_bytes) + "): tensors overlap");
+  }
+  budget->bytes_read += length;
   std::string data(length, '\0');
   uint64_t done = 0;
   while (done < length) {
     const ssize_t n = ::pread(fd, data.data() + done, length - done,
                               static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::close(fd);
-      return IoError(what + ": reading external data '" + location + "' failed");
+      return IoError(what + ": reading external data '" + location + "' failed after " +
+                     std::to_string(done) + " bytes");
     }
     done += static_cast<uint64_t>(n);
   }

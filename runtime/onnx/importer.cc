@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "onnx/onnx_pb.h"
@@ -23,8 +24,11 @@ struct ParsedType {
 };
 
 // Element type and shape of a tensor type; Unsupported for sequence, map,
-// optional and sparse types.
-StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& what) {
+// optional and sparse types. An element type bnfold cannot compute with is
+// an error for values the caller feeds (`fed`), and left undefined for the
+// others (a model's unused corners need not be runnable to load).
+StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& what,
+                               bool fed) {
   ParsedType parsed;
   if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return parsed;
   if (!type.has_tensor_type()) {
@@ -32,7 +36,14 @@ StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& w
                        "sparse types are not supported)");
   }
   const auto& tensor_type = type.tensor_type();
-  parsed.dtype = static_cast<DataType>(tensor_type.elem_type());
+  if (tensor_type.elem_type() != 0) {
+    StatusOr<DataType> dtype = SupportedElementType(tensor_type.elem_type(), what);
+    if (dtype.ok()) {
+      parsed.dtype = *dtype;
+    } else if (fed || dtype.status().code() != StatusCode::kUnsupported) {
+      return dtype.status();
+    }
+  }
   if (tensor_type.has_shape()) {
     ir::StaticShape shape;
     for (const auto& dim : tensor_type.shape().dim()) {
@@ -54,9 +65,9 @@ StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& w
 }
 
 // Sets `value`'s type from `type`, keeping what is known when `type` says less.
-Status ApplyType(const onnx::TypeProto& type, const std::string& what,
+Status ApplyType(const onnx::TypeProto& type, const std::string& what, bool fed,
                  ir::Value* value) {
-  ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what));
+  ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what, fed));
   if (parsed.dtype != DataType::kUndefined) value->set_dtype(parsed.dtype);
   if (parsed.shape) value->set_shape(std::move(parsed.shape));
   return Status::Ok();
@@ -143,6 +154,18 @@ StatusOr<ir::ConstTensorPtr> ConstantValue(const ir::Node& node) {
                      "' (string and sparse constants are not supported)");
 }
 
+// Names appear in every message about the model: a control character in
+// one (no exporter writes them) would break messages and logs, so refuse it.
+Status CheckName(const std::string& name, const std::string& what) {
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return InvalidModel(what + " '" + OneLineText(name) + "' contains a control character");
+    }
+  }
+  return Status::Ok();
+}
+
 // The value called `name`, created on first mention (a node may consume a
 // value whose producer comes later in the file).
 StatusOr<ir::Value*> GetOrCreate(ir::Graph* graph, const std::string& name) {
@@ -152,11 +175,31 @@ StatusOr<ir::Value*> GetOrCreate(ir::Graph* graph, const std::string& name) {
 
 }  // namespace
 
+std::string OneLineText(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
   auto apply = [&](const onnx::ValueInfoProto& info) {
     ir::Value* v = ir_graph->FindValue(info.name());
     if (v == nullptr || v->constant_data()) return;
-    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name());
+    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name(), /*fed=*/false);
     if (!parsed.ok()) return;
     if (v->dtype() == DataType::kUndefined) v->set_dtype(parsed->dtype);
     if (!v->shape() && parsed->shape) v->set_shape(parsed->shape);
@@ -181,12 +224,13 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
 
   // Graph inputs.
   for (const auto& input : g.input()) {
+    RETURN_IF_ERROR(CheckName(input.name(), "graph input"));
     const std::string what = "graph input '" + input.name() + "'";
     if (graph->FindValue(input.name())) {
       return InvalidModel(what + " is declared twice");
     }
     ASSIGN_OR_RETURN(ir::Value * v, graph->AddValue(input.name()));
-    RETURN_IF_ERROR(ApplyType(input.type(), what, v));
+    RETURN_IF_ERROR(ApplyType(input.type(), what, /*fed=*/true, v));
     v->set_declared_type(true);
     graph->AddGraphInput(v);
   }
@@ -197,6 +241,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
                        "' (sparse tensors are not supported)");
   }
   for (const auto& init : g.initializer()) {
+    RETURN_IF_ERROR(CheckName(init.name(), "initializer"));
     const std::string what = "initializer '" + init.name() + "'";
     ir::Value* v = graph->FindValue(init.name());
     if (v != nullptr && (!v->is_graph_input() || v->is_initializer())) {
@@ -226,6 +271,19 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
                                           ? " #" + std::to_string(i)
                                           : " '" + n.name() + "'");
     if (n.op_type().empty()) return InvalidModel("node #" + std::to_string(i) + " has no op_type");
+    const std::string node_what = "node #" + std::to_string(i);
+    RETURN_IF_ERROR(CheckName(n.op_type(), node_what + ": op_type"));
+    RETURN_IF_ERROR(CheckName(n.name(), node_what + ": name"));
+    RETURN_IF_ERROR(CheckName(n.domain(), node_what + ": domain"));
+    for (const std::string& name : n.input()) {
+      RETURN_IF_ERROR(CheckName(name, desc + ": input"));
+    }
+    for (const std::string& name : n.output()) {
+      RETURN_IF_ERROR(CheckName(name, desc + ": output"));
+    }
+    for (const auto& a : n.attribute()) {
+      RETURN_IF_ERROR(CheckName(a.name(), desc + ": attribute"));
+    }
     int64_t opset = 0;
     for (const auto& o : model.opset_imports) {
       if (o.domain == n.domain() ||
@@ -257,8 +315,11 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
         continue;
       }
       if (!produced.insert(name).second) {
-        return InvalidModel(desc + ": output '" + name +
-                            "' is already produced by another node");
+        const ir::Value* earlier = graph->FindValue(name);
+        return InvalidModel(desc + ": output '" + name + "' is already produced by " +
+                            (earlier && earlier->producer()
+                                 ? earlier->producer()->Describe()
+                                 : std::string("this node")));
       }
       ASSIGN_OR_RETURN(ir::Value * v, GetOrCreate(graph, name));
       if (v->is_graph_input() || v->is_initializer()) {
@@ -290,6 +351,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
 
   // Graph outputs must exist.
   for (const auto& output : g.output()) {
+    RETURN_IF_ERROR(CheckName(output.name(), "graph output"));
     ir::Value* v = graph->FindValue(output.name());
     if (v == nullptr) {
       return InvalidModel("graph output '" + output.name() +
@@ -298,14 +360,16 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
     if (v->is_graph_output()) {
       return InvalidModel("graph output '" + output.name() + "' is listed twice");
     }
-    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'", v));
+    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'",
+                              /*fed=*/false, v));
     v->set_declared_type(true);
     graph->AddGraphOutput(v);
   }
   for (const auto& info : g.value_info()) {
     ir::Value* v = graph->FindValue(info.name());
     if (v == nullptr || v->constant_data()) continue;
-    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'", v));
+    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'",
+                              /*fed=*/false, v));
     v->set_declared_type(true);
   }
   return model;

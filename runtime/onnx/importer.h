@@ -2,6 +2,9 @@
 // every error names the node and the reason.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "bnfold/status.h"
 #include "runtime/ir/model.h"
 
@@ -12,6 +15,10 @@ class TypeProto;
 }
 
 namespace bnfold::onnx_io {
+
+// `text` (names and messages from a model file) on one line: newlines
+// become spaces, other control characters \xNN escapes.
+std::string OneLineText(std::string_view text);
 
 // External data must already be inlined. The graph is imported in file order
 // (not sorted): the caller sorts it.

@@ -1,16 +1,18 @@
 #include "runtime/onnx/loader.h"
 
 #include <exception>
+#include <set>
+#include <string>
 #include <unordered_map>
 
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
-#include "onnx/shape_inference/implementation.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/ir/op_versions.h"
 #include "runtime/onnx/external_data.h"
+#include "runtime/onnx/guarded_inference.h"
 #include "runtime/onnx/importer.h"
 
 namespace bnfold::onnx_io {
@@ -41,8 +43,14 @@ Status CheckModelHeader(const onnx::ModelProto& proto) {
                        std::to_string(kMaxIrVersion) + ")");
   }
   int64_t opset = -1;
+  std::set<std::string> domains;
   for (const auto& o : proto.opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+    const std::string domain = o.domain() == "ai.onnx" ? "" : o.domain();
+    if (!domains.insert(domain).second) {
+      return InvalidModel("imports domain '" + (domain.empty() ? "ai.onnx" : domain) +
+                          "' twice (opset_import)");
+    }
+    if (domain.empty()) opset = o.version();
   }
   if (opset < 0) {
     return InvalidModel("does not import the default ONNX domain (no opset_import for \"\")");
@@ -52,6 +60,48 @@ Status CheckModelHeader(const onnx::ModelProto& proto) {
     return Unsupported("default-domain opset " + std::to_string(opset) +
                        " is newer than the newest bnfold knows (" +
                        std::to_string(ir::kMaxKnownOpset) + ")");
+  }
+  return Status::Ok();
+}
+
+// What a file that does not parse as a ModelProto most likely is.
+std::string GuessFileType(std::string_view bytes) {
+  auto starts_with = [&](std::string_view magic) {
+    return bytes.substr(0, magic.size()) == magic;
+  };
+  if (starts_with("\x89PNG\r\n\x1a\n")) return "a PNG image";
+  if (starts_with("\xff\xd8\xff")) return "a JPEG image";
+  if (starts_with("\x93NUMPY")) return "a NumPy .npy array";
+  if (starts_with("PK\x03\x04")) return "a zip archive (a PyTorch checkpoint?)";
+  if (starts_with("\x89HDF")) return "an HDF5 file (a Keras model?)";
+  if (starts_with("\x1f\x8b")) return "a gzip file";
+  if (starts_with("\x7f" "ELF")) return "an executable";
+  return "truncated or a different file type";
+}
+
+// Default-domain nodes whose op ONNX does not define at the model's opset
+// (a typo, or an op from a custom domain without its domain): refused here
+// with a message naming op, node and opset, rather than by the checker.
+// Only possible up to the newest opset the installed ONNX library knows.
+Status CheckOpsExist(const onnx::ModelProto& proto, int64_t default_opset) {
+  if (default_opset > InstalledOnnxMaxOpset()) return Status::Ok();
+  const auto& g = proto.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    if (!n.domain().empty() && n.domain() != "ai.onnx") continue;
+    if (onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(default_opset),
+                                       onnx::ONNX_DOMAIN) != nullptr) {
+      continue;
+    }
+    const std::string desc =
+        n.op_type() + (n.name().empty() ? " #" + std::to_string(i) : " '" + n.name() + "'");
+    const bool exists_later =
+        onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(InstalledOnnxMaxOpset()),
+                                       onnx::ONNX_DOMAIN) != nullptr;
+    return InvalidModel(desc + ": op '" + n.op_type() + "' does not exist in ONNX opset " +
+                        std::to_string(default_opset) + " (domain 'ai.onnx')" +
+                        (exists_later ? "; it was added in a later opset"
+                                      : "; is it a custom op without its domain?"));
   }
   return Status::Ok();
 }
@@ -98,6 +148,15 @@ std::string OnnxLibraryTooOld(const onnx::ModelProto& proto) {
   return "";
 }
 
+// Loader errors quote names and ONNX's own messages, which may span lines
+// or hold control characters: a Status is one line.
+Status OneLineStatus(const Status& status) {
+  return Status(status.code(), OneLineText(status.message()));
+}
+
+StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
+                                         const std::string& source, const LoadOptions& options);
+
 }  // namespace
 
 StatusOr<LoadedModel> LoadModelFile(const std::string& path,
@@ -105,10 +164,10 @@ StatusOr<LoadedModel> LoadModelFile(const std::string& path,
   StatusOr<std::string> bytes = ReadFileToString(path, kMaxModelFileBytes);
   if (!bytes.ok()) {
     if (bytes.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidModel(bytes.status().message() +
+      return InvalidModel(OneLineText(bytes.status().message()) +
                           " (models over 2 GiB must store weights as external data)");
     }
-    return bytes.status();
+    return OneLineStatus(bytes.status());
   }
   return LoadModelBytes(*bytes, DirName(path), path, options);
 }
@@ -117,19 +176,31 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
                                      const std::string& base_dir,
                                      const std::string& source,
                                      const LoadOptions& options) {
+  StatusOr<LoadedModel> loaded = LoadModelBytesImpl(bytes, base_dir, source, options);
+  if (!loaded.ok()) return OneLineStatus(loaded.status());
+  return loaded;
+}
+
+namespace {
+
+StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
+                                         const std::string& source, const LoadOptions& options) {
+  // An empty buffer is a valid (empty) protobuf message: say what it is.
+  if (bytes.empty()) return InvalidModel(source + ": is empty (0 bytes), not an ONNX model");
   auto proto = std::make_unique<onnx::ModelProto>();
   if (bytes.size() > kMaxModelFileBytes ||
       !proto->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidModel(source + ": not an ONNX model (the protobuf does not "
-                        "parse: truncated or a different file type)");
+    return InvalidModel(source + ": not an ONNX model (the protobuf does not parse: " +
+                        GuessFileType(bytes) + ")");
   }
   RETURN_IF_ERROR(CheckModelHeader(*proto).WithContext(source));
 
   LoadedModel loaded;
   loaded.skeleton = MakeSkeleton(proto.get());
+  ExternalDataBudget budget;
   for (auto& init : *proto->mutable_graph()->mutable_initializer()) {
     if (init.data_location() == onnx::TensorProto::EXTERNAL) {
-      RETURN_IF_ERROR(InlineExternalData(base_dir, &init).WithContext(source));
+      RETURN_IF_ERROR(InlineExternalData(base_dir, &init, &budget).WithContext(source));
       loaded.external_initializers.insert(init.name());
     }
   }
@@ -148,30 +219,25 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
     return loaded;
   }
   SortProtoNodes(*graph, proto->mutable_graph());
+  RETURN_IF_ERROR(CheckOpsExist(*proto, loaded.model.DefaultOpset()).WithContext(source));
   if (options.run_checker) {
     try {
       onnx::checker::check_model(*proto);
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX checker: " + e.what());
+      return InvalidModel(source + ": ONNX checker: " + OneLineText(e.what()));
     }
   }
   if (options.infer_shapes) {
     try {
-      // Node-level inference errors and type-constraint checks are not
-      // fatal: ONNX 1.12 rejects models real exporters wrote (e.g. int64
-      // Constants before opset 9); the kernels validate every node when the
-      // model is compiled.
-      onnx::ShapeInferenceOptions inference(/*check_type=*/false,
-                                            /*strict_mode=*/0,
-                                            /*data_prop=*/true);
-      onnx::shape_inference::InferShapes(*proto, onnx::OpSchemaRegistry::Instance(),
-                                         inference);
+      InferShapesGuarded(proto.get());
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX shape inference: " + e.what());
+      return InvalidModel(source + ": ONNX shape inference: " + OneLineText(e.what()));
     }
     ImportValueInfo(proto->graph(), graph);
   }
   return loaded;
 }
+
+}  // namespace
 
 }  // namespace bnfold::onnx_io

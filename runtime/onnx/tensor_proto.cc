@@ -26,18 +26,41 @@ void CopyField(const Field& field, void* dst, int64_t count) {
 
 }  // namespace
 
-StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
-                                 const std::string& what) {
-  const DataType dtype = static_cast<DataType>(proto.data_type());
-  if (!onnx::TensorProto_DataType_IsValid(proto.data_type()) ||
-      dtype == DataType::kUndefined) {
-    return InvalidModel(what + " has unknown data_type " +
-                        std::to_string(proto.data_type()));
+std::string ElementTypeName(int32_t onnx_type) {
+  // Types added after ONNX 1.12 (IR 9 and 10), which its enum lacks.
+  switch (onnx_type) {
+    case 17: return "float8e4m3fn";
+    case 18: return "float8e4m3fnuz";
+    case 19: return "float8e5m2";
+    case 20: return "float8e5m2fnuz";
+    case 21: return "uint4";
+    case 22: return "int4";
+    case 23: return "float4e2m1";
+    default: break;
   }
-  if (!IsSupportedType(dtype)) {
-    return Unsupported(what + " has element type " + DataTypeName(dtype) +
+  if (onnx_type <= 0 || !onnx::TensorProto_DataType_IsValid(onnx_type)) {
+    return "unknown (data_type " + std::to_string(onnx_type) + ")";
+  }
+  return DataTypeName(static_cast<DataType>(onnx_type));
+}
+
+StatusOr<DataType> SupportedElementType(int32_t onnx_type, const std::string& what) {
+  if (onnx_type <= 0 || onnx_type > kMaxOnnxElementType) {
+    return InvalidModel(what + " has invalid element type " + std::to_string(onnx_type));
+  }
+  const DataType dtype = static_cast<DataType>(onnx_type);
+  if (!onnx::TensorProto_DataType_IsValid(onnx_type) || !IsSupportedType(dtype)) {
+    return Unsupported(what + " has element type " + ElementTypeName(onnx_type) +
                        ", which bnfold does not support");
   }
+  return dtype;
+}
+
+StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
+                                 const std::string& what) {
+  StatusOr<DataType> supported = SupportedElementType(proto.data_type(), what);
+  if (!supported.ok()) return supported.status();
+  const DataType dtype = *supported;
   if (proto.has_segment()) {
     return Unsupported(what + " is segmented, which bnfold does not support");
   }
@@ -46,7 +69,7 @@ StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
   }
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
   StatusOr<size_t> bytes = CheckedByteSize(dtype, dims);
-  if (!bytes.ok()) return bytes.status().WithContext(what);
+  if (!bytes.ok()) return InvalidModel(what + ": " + bytes.status().message());
   const int64_t count = static_cast<int64_t>(*bytes / DataTypeSize(dtype));
 
   // Compare the data present with the shape before allocating, so a huge

@@ -2,6 +2,7 @@
 // (ONNX TensorProto .pb and NumPy .npy).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "bnfold/status.h"
@@ -12,6 +13,17 @@ class TensorProto;
 }
 
 namespace bnfold::onnx_io {
+
+// The newest TensorProto.DataType code (IR 10: float4e2m1 = 23).
+inline constexpr int32_t kMaxOnnxElementType = 23;
+
+// ONNX spelling of a TensorProto.DataType code, including the types newer
+// than the installed ONNX library ("float8e4m3fn").
+std::string ElementTypeName(int32_t onnx_type);
+// The DataType of ONNX code `onnx_type`: InvalidModel for a code no IR
+// version defines (and for UNDEFINED), Unsupported for string, complex and
+// the float8/int4/float4 types. `what` names the tensor or value.
+StatusOr<DataType> SupportedElementType(int32_t onnx_type, const std::string& what);
 
 // Converts a TensorProto whose data is inline (external data must already be
 // resolved into raw_data). Validates dims, dtype and that the data holds
