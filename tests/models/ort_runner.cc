@@ -71,7 +71,9 @@ StatusOr<std::vector<NamedTensor>> OrtRunner::Run(const std::string& model,
                         ShellQuote(run_script) + " " + ShellQuote(model);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string path = work_dir + "/input_" + std::to_string(i) + ".npy";
-    Status written = WriteFileAtomically(path, SerializeNpy(inputs[i].tensor));
+    StatusOr<std::string> npy = SerializeNpy(inputs[i].tensor);
+    if (!npy.ok()) return npy.status();
+    Status written = WriteFileAtomically(path, *npy);
     if (!written.ok()) return written;
     command += " --input " + ShellQuote(inputs[i].name + "=" + path);
   }
