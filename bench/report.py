@@ -19,8 +19,13 @@ def ratio(a, b):
     return a / b if a is not None and b is not None and b > 0 else None
 
 
+def present(values):
+    return [v for v in values if v is not None]
+
+
 def summarize(rows, fold_rows, identity_rows):
-    """Medians over rounds of each process's median; ratios per row."""
+    """Per row: times = median over rounds of each process's median; ratio =
+    median over rounds of the ratio within the round."""
     overhead, call_by_round = {}, {}
     for row in identity_rows:
         overhead[row["threads"]] = {
@@ -41,10 +46,13 @@ def summarize(rows, fold_rows, identity_rows):
         net = [dict(s, median_ms=s["median_ms"] - calls.get(s["round"], call_ms)) for s in theirs]
         ours_ms, theirs_ms = median_of(ours, "median_ms"), median_of(theirs, "median_ms")
         theirs_net = median_of(net, "median_ms")
+        # The ratio is the median over rounds of each round's ratio: the two
+        # runs of a round are adjacent in time, while a shared machine's speed
+        # can change twofold between rounds.
         mine = {s["round"]: s["median_ms"] for s in ours}
-        paired = [ratio(mine.get(s["round"]), s["median_ms"]) for s in net]
-        paired = [p for p in paired if p is not None]
-        r = ratio(ours_ms, theirs_net)
+        paired = present(ratio(mine.get(s["round"]), s["median_ms"]) for s in net)
+        paired_raw = present(ratio(mine.get(s["round"]), s["median_ms"]) for s in theirs)
+        r = statistics.median(paired) if paired else None
         macs = row["facts"]["macs_per_sample"]
         table.append({
             "model": row["model"], "batch": row["batch"], "threads": row["threads"],
@@ -52,7 +60,8 @@ def summarize(rows, fold_rows, identity_rows):
             "bnfold_ms": ours_ms, "bnfold_p90_ms": median_of(ours, "p90_ms"),
             "ort_ms": theirs_ms, "ort_p90_ms": median_of(theirs, "p90_ms"),
             "ort_call_overhead_ms": call_ms, "ort_net_ms": theirs_net,
-            "ratio": r, "ratio_raw": ratio(ours_ms, theirs_ms),
+            "ratio": r, "ratio_raw": statistics.median(paired_raw) if paired_raw else None,
+            "ratio_of_medians": ratio(ours_ms, theirs_net),
             "ratio_rounds_min": min(paired) if paired else None,
             "ratio_rounds_max": max(paired) if paired else None,
             "target": row["target"], "met": r is not None and r <= row["target"],
@@ -74,14 +83,14 @@ def summarize(rows, fold_rows, identity_rows):
     for row in fold_rows:
         folded, unfolded = row.get("folded", []), row.get("unfolded", [])
         f_ms, u_ms = median_of(folded, "median_ms"), median_of(unfolded, "median_ms")
-        speedup = ratio(u_ms, f_ms)
         by_round = {s["round"]: s["median_ms"] for s in folded}
-        paired = [ratio(u["median_ms"], by_round.get(u["round"])) for u in unfolded]
-        paired = [p for p in paired if p is not None]
+        paired = present(ratio(u["median_ms"], by_round.get(u["round"])) for u in unfolded)
+        speedup = statistics.median(paired) if paired else None
         folds.append({
             "model": row["model"], "batch": row["batch"], "threads": row["threads"],
             "iters": row["iters"], "rounds": min(len(folded), len(unfolded)),
             "folded_ms": f_ms, "unfolded_ms": u_ms, "speedup": speedup,
+            "speedup_of_medians": ratio(u_ms, f_ms),
             "speedup_rounds_min": min(paired) if paired else None,
             "speedup_rounds_max": max(paired) if paired else None,
             "target": row["target"], "met": speedup is not None and speedup >= row["target"],

@@ -7,10 +7,11 @@
 Every measurement is its own process, bnfold through `bnfold bench --json`,
 ONNX Runtime 1.30 (graphOptimizationLevel 'all', intraOpNumThreads = bnfold's
 threads, interOpNumThreads 1) through scripts/ort/run.js, on the same .npy
-inputs. A round measures every row once, bnfold then ONNX Runtime, so slow
-phases of a shared machine hit both; the reported time of a row is the median
-over rounds of each process's median. Per row: medians, the bnfold/ORT ratio
-against its target, effective GFLOP/s (2 x MACs per sample x batch / time,
+inputs. A round measures every row once, bnfold and ONNX Runtime back to back
+(bnfold first in even rounds, ORT first in odd ones), so slow phases of a
+shared machine hit both. Per row: times (the median over rounds of each
+process's median), the ratio (the median over rounds of the bnfold/ORT ratio
+within a round) against its target, effective GFLOP/s (2 x MACs per sample x batch / time,
 MACs from models/graph_builder.count_macs), load and first-run times, and the
 peak RSS of each process (ru_maxrss from wait4, the same measure for both).
 
@@ -233,16 +234,15 @@ def run_rounds(bnfold, args, rows, fold_rows, identity_rows):
 
     for r in range(args.rounds):
         log(f"side_by_side: round {r + 1}/{args.rounds}")
-        for row in identity_rows:
-            for runtime in ("bnfold", "ort"):
-                try_record(row, runtime, lambda rt=runtime: measure(
-                    bnfold, rt, row, row["iters"], row["warmup"]), record)
-        for row in rows:
-            for runtime in ("bnfold", "ort"):
+        # Odd rounds swap who goes first (A B, then B A): a machine getting
+        # busier within a pair then does not always penalise the same side.
+        order = (lambda pair: pair) if r % 2 == 0 else (lambda pair: pair[::-1])
+        for row in identity_rows + rows:
+            for runtime in order(("bnfold", "ort")):
                 try_record(row, runtime, lambda rt=runtime: measure(
                     bnfold, rt, row, row["iters"], row["warmup"]), record)
         for row in fold_rows:
-            for key, optimize in (("folded", True), ("unfolded", False)):
+            for key, optimize in order((("folded", True), ("unfolded", False))):
                 try_record(row, key, lambda o=optimize: measure(
                     bnfold, "bnfold", row, row["iters"], row["warmup"], optimize=o), record)
 
