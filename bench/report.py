@@ -110,6 +110,10 @@ def fmt(value, digits=3):
     return f"{value:.{digits}g}"
 
 
+def fmt_ratio(value):
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def verdict(row):
     if row["errors"] and not row["rounds"]:
         return "failed"
@@ -121,15 +125,15 @@ def markdown_tables(summary):
     main = []
     for r in summary["table"]:
         main.append([r["model"], str(r["batch"]), str(r["threads"]), fmt(r["bnfold_ms"]),
-                     fmt(r["ort_ms"]), fmt(r["ort_net_ms"]), fmt(r["ratio"], 2),
-                     f"{fmt(r['ratio_rounds_min'], 2)}–{fmt(r['ratio_rounds_max'], 2)}",
-                     fmt(r["ratio_raw"], 2), f"≤ {r['target']:.2f}", verdict(r),
+                     fmt(r["ort_ms"]), fmt(r["ort_net_ms"]), fmt_ratio(r["ratio"]),
+                     f"{fmt_ratio(r['ratio_rounds_min'])}–{fmt_ratio(r['ratio_rounds_max'])}",
+                     fmt_ratio(r["ratio_raw"]), f"≤ {r['target']:.2f}", verdict(r),
                      fmt(r["bnfold_gflops"]), fmt(r["ort_gflops"])])
     fold = []
     for r in summary["fold"]:
         fold.append([r["model"], str(r["batch"]), str(r["threads"]), fmt(r["folded_ms"]),
-                     fmt(r["unfolded_ms"]), f"{fmt(r['speedup'], 3)}×",
-                     f"{fmt(r['speedup_rounds_min'], 3)}–{fmt(r['speedup_rounds_max'], 3)}",
+                     fmt(r["unfolded_ms"]), f"{fmt_ratio(r['speedup'])}×",
+                     f"{fmt_ratio(r['speedup_rounds_min'])}–{fmt_ratio(r['speedup_rounds_max'])}",
                      f"≥ {r['target']}×", verdict(r)])
     cost = []
     for r in summary["table"]:
@@ -160,6 +164,13 @@ def overhead_line(summary):
     return ("Per-call cost (one-op Identity model): " + "; ".join(parts) +
             ". The ratio uses ORT's median minus the ORT figure (conservative for bnfold: "
             "it also removes ORT's own fixed per-run cost); the raw ratio does not.")
+
+
+def from_json(saved):
+    """(summary, machine) of a file written by side_by_side.py --json."""
+    summary = {k: saved[k] for k in ("overhead", "table", "fold")}
+    summary["overhead"] = {int(t): o for t, o in summary["overhead"].items()}
+    return summary, saved["machine"]
 
 
 def text(summary, env):

@@ -259,6 +259,17 @@ def try_record(row, key, run, record):
     record(row, key, sample)
 
 
+def write_markdown(path, summary, env):
+    if not path:
+        return
+    md = report.markdown(summary, env)
+    if path == "-":
+        print(md)
+    else:
+        with open(path, "w") as f:
+            f.write(md)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
@@ -276,7 +287,15 @@ def main():
     parser.add_argument("--json", metavar="PATH", help="write every sample and summary as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the README tables ('-' = stdout)")
     parser.add_argument("--bnfold", default=os.path.join(ROOT, "build", "bnfold"))
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="measure nothing: print (and --markdown) the tables of a saved --json")
     args = parser.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            summary, env = report.from_json(json.load(f))
+        print(report.text(summary, env))
+        write_markdown(args.markdown, summary, env)
+        return 0
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in TABLE]
     if unknown:
@@ -317,13 +336,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": env, **summary}, f, indent=1, default=float)
-    if args.markdown:
-        md = report.markdown(summary, env)
-        if args.markdown == "-":
-            print(md)
-        else:
-            with open(args.markdown, "w") as f:
-                f.write(md)
+    write_markdown(args.markdown, summary, env)
     return 1 if any(r.get("errors") for r in identity_rows + rows + fold_rows) else 0
 
 
