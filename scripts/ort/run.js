@@ -8,7 +8,11 @@
 // Inputs are .npy or TensorProto .pb files. Outputs go to
 // DIR/output_<i>.<format> in graph output order (.pb carries the output
 // name, like `bnfold run`). With --iters K the model runs K more times after
-// W warm-up runs and the median time is reported. Prints one JSON line.
+// W warm-up runs and median/p90/min/mean times are reported, computed as
+// `bnfold bench` does (nearest rank). Prints one JSON line with load_ms
+// (InferenceSession.create: parse, graph optimizations, kernel setup),
+// first_run_ms and max_rss_mb (this process's peak resident memory, Node
+// itself included).
 // Exit codes follow the bnfold CLI: 0 ok, 2 bad usage or input.
 'use strict';
 
@@ -70,6 +74,19 @@ function loadOrt() {
   }
 }
 
+// Peak resident memory of this process in MiB: VmHWM, as `bnfold bench`
+// reports it. getrusage's maxRSS is the fallback only: Linux carries it
+// across exec, so it includes whatever the parent that spawned us had mapped.
+function peakRssMb() {
+  try {
+    const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch (e) {
+    // no /proc: fall through
+  }
+  return process.resourceUsage().maxRSS / 1024;  // kB
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
@@ -98,7 +115,9 @@ async function main() {
   const missing = session.inputNames.filter((n) => !(n in feeds));
   if (missing.length > 0) usage(`no --input for ${missing.join(', ')}`);
 
+  const startFirst = process.hrtime.bigint();
   let results = await session.run(feeds);
+  const firstRunMs = Number(process.hrtime.bigint() - startFirst) / 1e6;
   const times = [];
   for (let i = 0; i < args.warmup + args.iters; ++i) {
     const start = process.hrtime.bigint();
@@ -106,7 +125,7 @@ async function main() {
     if (i >= args.warmup) times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
 
-  const report = { outputs: [], load_ms: loadMs };
+  const report = { outputs: [], load_ms: loadMs, first_run_ms: firstRunMs };
   if (args.outputDir) fs.mkdirSync(args.outputDir, { recursive: true });
   session.outputNames.forEach((name, i) => {
     const t = results[name];
@@ -119,10 +138,19 @@ async function main() {
   });
   if (times.length > 0) {
     times.sort((a, b) => a - b);
-    report.median_ms = times[Math.floor(times.length / 2)];
+    // Nearest rank, as `bnfold bench` reports it.
+    const percentile = (p) => times[Math.max(0, Math.min(times.length, Math.ceil(p * times.length)) - 1)];
+    report.median_ms = percentile(0.5);
+    report.p90_ms = percentile(0.9);
     report.min_ms = times[0];
+    report.max_ms = times[times.length - 1];
+    report.mean_ms = times.reduce((a, b) => a + b, 0) / times.length;
     report.iters = times.length;
+    report.warmup = args.warmup;
   }
+  report.threads = args.threads;
+  report.ort_version = ort.env.versions ? ort.env.versions.common : undefined;
+  report.max_rss_mb = peakRssMb();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
