@@ -13,11 +13,12 @@ namespace {
 
 TEST(PassManager, DefaultPipelineOrderAndRegisteredPasses) {
   EXPECT_EQ(DefaultPipeline(),
-            (std::vector<std::string>{"cleanup", "fold-constants", "fold-affine", "fold-batchnorm",
-                                      "fold-affine", "fold-batchnorm-forward", "cleanup"}));
+            (std::vector<std::string>{"cleanup", "fold-constants", "cancel-transposes",
+                                      "fold-affine", "fold-batchnorm", "fold-affine",
+                                      "fold-batchnorm-forward", "cleanup"}));
   EXPECT_EQ(PassManager::AvailablePasses(),
-            (std::vector<std::string>{"cleanup", "fold-constants", "fold-affine", "fold-batchnorm",
-                                      "fold-batchnorm-forward"}));
+            (std::vector<std::string>{"cleanup", "fold-constants", "cancel-transposes",
+                                      "fold-affine", "fold-batchnorm", "fold-batchnorm-forward"}));
   for (const std::string& name : PassManager::AvailablePasses()) {
     std::shared_ptr<const Pass> pass = MakePass(name);
     ASSERT_NE(pass, nullptr) << name;
