@@ -274,6 +274,41 @@ TEST(ViewsTest, NhwcConvBlockHasNoTransposeStep) {
   EXPECT_EQ(out[1], out[0]);
 }
 
+// Pooling takes any layout; oneDNN has fast code for plain and
+// channels-last only. An NHWC -> NCHW Transpose stays a view (channels-last),
+// an unusual permutation is copied to plain first.
+TEST(ViewsTest, TransposeReadByPoolingIsAViewOnlyWhenChannelsLast) {
+  for (const Dims& perm : {Dims{0, 3, 1, 2}, Dims{0, 2, 1, 3}}) {
+    SCOPED_TRACE(::testing::PrintToString(perm));
+    const Dims x_dims = {2, 5, 6, 4};
+    Dims t_dims(4);
+    for (int i = 0; i < 4; ++i) t_dims[i] = x_dims[perm[i]];
+    std::string perm_text;
+    for (int i = 0; i < 4; ++i) perm_text += (i ? ", " : "") + std::to_string(perm[i]);
+    const Compiled c = Compile(
+        "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+        "g (float[2,5,6,4] x) => (float[A,B,C,D] y) {\n"
+        "  t = Transpose <perm = [" + perm_text + "]> (x)\n"
+        "  y = MaxPool <kernel_shape = [2, 2]> (t)\n"
+        "}",
+        {{"x", x_dims}});
+    ASSERT_TRUE(c.plan);
+    EXPECT_EQ(StepsLabelled(*c.plan, "Transpose"), perm[1] == 3 ? 0 : 1);
+    const std::vector<float> x = RandomFloats(Count(x_dims), 14);
+    const std::vector<float> t = TransposeRef(x, x_dims, perm);
+    const int64_t n = t_dims[0], ch = t_dims[1], h = t_dims[2], w = t_dims[3];
+    std::vector<double> y;
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t k = 0; k < ch; ++k)
+        for (int64_t i = 0; i + 1 < h; ++i)
+          for (int64_t j = 0; j + 1 < w; ++j) {
+            const float* p = &t[((b * ch + k) * h + i) * w + j];
+            y.push_back(std::max(std::max(p[0], p[1]), std::max(p[w], p[w + 1])));
+          }
+    ExpectNear(RunPlan(*c.plan, {&x})[0], y, 0.0);
+  }
+}
+
 // The buffer a view reads must not be reused while the view is alive, even
 // though no step reads the viewed value itself after it is written.
 TEST(ViewsTest, ViewedBufferOutlivesItsViews) {

@@ -116,12 +116,49 @@ class AxisMapKernel : public Kernel {
 
 // ---------------------------------------------------------------- Transpose
 
+// Whether `layout` is channels-last (nwc, nhwc, ndhwc) for `dims`: what
+// NHWC data transposed to NCHW looks like, and what oneDNN's pooling and
+// normalization take as well as plain.
+bool IsChannelsLast(const dnnl::memory::desc& layout, DataType dtype,
+                    const std::vector<int64_t>& dims) {
+  using tag = dnnl::memory::format_tag;
+  tag channels_last = tag::undef;
+  switch (dims.size()) {
+    case 3: channels_last = tag::acb; break;
+    case 4: channels_last = tag::acdb; break;
+    case 5: channels_last = tag::acdeb; break;
+    default: return false;
+  }
+  return layout == dnnl::memory::desc(dnnl::memory::dims(dims.begin(), dims.end()),
+                                      ToDnnlType(dtype), channels_last);
+}
+
+// Whether a reader of `value` is a pooling or normalization op: they take
+// any layout and then may find only oneDNN's slow reference code for an
+// unusual one.
+bool ReadByLayoutSensitiveOp(const ir::Value& value) {
+  for (const ir::Use& use : value.uses()) {
+    switch (use.node->kind()) {
+      case ir::OpKind::kAveragePool: case ir::OpKind::kMaxPool:
+      case ir::OpKind::kGlobalAveragePool: case ir::OpKind::kGlobalMaxPool:
+      case ir::OpKind::kBatchNormalization: case ir::OpKind::kInstanceNormalization:
+      case ir::OpKind::kLRN:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 // A Transpose is a view: the input's bytes under a permuted oneDNN desc
 // (NHWC data transposed to NCHW is an nhwc-strided NCHW tensor). A consumer
 // that takes any layout reads it as is (a Conv whose chosen layout is nhwc
 // needs no data movement); the planner reorders it once for the others.
 // Copied through the offset tables instead when oneDNN has no type for it,
-// or would reorder it only with its slow generic code.
+// would reorder it only with its slow generic code, or when the permuted
+// layout is neither plain nor channels-last and a pooling or normalization
+// op reads it.
 class TransposeKernel : public AxisMapKernel {
  public:
   Status Compile(CompileContext& ctx) override {
@@ -148,6 +185,10 @@ class TransposeKernel : public AxisMapKernel {
       if (layout == PlainDesc(x.dtype, dims)) {
         layout = dnnl::memory::desc();
       } else {
+        if (!IsChannelsLast(layout, x.dtype, dims) && ctx.node().output(0) != nullptr &&
+            ReadByLayoutSensitiveOp(*ctx.node().output(0))) {
+          return false;
+        }
         const dnnl::reorder::primitive_desc to_plain(ctx.engine(), layout, ctx.engine(),
                                                      PlainDesc(x.dtype, dims));
         const std::string impl = to_plain.impl_info_str();
