@@ -25,11 +25,10 @@
 //     (opset >= 8) whose other operand is a constant no caller can override,
 //     of rank <= the chain's and not widening it: each aligned dim is 1 or
 //     the value's known dim.
-//  3. Every value of the chain has exactly one reader and is not a graph
-//     output (its layout changes), except: the first Transpose's output may
-//     have other readers when the chain ends in a Transpose (it stays for
-//     them); the chain's last value may be a graph output nothing reads,
-//     when the chain has at least one op (the Transpose moves there).
+//  3. Every value of the chain, the first Transpose's output included, has
+//     exactly one reader and is not a graph output (its layout changes);
+//     only the chain's last value may be a graph output nothing reads, when
+//     the chain has at least one op (the Transpose moves there).
 //  4. The chain ends in a Transpose, or at such a graph output.
 //  5. A cancelled pair with no op between whose result is a graph output is
 //     left: removing it would rename a graph output.
