@@ -1,5 +1,6 @@
 #include "passes/pass_registry.h"
 
+#include "passes/cancel_transposes.h"
 #include "passes/cleanup.h"
 #include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
@@ -21,6 +22,7 @@ const std::vector<Entry>& Entries() {
   static const std::vector<Entry> entries = {
       {"cleanup", MakeCleanupPass},
       {"fold-constants", MakeFoldConstantsPass},
+      {"cancel-transposes", MakeCancelTransposesPass},
       {"fold-affine", MakeFoldAffinePass},
       {"fold-batchnorm", MakeFoldBatchNormPass},
       {"fold-batchnorm-forward", MakeFoldBatchNormForwardPass},
@@ -34,6 +36,7 @@ std::vector<std::string> DefaultPipeline() {
   return {
       "cleanup",         // Identity/Dropout between a Conv and its BN would hide the pair
       "fold-constants",  // Sqrt(var + eps) and friends become plain constants
+      "cancel-transposes",  // NHWC Transposes around a Conv hide its Sub/Mul/Add from fold-affine
       "fold-affine",     // Conv -> Add(bias) -> BN: the Add first
       "fold-batchnorm",
       "fold-affine",     // Conv -> BN -> Mul: the Mul once the BN is gone

@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -51,13 +52,58 @@ struct Session::Impl {
   int batchnorm_before = 0;
   int batchnorm_after = 0;
 
-  // One compiled plan per input signature, with a pool of idle contexts.
+  // An execution context and the input pointers of its run (kept, so that
+  // a run allocates nothing).
+  struct Context {
+    explicit Context(std::shared_ptr<const onednn::Plan> plan)
+        : state(std::move(plan)), pointers(state.plan().inputs.size()) {}
+    onednn::ExecState state;
+    std::vector<const void*> pointers;
+  };
+
+  // What a run's feeds must look like to use a plan without building its
+  // key: the names, types and dims in the caller's order, and which feed
+  // each plan input takes. Written once, before the entry is published.
+  struct FeedSignature {
+    struct Feed {
+      std::string name;
+      DataType dtype;
+      std::vector<int64_t> dims;
+    };
+    std::vector<Feed> feeds;
+    std::vector<int> plan_inputs;  // caller feed index of each plan input
+    bool usable = false;
+
+    bool Matches(const std::vector<NamedTensor>& given) const {
+      if (!usable || given.size() != feeds.size()) return false;
+      for (size_t i = 0; i < feeds.size(); ++i) {
+        const Tensor& t = given[i].tensor;
+        if (t.dtype() != feeds[i].dtype || t.shape() != feeds[i].dims ||
+            given[i].name != feeds[i].name || (t.data() == nullptr && t.byte_size() > 0)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  };
+
+  // One compiled plan per input signature, with a pool of idle contexts:
+  // one spare taken and returned without the lock (the single-caller
+  // serving loop), the rest under `mutex`.
   struct PlanEntry {
     std::shared_ptr<const onednn::Plan> plan;
-    std::vector<std::unique_ptr<onednn::ExecState>> idle;
+    std::vector<std::unique_ptr<Context>> idle;  // guarded by `mutex`
+    std::atomic<Context*> spare{nullptr};
+    FeedSignature signature;
+
+    ~PlanEntry() { delete spare.load(); }
   };
   mutable std::mutex mutex;
   mutable std::map<std::string, PlanEntry> plans;
+  // The entry the last slow-path run used, when its feeds have a signature
+  // (no input the plan is specialised on): later runs with the same
+  // signature skip the key, the map and the lock.
+  mutable std::atomic<PlanEntry*> hot{nullptr};
 
   Status Init(onnx_io::LoadedModel model, const SessionOptions& opts) {
     options = opts;
@@ -90,7 +136,8 @@ struct Session::Impl {
   struct PreparedFeeds {
     std::vector<onednn::FeedSpec> specs;
     std::vector<const Tensor*> tensors;  // parallel to specs
-    std::vector<const void*> pointers;   // run-time feeds, in plan order
+    std::vector<int> plan_inputs;        // run-time feeds (caller index), in plan order
+    bool value_keyed = false;            // the key holds an input's value
     std::string key;
   };
 
@@ -127,8 +174,9 @@ struct Session::Impl {
       if (value_keyed.count(in->name())) {
         out->key += "=";
         out->key.append(static_cast<const char*>(t.data()), t.byte_size());
+        out->value_keyed = true;
       } else {
-        out->pointers.push_back(t.data());
+        out->plan_inputs.push_back(static_cast<int>(it->second - feeds.data()));
       }
       out->key += ";";
     }
@@ -171,43 +219,73 @@ struct Session::Impl {
 
   Status Run(const std::vector<NamedTensor>& feeds, std::vector<NamedTensor>* results) const {
     if (results == nullptr) return InvalidArgument("Run: outputs must not be null");
-    PreparedFeeds prepared;
-    std::shared_ptr<const onednn::Plan> plan;
-    std::unique_ptr<onednn::ExecState> state;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      // A second attempt happens when compiling showed that the plan must be
-      // specialised on the value of a fed input.
-      for (int attempt = 0; attempt < 2 && !plan; ++attempt) {
-        prepared = PreparedFeeds();
-        RETURN_IF_ERROR(PrepareFeeds(feeds, &prepared));
-        PlanEntry& entry = plans[prepared.key];
-        if (!entry.plan) {
-          StatusOr<std::shared_ptr<const onednn::Plan>> compiled = Compile(&prepared);
-          if (!compiled.ok() || *compiled == nullptr) plans.erase(prepared.key);
-          if (!compiled.ok()) return compiled.status();
-          if (*compiled == nullptr) continue;
-          plans[prepared.key].plan = *compiled;
-        }
-        PlanEntry& ready = plans[prepared.key];
-        plan = ready.plan;
-        if (!ready.idle.empty()) {
-          state = std::move(ready.idle.back());
-          ready.idle.pop_back();
-        }
-      }
-      if (!plan) return Internal("no plan after specialising on input values");
+    PlanEntry* entry = hot.load(std::memory_order_acquire);
+    const std::vector<int>* plan_inputs = nullptr;  // caller feed of each plan input
+    std::vector<int> prepared_inputs;
+    if (entry != nullptr && entry->signature.Matches(feeds)) {
+      plan_inputs = &entry->signature.plan_inputs;
+    } else {
+      ASSIGN_OR_RETURN(entry, FindOrCompile(feeds, &prepared_inputs));
+      plan_inputs = &prepared_inputs;
     }
-    if (!state) state = std::make_unique<onednn::ExecState>(plan);
+    std::unique_ptr<Context> context(entry->spare.exchange(nullptr, std::memory_order_acquire));
+    if (!context) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!entry->idle.empty()) {
+        context = std::move(entry->idle.back());
+        entry->idle.pop_back();
+      }
+    }
+    if (!context) context = std::make_unique<Context>(entry->plan);
+    for (size_t i = 0; i < plan_inputs->size(); ++i) {
+      context->pointers[i] = feeds[(*plan_inputs)[i]].tensor.data();
+    }
 
     omp_set_num_threads(threads);
-    Status status = state->Run(prepared.pointers);
-    if (status.ok()) status = CollectOutputs(*plan, *state, results);
-    {
+    Status status = context->state.Run(context->pointers);
+    if (status.ok()) status = CollectOutputs(*entry->plan, context->state, results);
+    Context* expected = nullptr;
+    if (entry->spare.compare_exchange_strong(expected, context.get(), std::memory_order_release)) {
+      context.release();
+    } else {
       std::lock_guard<std::mutex> lock(mutex);
-      plans[prepared.key].idle.push_back(std::move(state));
+      entry->idle.push_back(std::move(context));
     }
     return status.ok() ? status : status.WithContext(loaded.model.source);
+  }
+
+  // The slow path: checks the feeds, builds the plan key, compiles when the
+  // key is new; `plan_inputs` receives the feed of each plan input. The
+  // entry's signature is the feeds of its first run, unless the plan is
+  // specialised on an input's value (then the key must be built each run).
+  StatusOr<PlanEntry*> FindOrCompile(const std::vector<NamedTensor>& feeds,
+                                     std::vector<int>* plan_inputs) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    // A second attempt happens when compiling showed that the plan must be
+    // specialised on the value of a fed input.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      PreparedFeeds prepared;
+      RETURN_IF_ERROR(PrepareFeeds(feeds, &prepared));
+      auto it = plans.try_emplace(prepared.key).first;
+      PlanEntry& entry = it->second;
+      if (!entry.plan) {
+        StatusOr<std::shared_ptr<const onednn::Plan>> compiled = Compile(&prepared);
+        if (!compiled.ok() || *compiled == nullptr) plans.erase(it);
+        if (!compiled.ok()) return compiled.status();
+        if (*compiled == nullptr) continue;
+        entry.plan = *compiled;
+        for (const NamedTensor& f : feeds) {
+          entry.signature.feeds.push_back({f.name, f.tensor.dtype(), f.tensor.shape()});
+        }
+        entry.signature.plan_inputs = prepared.plan_inputs;
+        // With an input's value in the key, the key must be built each run.
+        entry.signature.usable = !prepared.value_keyed;
+      }
+      *plan_inputs = std::move(prepared.plan_inputs);
+      if (entry.signature.Matches(feeds)) hot.store(&entry, std::memory_order_release);
+      return &entry;
+    }
+    return Internal("no plan after specialising on input values");
   }
 
   Status CollectOutputs(const onednn::Plan& plan, const onednn::ExecState& state,
@@ -224,12 +302,18 @@ struct Session::Impl {
       }
       return Status::Ok();
     }
-    for (NamedTensor& r : *results) {
-      auto it = output_index.find(r.name);
-      if (it == output_index.end()) {
-        return InvalidArgument("'" + r.name + "' is not an output of the model");
+    for (size_t i = 0; i < results->size(); ++i) {
+      NamedTensor& r = (*results)[i];
+      // Buffers asked for in graph order need no lookup.
+      size_t index = i;
+      if (i >= plan.output_names.size() || r.name != plan.output_names[i]) {
+        auto it = output_index.find(r.name);
+        if (it == output_index.end()) {
+          return InvalidArgument("'" + r.name + "' is not an output of the model");
+        }
+        index = it->second;
       }
-      const onednn::TensorDesc& d = desc_of(it->second);
+      const onednn::TensorDesc& d = desc_of(index);
       if (r.tensor.data() == nullptr) {
         ASSIGN_OR_RETURN(r.tensor, Tensor::Allocate(d.dtype, d.dims));
       } else if (r.tensor.dtype() != d.dtype || r.tensor.shape() != d.dims) {
@@ -239,7 +323,7 @@ struct Session::Impl {
                                ShapeToString(r.tensor.shape()));
       }
       if (r.tensor.byte_size()) {
-        std::memcpy(r.tensor.data(), state.output(it->second), r.tensor.byte_size());
+        std::memcpy(r.tensor.data(), state.output(index), r.tensor.byte_size());
       }
     }
     return Status::Ok();

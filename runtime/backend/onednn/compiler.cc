@@ -64,7 +64,8 @@ class NodeCompileContext : public CompileContext {
         required_(inputs_.size()),
         outputs_(node.num_outputs()),
         output_set_(node.num_outputs(), false),
-        constant_outputs_(node.num_outputs()) {}
+        constant_outputs_(node.num_outputs()),
+        view_inputs_(node.num_outputs(), -1) {}
 
   const ir::Node& node() const override { return node_; }
   const dnnl::engine& engine() const override { return CpuEngine(); }
@@ -85,11 +86,24 @@ class NodeCompileContext : public CompileContext {
                  dnnl::memory::desc layout) override {
     outputs_[i] = TensorDesc{dtype, std::move(dims), layout};
     output_set_[i] = true;
+    view_inputs_[i] = -1;
   }
   void SetConstantOutput(int i, Tensor value) override {
     outputs_[i] = TensorDesc{value.dtype(), value.shape(), {}};
     output_set_[i] = true;
     constant_outputs_[i] = std::make_shared<const Tensor>(std::move(value));
+    view_inputs_[i] = -1;
+  }
+  bool SetOutputView(int i, int input, std::vector<int64_t> dims,
+                     dnnl::memory::desc layout) override {
+    if (input < 0 || static_cast<size_t>(input) >= inputs_.size() || inputs_[input] == nullptr) {
+      return false;
+    }
+    outputs_[i] = TensorDesc{inputs_[input]->dtype, std::move(dims), layout};
+    output_set_[i] = true;
+    constant_outputs_[i] = nullptr;
+    view_inputs_[i] = input;
+    return true;
   }
   void RequestScratchpad(size_t bytes) override {
     scratchpad_ = std::max(scratchpad_, bytes);
@@ -112,6 +126,11 @@ class NodeCompileContext : public CompileContext {
   const TensorDesc& output(int i) const { return outputs_[i]; }
   bool output_set(int i) const { return output_set_[i]; }
   const ir::ConstTensorPtr& constant_output(int i) const { return constant_outputs_[i]; }
+  // The input output `i` views, or -1.
+  int view_input(int i) const { return view_inputs_[i]; }
+  bool is_viewed(int input) const {
+    return std::find(view_inputs_.begin(), view_inputs_.end(), input) != view_inputs_.end();
+  }
   size_t scratchpad() const { return scratchpad_; }
   // Inputs fed at run time whose value the kernel asked for.
   const std::vector<int>& asked_for_fed_value() const { return asked_for_fed_value_; }
@@ -128,6 +147,7 @@ class NodeCompileContext : public CompileContext {
   std::vector<TensorDesc> outputs_;
   std::vector<bool> output_set_;
   std::vector<ir::ConstTensorPtr> constant_outputs_;
+  std::vector<int> view_inputs_;
   size_t scratchpad_ = 0;
 };
 
@@ -333,6 +353,49 @@ class Planner {
     return result;
   }
 
+  // A value seeing `source`'s bytes as `desc`: an alias of the value that
+  // owns them (so lifetimes extend, see PlaceArena), or, for a constant, a
+  // constant sharing its buffer -- delivered plain now when `desc` is not,
+  // so that kernels can read it at compile time.
+  StatusOr<int> AddView(const std::string& name, TensorDesc desc, int source,
+                        const std::string& label) {
+    if (source < 0) return Internal(label + ": view '" + name + "' of an omitted input");
+    const PlanValue& src = plan_->values[source];
+    if (desc.dtype != src.desc.dtype) {
+      return Internal(label + ": view '" + name + "' changes the element type");
+    }
+    if (!desc.is_plain() && desc.layout == PlainDesc(desc.dtype, desc.dims)) desc.layout = {};
+    if (desc.byte_size() > src.desc.byte_size()) {
+      return Internal(label + ": view '" + name + "' needs " + std::to_string(desc.byte_size()) +
+                      " bytes, its input '" + src.name + "' has " +
+                      std::to_string(src.desc.byte_size()));
+    }
+    const int owner = src.storage == PlanValue::Storage::kAlias ? src.alias_of : source;
+    const PlanValue& base = plan_->values[owner];
+    PlanValue view;
+    view.name = name;
+    view.desc = desc;
+    if (base.storage != PlanValue::Storage::kConstant) {
+      view.storage = PlanValue::Storage::kAlias;
+      view.alias_of = owner;
+      return AddValue(std::move(view));
+    }
+    // Keep the base's buffer alive through aliasing shared_ptrs.
+    std::shared_ptr<void> keep =
+        base.constant ? std::shared_ptr<void>(std::const_pointer_cast<Tensor>(base.constant),
+                                              const_cast<void*>(base.constant->data()))
+                      : base.blob;
+    view.storage = PlanValue::Storage::kConstant;
+    if (desc.is_plain()) {
+      view.constant = ir::ConstTensorPtr(new Tensor(Tensor::Wrap(desc.dtype, desc.dims, keep.get())),
+                                         [keep](const Tensor* p) { delete p; });
+      return AddValue(std::move(view));
+    }
+    view.blob = keep;
+    const int id = AddValue(std::move(view));
+    return Convert(id, PlainDesc(desc.dtype, desc.dims), label);
+  }
+
   Status CompileNode(const ir::Node& node) {
     const std::string label = node.Describe();
     if (node.kind() == ir::OpKind::kUnknown) {
@@ -377,6 +440,7 @@ class Planner {
     // Outputs: check each was declared and is sane.
     std::vector<int> output_ids(node.num_outputs(), -1);
     bool needs_execution = false;
+    bool has_views = false;
     for (int i = 0; i < node.num_outputs(); ++i) {
       const ir::Value* out = node.output(i);
       if (out == nullptr) continue;
@@ -396,6 +460,9 @@ class Planner {
       RETURN_IF_ERROR(CheckAgainstStaticShape(*out, desc, label));
       if (ctx.constant_output(i)) {
         output_ids[i] = AddConstant(out->name(), ctx.constant_output(i));
+      } else if (ctx.view_input(i) >= 0) {
+        has_views = true;  // placed once its input is delivered
+        continue;
       } else {
         PlanValue v;
         v.name = out->name();
@@ -405,14 +472,24 @@ class Planner {
       }
       value_ids_[out] = output_ids[i];
     }
-    if (!needs_execution) return Status::Ok();
+    if (!needs_execution && !has_views) return Status::Ok();
 
-    // Deliver each input in the layout the kernel wants.
+    // Deliver each input in the layout the kernel wants (when nothing runs,
+    // only the inputs that outputs view).
     for (size_t i = 0; i < input_ids.size(); ++i) {
-      if (input_ids[i] >= 0 && ctx.NeedsConversion(static_cast<int>(i))) {
-        ASSIGN_OR_RETURN(input_ids[i], Convert(input_ids[i], ctx.WantedLayout(static_cast<int>(i)), label));
+      const int index = static_cast<int>(i);
+      if (input_ids[i] >= 0 && (needs_execution || ctx.is_viewed(index)) &&
+          ctx.NeedsConversion(index)) {
+        ASSIGN_OR_RETURN(input_ids[i], Convert(input_ids[i], ctx.WantedLayout(index), label));
       }
     }
+    for (int i = 0; i < node.num_outputs(); ++i) {
+      if (node.output(i) == nullptr || ctx.view_input(i) < 0) continue;
+      ASSIGN_OR_RETURN(const int view, AddView(node.output(i)->name(), ctx.output(i),
+                                               input_ids[ctx.view_input(i)], label));
+      value_ids_[node.output(i)] = view;  // the step (if any) does not write it
+    }
+    if (!needs_execution) return Status::Ok();
 
     if (all_constant) return FoldNow(node, std::move(kernel), input_ids, output_ids, ctx.scratchpad());
 
@@ -507,7 +584,7 @@ class Planner {
   }
 
   // Greedy-by-size placement of arena values by lifetime (first step that
-  // writes them to last step that reads them).
+  // writes them to last step that reads them or a view of them).
   Status PlaceArena() {
     const int num_steps = static_cast<int>(plan_->steps.size());
     std::vector<int> first(plan_->values.size(), -1), last(plan_->values.size(), -1);
@@ -521,6 +598,12 @@ class Planner {
       }
     }
     for (int id : plan_->outputs) last[id] = num_steps;
+    for (size_t id = 0; id < plan_->values.size(); ++id) {
+      const PlanValue& v = plan_->values[id];
+      if (v.storage == PlanValue::Storage::kAlias) {
+        last[v.alias_of] = std::max(last[v.alias_of], last[id]);
+      }
+    }
     struct Item {
       int id;
       size_t bytes;
@@ -601,16 +684,23 @@ ExecState::ExecState(std::shared_ptr<const Plan> plan)
       pointers[i] = static_cast<char*>(arena_.get()) + v.arena_offset;
     } else if (v.storage == PlanValue::Storage::kConstant) {
       pointers[i] = const_cast<void*>(v.constant_data());
+    } else if (v.storage == PlanValue::Storage::kAlias) {
+      pointers[i] = pointers[v.alias_of];  // placed before its views
     }
   }
+  // The value whose storage `id` uses: itself, or the one it views.
+  auto owner = [this](int id) -> const PlanValue& {
+    const PlanValue& v = plan_->values[id];
+    return v.storage == PlanValue::Storage::kAlias ? plan_->values[v.alias_of] : v;
+  };
   // Each step's pointer arrays are fixed now; only fed inputs are patched
   // per run.
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     const PlanStep& step = plan_->steps[s];
     StepPointers sp;
     for (int id : step.inputs) {
-      if (id >= 0 && plan_->values[id].storage == PlanValue::Storage::kExternal) {
-        input_patches_.push_back({s, sp.inputs.size(), plan_->values[id].input_slot});
+      if (id >= 0 && owner(id).storage == PlanValue::Storage::kExternal) {
+        input_patches_.push_back({s, sp.inputs.size(), owner(id).input_slot});
       }
       sp.inputs.push_back(id >= 0 ? pointers[id] : nullptr);
     }
@@ -619,7 +709,7 @@ ExecState::ExecState(std::shared_ptr<const Plan> plan)
     states_.push_back(step.kernel->CreateState(CpuEngine()));
   }
   for (int id : plan_->outputs) {
-    const PlanValue& v = plan_->values[id];
+    const PlanValue& v = owner(id);
     output_pointers_.push_back(pointers[id]);
     output_slots_.push_back(v.storage == PlanValue::Storage::kExternal ? v.input_slot : -1);
   }

@@ -63,6 +63,11 @@ namespace {
 
 struct PrimitiveState : KernelState {
   std::vector<dnnl::memory> memories;  // parallel to bindings
+  // The data handle each memory has, to skip setting it again: a plan's
+  // arena and scratchpad do not move between runs. Null for memories whose
+  // desc has padding, which oneDNN zero-fills on every set.
+  std::vector<void*> handles;
+  std::vector<bool> padded;
   // The C argument array, built once: dnnl::primitive::execute(map) would
   // rebuild it (and allocate) on every run.
   std::vector<dnnl_exec_arg_t> args;
@@ -96,7 +101,12 @@ std::unique_ptr<KernelState> PrimitiveRunner::CreateState(const dnnl::engine& en
   }
   for (size_t i = 0; i < bindings_.size(); ++i) {
     state->args.push_back({bindings_[i].arg, state->memories[i].get()});
+    const dnnl_memory_desc_t& md = bindings_[i].md.data;
+    bool padded = false;
+    for (int d = 0; d < md.ndims; ++d) padded = padded || md.padded_dims[d] != md.dims[d];
+    state->padded.push_back(padded);
   }
+  state->handles.assign(bindings_.size(), nullptr);
   return state;
 }
 
@@ -104,19 +114,16 @@ void PrimitiveRunner::Execute(ExecContext& ctx, KernelState* raw_state) const {
   auto* state = static_cast<PrimitiveState*>(raw_state);
   for (size_t i = 0; i < bindings_.size(); ++i) {
     const Binding& b = bindings_[i];
+    void* handle = nullptr;
     switch (b.source) {
-      case Source::kInput:
-        state->memories[i].set_data_handle(const_cast<void*>(ctx.input(b.index)));
-        break;
-      case Source::kOutput:
-        state->memories[i].set_data_handle(ctx.output(b.index));
-        break;
-      case Source::kScratchpad:
-        state->memories[i].set_data_handle(ctx.scratchpad());
-        break;
-      case Source::kOwned:
-        break;
+      case Source::kInput: handle = const_cast<void*>(ctx.input(b.index)); break;
+      case Source::kOutput: handle = ctx.output(b.index); break;
+      case Source::kScratchpad: handle = ctx.scratchpad(); break;
+      case Source::kOwned: continue;
     }
+    if (handle == state->handles[i] && handle != nullptr && !state->padded[i]) continue;
+    state->memories[i].set_data_handle(handle);
+    state->handles[i] = handle;
   }
   const dnnl_status_t status =
       dnnl_primitive_execute(primitive_.get(), ctx.stream().get(),

@@ -79,6 +79,19 @@ class CompileContext {
   // Declares output `i` as data known now (e.g. Shape's output). The kernel's
   // Execute is then not called for it.
   virtual void SetConstantOutput(int i, Tensor value) = 0;
+  // Declares output `i` as a view of input `input`: the same bytes, seen
+  // with `dims` in `layout` (zero = plain), e.g. Reshape or a Transpose as
+  // a permuted desc. `layout` describes the bytes as the input is delivered
+  // (plain, unless the kernel accepted or required another layout). No copy
+  // is made and Execute never writes the output (it sees a null pointer):
+  // a node whose outputs are all views or constants does not run. False
+  // when the context cannot alias; the kernel then declares the output with
+  // SetOutput and computes it.
+  virtual bool SetOutputView(int i, int input, std::vector<int64_t> dims,
+                             dnnl::memory::desc layout = {}) {
+    (void)i, (void)input, (void)dims, (void)layout;
+    return false;
+  }
   // Bytes of scratch memory Execute needs (oneDNN scratchpad or the kernel's
   // own), valid only during Execute.
   virtual void RequestScratchpad(size_t bytes) = 0;

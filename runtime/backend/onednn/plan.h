@@ -19,7 +19,9 @@ namespace bnfold::onednn {
 inline constexpr size_t kMaxTensorBytes = size_t{16} << 30;
 
 struct PlanValue {
-  enum class Storage { kExternal, kConstant, kArena };
+  // kAlias: a view of another value's bytes (Reshape, a Transpose as a
+  // permuted desc, ...), never written by a step.
+  enum class Storage { kExternal, kConstant, kArena, kAlias };
 
   std::string name;
   TensorDesc desc;
@@ -28,6 +30,7 @@ struct PlanValue {
   int input_slot = -1;          // kExternal: index into the fed inputs
   ir::ConstTensorPtr constant;  // kConstant in plain layout
   std::shared_ptr<void> blob;   // kConstant in a oneDNN layout
+  int alias_of = -1;            // kAlias: the viewed value (never itself an alias)
 
   const void* constant_data() const {
     return constant ? constant->data() : blob.get();

@@ -24,8 +24,10 @@ StatusOr<int64_t> ElementCount(const CompileContext& ctx, const std::vector<int6
   return count;
 }
 
-// Output 0 holds input 0's bytes unchanged under the dims OutputDims picks.
-// When those dims come from a run-time operand, CheckAtRunTime verifies it.
+// Output 0 holds input 0's bytes unchanged under the dims OutputDims picks:
+// a view of the (plain) input, no copy and no step. When those dims come
+// from a run-time operand, the node runs to check it (CheckAtRunTime) and
+// copies.
 class ViewKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
@@ -39,6 +41,7 @@ class ViewKernel : public Kernel {
                           ShapeToString(dims_));
     }
     bytes_ = static_cast<size_t>(count) * element_size;
+    if (!NeedsRunTimeCheck() && ctx.SetOutputView(0, 0, dims_)) return Status::Ok();
     ctx.SetOutput(0, x.dtype, dims_);
     return Status::Ok();
   }
@@ -50,6 +53,7 @@ class ViewKernel : public Kernel {
 
  protected:
   virtual StatusOr<std::vector<int64_t>> OutputDims(CompileContext& ctx) = 0;
+  virtual bool NeedsRunTimeCheck() const { return false; }
   virtual Status CheckAtRunTime(const ExecContext& ctx) const {
     (void)ctx;
     return Status::Ok();
@@ -95,6 +99,7 @@ class OperandViewKernel : public ViewKernel {
     return DeclaredOutputDims(ctx, 0, operand_name());
   }
 
+  bool NeedsRunTimeCheck() const override { return !operand_.is_constant(); }
   Status CheckAtRunTime(const ExecContext& ctx) const override {
     if (operand_.is_constant()) return Status::Ok();
     int64_t buffer[kMaxOperandLength], out[kMaxOperandLength];
@@ -271,9 +276,10 @@ double ReadScalar(const void* data, DataType dtype) {
   }
 }
 
-// Dropout at inference is the identity; its mask output is all true. Opset
-// 12 made training a run-time input: random masking is refused, training
-// with ratio 0 is the identity too.
+// Dropout at inference is the identity (a view of the input); its mask
+// output is all true. Opset 12 made training a run-time input: random
+// masking is refused, training with ratio 0 is the identity too (then the
+// node runs to check and copies).
 class DropoutKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
@@ -281,7 +287,7 @@ class DropoutKernel : public Kernel {
     ASSIGN_OR_RETURN(const size_t element_size, MovableElementSize(ctx, 0));
     bytes_ = static_cast<size_t>(x.num_elements()) * element_size;
     if (ctx.node().opset() >= 12) RETURN_IF_ERROR(CheckTrainingMode(ctx));
-    ctx.SetOutput(0, x.dtype, x.dims);
+    if (check_at_run_time_ || !ctx.SetOutputView(0, 0, x.dims)) ctx.SetOutput(0, x.dtype, x.dims);
     if (ctx.has_output(1)) {
       // Before opset 10 the mask has the data's type, since then bool.
       const DataType mask_type = ctx.node().opset() < 10 ? x.dtype : DataType::kBool;

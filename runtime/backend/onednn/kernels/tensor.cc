@@ -8,6 +8,7 @@
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/axis_map.h"
 #include "runtime/backend/onednn/kernels/block_copy.h"
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
 #include "runtime/backend/onednn/kernels/shape_operand.h"
 #include "runtime/common/status_macros.h"
@@ -115,7 +116,92 @@ class AxisMapKernel : public Kernel {
 
 // ---------------------------------------------------------------- Transpose
 
+// Whether `layout` is channels-last (nwc, nhwc, ndhwc) for `dims`: what
+// NHWC data transposed to NCHW looks like, and what oneDNN's pooling and
+// normalization take as well as plain.
+bool IsChannelsLast(const dnnl::memory::desc& layout, DataType dtype,
+                    const std::vector<int64_t>& dims) {
+  using tag = dnnl::memory::format_tag;
+  tag channels_last = tag::undef;
+  switch (dims.size()) {
+    case 3: channels_last = tag::acb; break;
+    case 4: channels_last = tag::acdb; break;
+    case 5: channels_last = tag::acdeb; break;
+    default: return false;
+  }
+  return layout == dnnl::memory::desc(dnnl::memory::dims(dims.begin(), dims.end()),
+                                      ToDnnlType(dtype), channels_last);
+}
+
+// Whether a reader of `value` is a pooling or normalization op: they take
+// any layout and then may find only oneDNN's slow reference code for an
+// unusual one.
+bool ReadByLayoutSensitiveOp(const ir::Value& value) {
+  for (const ir::Use& use : value.uses()) {
+    switch (use.node->kind()) {
+      case ir::OpKind::kAveragePool: case ir::OpKind::kMaxPool:
+      case ir::OpKind::kGlobalAveragePool: case ir::OpKind::kGlobalMaxPool:
+      case ir::OpKind::kBatchNormalization: case ir::OpKind::kInstanceNormalization:
+      case ir::OpKind::kLRN:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+// A Transpose is a view: the input's bytes under a permuted oneDNN desc
+// (NHWC data transposed to NCHW is an nhwc-strided NCHW tensor). A consumer
+// that takes any layout reads it as is (a Conv whose chosen layout is nhwc
+// needs no data movement); the planner reorders it once for the others.
+// Copied through the offset tables instead when oneDNN has no type for it,
+// would reorder it only with its slow generic code, or when the permuted
+// layout is neither plain nor channels-last and a pooling or normalization
+// op reads it.
 class TransposeKernel : public AxisMapKernel {
+ public:
+  Status Compile(CompileContext& ctx) override {
+    ASSIGN_OR_RETURN(const std::vector<int64_t> dims, OutputDims(ctx));
+    if (TryView(ctx, dims)) return Status::Ok();
+    return AxisMapKernel::Compile(ctx);
+  }
+
+ private:
+  bool TryView(CompileContext& ctx, const std::vector<int64_t>& dims) {
+    const TensorDesc& x = ctx.input(0);
+    bool identity = true;
+    for (size_t i = 0; i < perm_.size(); ++i) identity = identity && perm_[i] == static_cast<int64_t>(i);
+    if (identity && x.is_plain()) return ctx.SetOutputView(0, 0, dims);
+    if (ToDnnlType(x.dtype) == dnnl::memory::data_type::undef || x.dims.empty() ||
+        x.dims.size() > DNNL_MAX_NDIMS || x.num_elements() == 0) {
+      return false;
+    }
+    // oneDNN's permutation maps each input axis to its output position.
+    std::vector<int> positions(perm_.size());
+    for (size_t j = 0; j < perm_.size(); ++j) positions[perm_[j]] = static_cast<int>(j);
+    try {
+      dnnl::memory::desc layout = x.ToMemoryDesc().permute_axes(positions);
+      if (layout == PlainDesc(x.dtype, dims)) {
+        layout = dnnl::memory::desc();
+      } else {
+        if (!IsChannelsLast(layout, x.dtype, dims) && ctx.node().output(0) != nullptr &&
+            ReadByLayoutSensitiveOp(*ctx.node().output(0))) {
+          return false;
+        }
+        const dnnl::reorder::primitive_desc to_plain(ctx.engine(), layout, ctx.engine(),
+                                                     PlainDesc(x.dtype, dims));
+        const std::string impl = to_plain.impl_info_str();
+        if (IsReferenceImpl(to_plain) || impl.rfind("simple", 0) == 0) return false;
+      }
+      if (!ctx.SetOutputView(0, 0, dims, layout)) return false;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    ctx.AcceptInputLayout(0);
+    return true;
+  }
+
   StatusOr<std::vector<int64_t>> OutputDims(CompileContext& ctx) override {
     const std::vector<int64_t>& in = ctx.input(0).dims;
     const int64_t rank = static_cast<int64_t>(in.size());
