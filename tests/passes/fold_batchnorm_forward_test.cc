@@ -204,7 +204,7 @@ class FoldForwardGemmTest : public ::testing::TestWithParam<GemmCase> {};
 
 TEST_P(FoldForwardGemmTest, ScalesRowsAndMovesTheShiftIntoC) {
   const GemmCase& g = GetParam();
-  const int64_t m = 3, k = 5, n = 4;
+  const int64_t k = 5, n = 4;  // X is [3, k]
   const bool has_c = g.c != std::vector<int64_t>{-1};
   ModelSpec spec = BatchNormThen(
       "  Y = Gemm <transB = " + std::to_string(g.trans_b) + ", alpha = " + std::to_string(g.alpha) +
