@@ -1,15 +1,10 @@
 #include "bnfold/tensor.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cmath>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "bnfold/version.h"
+#include "runtime/common/buffer.h"
 #include "runtime/common/half.h"
 
 namespace bnfold {
@@ -109,51 +104,10 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
-namespace {
-
-constexpr size_t kHugePageBytes = size_t{2} << 20;
-
-// A zeroed buffer of `bytes` (at least kHugePageBytes) straight from mmap,
-// starting on a huge-page boundary, with its whole huge pages advised
-// MADV_HUGEPAGE. Large tensors are weights: touching them page by page was
-// most of what loading and folding a model cost (one fault per 4 KiB, each
-// slow in a VM). The tail short of a huge page keeps small pages, so the
-// resident size does not grow. Null when the mapping fails.
-std::shared_ptr<void> MapLargeBuffer(size_t bytes) {
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t length = (bytes + page - 1) / page * page;
-  const size_t reserved = length + kHugePageBytes;
-  void* mapped = ::mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapped == MAP_FAILED) return nullptr;
-  const uintptr_t base = reinterpret_cast<uintptr_t>(mapped);
-  const uintptr_t start = (base + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
-  const uintptr_t end = start + length;
-  if (start > base) ::munmap(mapped, start - base);
-  if (base + reserved > end) ::munmap(reinterpret_cast<void*>(end), base + reserved - end);
-  void* data = reinterpret_cast<void*>(start);
-#ifdef MADV_HUGEPAGE
-  // Advice only: without transparent huge pages this changes nothing.
-  ::madvise(data, length & ~(kHugePageBytes - 1), MADV_HUGEPAGE);
-#endif
-  return std::shared_ptr<void>(data, [length](void* p) { ::munmap(p, length); });
-}
-
-}  // namespace
-
 StatusOr<Tensor> Tensor::Allocate(DataType type, std::vector<int64_t> shape) {
   StatusOr<size_t> bytes = CheckedByteSize(type, shape);
   if (!bytes.ok()) return bytes.status();
-  std::shared_ptr<void> owner;
-  if (*bytes >= kHugePageBytes) {
-    owner = MapLargeBuffer(*bytes);  // zeroed by the kernel
-  } else {
-    const size_t rounded = *bytes == 0 ? 64 : (*bytes + 63) / 64 * 64;
-    if (void* data = std::aligned_alloc(64, rounded)) {
-      std::memset(data, 0, rounded);
-      owner = std::shared_ptr<void>(data, std::free);
-    }
-  }
+  std::shared_ptr<void> owner = AllocateBuffer(*bytes, /*zeroed=*/true);
   if (owner == nullptr) {
     return InvalidArgument("cannot allocate " + std::to_string(*bytes) +
                            " bytes for a tensor of shape " +
