@@ -173,34 +173,40 @@ std::string FileHead(int fd) {
   return n > 0 ? std::string(head, static_cast<size_t>(n)) : std::string();
 }
 
+// Parses the model file at `path` straight from its descriptor, through a
+// small buffer: the file's bytes are never held next to the proto (for a
+// 100 MB model that was 100 MB of peak memory, and as many page faults).
+Status ParseModelFile(const std::string& path, onnx::ModelProto* proto) {
+  StatusOr<ReadOnlyFile> file = ReadOnlyFile::Open(path, kMaxModelFileBytes);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kInvalidArgument) {
+      return InvalidModel(file.status().message() +
+                          " (models over 2 GiB must store weights as external data)");
+    }
+    return file.status();
+  }
+  // An empty file is a valid (empty) protobuf message: say what it is.
+  if (file->size() == 0) return InvalidModel(path + ": is empty (0 bytes), not an ONNX model");
+  google::protobuf::io::FileInputStream input(file->fd(), kParseBufferBytes);
+  const bool parsed = proto->ParseFromZeroCopyStream(&input);
+  if (input.GetErrno() != 0) {
+    return IoError(path + ": read failed after " + std::to_string(input.ByteCount()) +
+                   " bytes");
+  }
+  if (!parsed) {
+    return InvalidModel(path + ": not an ONNX model (the protobuf does not parse: " +
+                        GuessFileType(FileHead(file->fd())) + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<LoadedModel> LoadModelFile(const std::string& path,
                                     const LoadOptions& options) {
-  StatusOr<ReadOnlyFile> file = ReadOnlyFile::Open(path, kMaxModelFileBytes);
-  if (!file.ok()) {
-    if (file.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidModel(OneLineText(file.status().message()) +
-                          " (models over 2 GiB must store weights as external data)");
-    }
-    return OneLineStatus(file.status());
-  }
-  if (file->size() == 0) {
-    return OneLineStatus(InvalidModel(path + ": is empty (0 bytes), not an ONNX model"));
-  }
-  // Parsed straight from the file, through a small buffer: the file's bytes
-  // are never held next to the proto (for a 100 MB model that was 100 MB of
-  // peak memory and as many page faults).
   auto proto = std::make_unique<onnx::ModelProto>();
-  google::protobuf::io::FileInputStream input(file->fd(), kParseBufferBytes);
-  const bool parsed = proto->ParseFromZeroCopyStream(&input);
-  if (input.GetErrno() != 0) {
-    return OneLineStatus(IoError(path + ": read failed after " +
-                                 std::to_string(input.ByteCount()) + " bytes"));
-  }
-  if (!parsed) {
-    return OneLineStatus(InvalidModel(path + ": not an ONNX model (the protobuf does not parse: " +
-                                      GuessFileType(FileHead(file->fd())) + ")"));
+  if (Status parsed = ParseModelFile(path, proto.get()); !parsed.ok()) {
+    return OneLineStatus(parsed);
   }
   StatusOr<LoadedModel> loaded = LoadParsedModel(std::move(proto), DirName(path), path, options);
   if (!loaded.ok()) return OneLineStatus(loaded.status());
