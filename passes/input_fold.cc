@@ -1,6 +1,7 @@
 #include "passes/input_fold.h"
 
 #include "passes/output_fold.h"
+#include "passes/weight_fold.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::passes {
@@ -79,43 +80,15 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
   const std::vector<double>& s = affine.scale;
   const std::vector<double>& t = affine.shift;
   const bool shift = affine.has_shift();
-  const DoubleTensor w = ConstantAsDouble(*op.weight);
-  const int64_t numel = static_cast<int64_t>(w.values.size());
+  const std::vector<int64_t>& w_shape = op.weight->constant_data()->shape();
 
-  // For each weight element: the input channel it reads and (for the shift)
-  // the output channel it feeds.
-  std::vector<int64_t> in_channel(numel), out_channel(numel);
-  for (int64_t i = 0; i < numel; ++i) {
-    switch (op.op) {
-      case LinearOp::kConv: {
-        const int64_t per_group_in = w.shape[1];
-        const int64_t kernel = numel / (out * per_group_in);
-        const int64_t m = i / (per_group_in * kernel);
-        out_channel[i] = m;
-        in_channel[i] = (m / (out / op.group)) * per_group_in + (i / kernel) % per_group_in;
-        break;
-      }
-      case LinearOp::kConvTranspose:
-        in_channel[i] = i / (numel / in);
-        out_channel[i] = -1;  // only used with a shift, which is refused
-        break;
-      case LinearOp::kGemm:
-        in_channel[i] = op.trans_b ? i % in : i / out;
-        out_channel[i] = op.trans_b ? i / in : i % out;
-        break;
-      case LinearOp::kMatMul:
-        in_channel[i] = i / out;
-        out_channel[i] = i % out;
-        break;
-    }
-  }
   if (shift) {
     if (op.op == LinearOp::kConvTranspose) {
       return NoMatch{node->Describe() + " is a ConvTranspose: a shift reaches its output "
                      "borders a different number of times than the interior"};
     }
     if (op.op == LinearOp::kConv) {
-      MATCH_OR_RETURN(std::string padding, ConvPadding(*node, w.shape));
+      MATCH_OR_RETURN(std::string padding, ConvPadding(*node, w_shape));
       if (!padding.empty()) {
         return NoMatch{node->Describe() + " pads its input (" + padding +
                        "): the zero padding comes after the shift, so folding it would be "
@@ -125,16 +98,10 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
   }
 
   LinearRewrite rewrite;
-  DoubleTensor scaled = w;
-  std::vector<double> shift_out(out, 0.0);  // sum_k W * t per output channel
-  for (int64_t i = 0; i < numel; ++i) {
-    scaled.values[i] = w.values[i] * s[in_channel[i]];
-    if (shift) shift_out[out_channel[i]] += w.values[i] * t[in_channel[i]];
-  }
-  MATCH_OR_RETURN(ir::ConstTensorPtr new_weight,
-                  RoundToDtype(op.weight->constant_data()->dtype(), scaled,
-                               "weight of " + node->Describe()));
-  rewrite.constants.push_back({node, 1, new_weight, op.weight->name() + "_folded"});
+  MATCH_OR_RETURN(InputScaledWeight scaled,
+                  ScaleInputChannels(op, s, shift ? &t : nullptr, "weight of " + node->Describe()));
+  rewrite.constants.push_back({node, 1, scaled.weight, op.weight->name() + "_folded"});
+  const std::vector<double>& shift_out = scaled.shift_out;  // sum_k W * t per output channel
   if (!shift) return rewrite;
 
   const std::string base = node->name().empty() ? node->output(0)->name() : node->name();

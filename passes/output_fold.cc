@@ -1,5 +1,6 @@
 #include "passes/output_fold.h"
 
+#include "passes/weight_fold.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::passes {
@@ -57,36 +58,6 @@ MatchOr<LinearProducer> MatchMatMulWithBias(const ir::Value& y, ir::Node& add) {
   return producer;
 }
 
-// The output channel each element of the weight contributes to.
-std::vector<int64_t> OutputChannelOfWeight(const LinearOpInfo& op, const DoubleTensor& w) {
-  const int64_t numel = static_cast<int64_t>(w.values.size());
-  const int64_t n = op.out_channels;
-  std::vector<int64_t> channel(numel);
-  for (int64_t i = 0; i < numel; ++i) {
-    switch (op.op) {
-      case LinearOp::kConv:
-        channel[i] = i / (numel / n);
-        break;
-      case LinearOp::kConvTranspose: {
-        const int64_t per_group_out = w.shape[1];
-        const int64_t kernel = numel / (w.shape[0] * per_group_out);
-        const int64_t per_group_in = w.shape[0] / op.group;
-        const int64_t c = i / (per_group_out * kernel);
-        const int64_t j = (i / kernel) % per_group_out;
-        channel[i] = (c / per_group_in) * per_group_out + j;
-        break;
-      }
-      case LinearOp::kGemm:
-        channel[i] = op.trans_b ? i / w.shape[1] : i % n;
-        break;
-      case LinearOp::kMatMul:
-        channel[i] = i % n;
-        break;
-    }
-  }
-  return channel;
-}
-
 }  // namespace
 
 MatchOr<LinearProducer> MatchLinearProducer(const ir::Value& y) {
@@ -122,12 +93,8 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
   const std::vector<double>& t = affine.shift;
   LinearRewrite rewrite;
 
-  DoubleTensor w = ConstantAsDouble(*op.weight);
-  const std::vector<int64_t> channel = OutputChannelOfWeight(op, w);
-  for (size_t i = 0; i < w.values.size(); ++i) w.values[i] *= s[channel[i]];
   MATCH_OR_RETURN(ir::ConstTensorPtr new_weight,
-                  RoundToDtype(op.weight->constant_data()->dtype(), w,
-                               "weight of " + node->Describe()));
+                  ScaleOutputChannels(op, s, "weight of " + node->Describe()));
   rewrite.constants.push_back({node, 1, new_weight, op.weight->name() + "_folded"});
 
   const std::string bias_base = op.bias ? op.bias->name() + "_folded" : NodeBase(*node) + "_bias";

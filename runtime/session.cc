@@ -42,7 +42,7 @@ TensorInfo DescribeValue(const ir::Value& v) {
 struct Session::Impl {
   SessionOptions options;
   int threads = 1;
-  onnx_io::LoadedModel loaded;
+  onnx_io::LoadedModel loaded;  // its graph has moved into `graph`
   std::unique_ptr<ir::Graph> graph;  // the graph that runs (optimized or not)
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> overridable;
@@ -109,7 +109,12 @@ struct Session::Impl {
     options = opts;
     threads = opts.threads > 0 ? opts.threads : omp_get_num_procs();
     loaded = std::move(model);
-    graph = loaded.model.graph->Clone();
+    // The session owns the only copy of the loaded graph: optimize it in
+    // place, so each weight a fold replaces is freed there and then, not
+    // kept next to its folded copy for the session's lifetime. Only
+    // `loaded.model.source` is used afterwards.
+    graph = std::move(loaded.model.graph);
+    loaded.skeleton.reset();
     batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     if (options.optimize) {
       ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));

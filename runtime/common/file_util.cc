@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace bnfold {
 
-StatusOr<std::string> ReadFileToString(const std::string& path,
-                                       size_t max_bytes) {
+StatusOr<ReadOnlyFile> ReadOnlyFile::Open(const std::string& path, size_t max_bytes) {
   // O_NONBLOCK: opening a fifo for reading would otherwise wait for a
   // writer; it has no effect on regular files.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -19,31 +19,52 @@ StatusOr<std::string> ReadFileToString(const std::string& path,
     if (errno == ENOENT) return NotFound(path + ": no such file");
     return IoError(path + ": cannot open: " + std::strerror(errno));
   }
+  ReadOnlyFile file(fd, 0);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
     return IoError(path + (S_ISDIR(st.st_mode) ? ": is a directory, not a file"
                                               : ": not a regular file"));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    ::close(fd);
     return InvalidArgument(path + ": file is " + std::to_string(st.st_size) +
                            " bytes, more than the limit of " +
                            std::to_string(max_bytes));
   }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
+  file.size_ = static_cast<size_t>(st.st_size);
+  return file;
+}
+
+ReadOnlyFile::ReadOnlyFile(ReadOnlyFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+
+ReadOnlyFile& ReadOnlyFile::operator=(ReadOnlyFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+ReadOnlyFile::~ReadOnlyFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StatusOr<std::string> ReadFileToString(const std::string& path,
+                                       size_t max_bytes) {
+  StatusOr<ReadOnlyFile> file = ReadOnlyFile::Open(path, max_bytes);
+  if (!file.ok()) return file.status();
+  std::string data(file->size(), '\0');
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    const ssize_t n = ::read(file->fd(), data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      ::close(fd);
       return IoError(path + ": read failed after " + std::to_string(done) +
                      " bytes");
     }
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
   return data;
 }
 

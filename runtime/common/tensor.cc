@@ -1,11 +1,10 @@
 #include "bnfold/tensor.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "bnfold/version.h"
+#include "runtime/common/buffer.h"
 #include "runtime/common/half.h"
 
 namespace bnfold {
@@ -108,18 +107,26 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 StatusOr<Tensor> Tensor::Allocate(DataType type, std::vector<int64_t> shape) {
   StatusOr<size_t> bytes = CheckedByteSize(type, shape);
   if (!bytes.ok()) return bytes.status();
-  const size_t rounded = (*bytes + 63) / 64 * 64;
-  void* data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (data == nullptr) {
+  std::shared_ptr<void> owner = AllocateBuffer(*bytes, /*zeroed=*/true);
+  if (owner == nullptr) {
     return InvalidArgument("cannot allocate " + std::to_string(*bytes) +
                            " bytes for a tensor of shape " +
                            ShapeToString(shape));
   }
-  std::memset(data, 0, rounded == 0 ? 64 : rounded);
   Tensor t;
   t.dtype_ = type;
   t.shape_ = std::move(shape);
-  t.owner_ = std::shared_ptr<void>(data, std::free);
+  t.data_ = owner.get();
+  t.owner_ = std::move(owner);
+  return t;
+}
+
+Tensor Tensor::Adopt(DataType type, std::vector<int64_t> shape,
+                     std::shared_ptr<void> owner, void* data) {
+  Tensor t;
+  t.dtype_ = type;
+  t.shape_ = std::move(shape);
+  t.owner_ = std::move(owner);
   t.data_ = data;
   return t;
 }

@@ -208,7 +208,33 @@ void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
   for (const auto& info : graph.output()) apply(info);
 }
 
-StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
+void BorrowedInitializers::Add(int initializer_index, std::shared_ptr<std::string> holder,
+                               const void* data) {
+  entries_.push_back({initializer_index, std::move(holder), data});
+}
+
+Status BorrowedInitializers::Take(onnx::GraphProto* graph) {
+  for (const Entry& e : entries_) {
+    if (e.initializer_index >= graph->initializer_size()) {
+      return Internal("borrowed initializer #" + std::to_string(e.initializer_index) +
+                      " is gone from the graph");
+    }
+    std::string* raw = graph->mutable_initializer(e.initializer_index)->mutable_raw_data();
+    if (raw->data() != e.data) {
+      return Internal("initializer '" + graph->initializer(e.initializer_index).name() +
+                      "': its raw_data moved while the IR viewed it");
+    }
+    e.holder->swap(*raw);
+    if (e.holder->data() != e.data) {
+      return Internal("initializer '" + graph->initializer(e.initializer_index).name() +
+                      "': its raw_data moved when taken");
+    }
+  }
+  entries_.clear();
+  return Status::Ok();
+}
+
+StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializers* borrowed) {
   ir::Model model;
   model.ir_version = proto.ir_version();
   model.producer_name = proto.producer_name();
@@ -240,14 +266,23 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto) {
     return Unsupported("sparse initializer '" + g.sparse_initializer(0).values().name() +
                        "' (sparse tensors are not supported)");
   }
-  for (const auto& init : g.initializer()) {
+  for (int i = 0; i < g.initializer_size(); ++i) {
+    const onnx::TensorProto& init = g.initializer(i);
     RETURN_IF_ERROR(CheckName(init.name(), "initializer"));
     const std::string what = "initializer '" + init.name() + "'";
     ir::Value* v = graph->FindValue(init.name());
     if (v != nullptr && (!v->is_graph_input() || v->is_initializer())) {
       return InvalidModel(what + " is defined twice");
     }
-    ASSIGN_OR_RETURN(Tensor tensor, TensorFromProto(init, what));
+    Tensor tensor;
+    if (borrowed != nullptr && init.has_raw_data() &&
+        init.raw_data().size() >= BorrowedInitializers::kMinBytes) {
+      auto holder = std::make_shared<std::string>();
+      ASSIGN_OR_RETURN(tensor, TensorViewOfRawData(init, what, holder));
+      borrowed->Add(i, std::move(holder), tensor.data());
+    } else {
+      ASSIGN_OR_RETURN(tensor, TensorFromProto(init, what));
+    }
     auto data = std::make_shared<const Tensor>(std::move(tensor));
     if (v == nullptr) {
       ASSIGN_OR_RETURN(v, graph->AddValue(init.name()));

@@ -2,8 +2,11 @@
 // every error names the node and the reason.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bnfold/status.h"
 #include "runtime/ir/model.h"
@@ -20,9 +23,36 @@ namespace bnfold::onnx_io {
 // become spaces, other control characters \xNN escapes.
 std::string OneLineText(std::string_view text);
 
+// Initializers whose IR tensors view the raw_data of the ModelProto they
+// were imported from: the weights are not copied, and ONNX's checker and
+// shape inference can still read them in the proto. Take() then moves each
+// raw_data string into the holder its tensor keeps alive (a heap-allocated
+// string keeps its buffer when moved). Until then the proto must outlive
+// the model and leave those strings alone.
+class BorrowedInitializers {
+ public:
+  // raw_data smaller than this is copied: not worth the bookkeeping.
+  static constexpr size_t kMinBytes = 4096;
+
+  void Add(int initializer_index, std::shared_ptr<std::string> holder, const void* data);
+  // Moves the borrowed strings out of `graph`, the GraphProto the model was
+  // imported from (their raw_data is left empty there).
+  Status Take(onnx::GraphProto* graph);
+
+ private:
+  struct Entry {
+    int initializer_index;
+    std::shared_ptr<std::string> holder;
+    const void* data;
+  };
+  std::vector<Entry> entries_;
+};
+
 // External data must already be inlined. The graph is imported in file order
-// (not sorted): the caller sorts it.
-StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto);
+// (not sorted): the caller sorts it. With `borrowed`, large raw_data
+// initializers are viewed, not copied (see BorrowedInitializers).
+StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto,
+                                BorrowedInitializers* borrowed = nullptr);
 
 // Copies element types and shapes from `graph`'s value_info, inputs and
 // outputs onto values of `ir_graph` that have no shape yet.

@@ -1,12 +1,16 @@
 #include "runtime/onnx/loader.h"
 
+#include <unistd.h>
+
 #include <exception>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
 
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
+#include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
@@ -21,6 +25,8 @@ namespace {
 
 constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 10;
+// Read size when parsing a model file.
+constexpr int kParseBufferBytes = 1 << 20;
 
 // The newest default-domain opset the installed ONNX library has schemas for.
 int64_t InstalledOnnxMaxOpset() {
@@ -154,45 +160,83 @@ Status OneLineStatus(const Status& status) {
   return Status(status.code(), OneLineText(status.message()));
 }
 
-StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
-                                         const std::string& source, const LoadOptions& options);
+// Everything after parsing: header checks, external data, import, sort,
+// then ONNX's checker and shape inference.
+StatusOr<LoadedModel> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto,
+                                      const std::string& base_dir, const std::string& source,
+                                      const LoadOptions& options);
+
+// First bytes of the file at `fd`, for GuessFileType.
+std::string FileHead(int fd) {
+  char head[16];
+  const ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  return n > 0 ? std::string(head, static_cast<size_t>(n)) : std::string();
+}
+
+// Parses the model file at `path` straight from its descriptor, through a
+// small buffer: the file's bytes are never held next to the proto (for a
+// 100 MB model that was 100 MB of peak memory, and as many page faults).
+Status ParseModelFile(const std::string& path, onnx::ModelProto* proto) {
+  StatusOr<ReadOnlyFile> file = ReadOnlyFile::Open(path, kMaxModelFileBytes);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kInvalidArgument) {
+      return InvalidModel(file.status().message() +
+                          " (models over 2 GiB must store weights as external data)");
+    }
+    return file.status();
+  }
+  // An empty file is a valid (empty) protobuf message: say what it is.
+  if (file->size() == 0) return InvalidModel(path + ": is empty (0 bytes), not an ONNX model");
+  google::protobuf::io::FileInputStream input(file->fd(), kParseBufferBytes);
+  const bool parsed = proto->ParseFromZeroCopyStream(&input);
+  if (input.GetErrno() != 0) {
+    return IoError(path + ": read failed after " + std::to_string(input.ByteCount()) +
+                   " bytes");
+  }
+  if (!parsed) {
+    return InvalidModel(path + ": not an ONNX model (the protobuf does not parse: " +
+                        GuessFileType(FileHead(file->fd())) + ")");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
 StatusOr<LoadedModel> LoadModelFile(const std::string& path,
                                     const LoadOptions& options) {
-  StatusOr<std::string> bytes = ReadFileToString(path, kMaxModelFileBytes);
-  if (!bytes.ok()) {
-    if (bytes.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidModel(OneLineText(bytes.status().message()) +
-                          " (models over 2 GiB must store weights as external data)");
-    }
-    return OneLineStatus(bytes.status());
+  auto proto = std::make_unique<onnx::ModelProto>();
+  if (Status parsed = ParseModelFile(path, proto.get()); !parsed.ok()) {
+    return OneLineStatus(parsed);
   }
-  return LoadModelBytes(*bytes, DirName(path), path, options);
+  StatusOr<LoadedModel> loaded = LoadParsedModel(std::move(proto), DirName(path), path, options);
+  if (!loaded.ok()) return OneLineStatus(loaded.status());
+  return loaded;
 }
 
 StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
                                      const std::string& base_dir,
                                      const std::string& source,
                                      const LoadOptions& options) {
-  StatusOr<LoadedModel> loaded = LoadModelBytesImpl(bytes, base_dir, source, options);
+  // An empty buffer is a valid (empty) protobuf message: say what it is.
+  if (bytes.empty()) {
+    return OneLineStatus(InvalidModel(source + ": is empty (0 bytes), not an ONNX model"));
+  }
+  auto proto = std::make_unique<onnx::ModelProto>();
+  if (bytes.size() > kMaxModelFileBytes ||
+      !proto->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return OneLineStatus(InvalidModel(source + ": not an ONNX model (the protobuf does not parse: " +
+                                      GuessFileType(bytes) + ")"));
+  }
+  StatusOr<LoadedModel> loaded = LoadParsedModel(std::move(proto), base_dir, source, options);
   if (!loaded.ok()) return OneLineStatus(loaded.status());
   return loaded;
 }
 
 namespace {
 
-StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::string& base_dir,
-                                         const std::string& source, const LoadOptions& options) {
-  // An empty buffer is a valid (empty) protobuf message: say what it is.
-  if (bytes.empty()) return InvalidModel(source + ": is empty (0 bytes), not an ONNX model");
-  auto proto = std::make_unique<onnx::ModelProto>();
-  if (bytes.size() > kMaxModelFileBytes ||
-      !proto->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidModel(source + ": not an ONNX model (the protobuf does not parse: " +
-                        GuessFileType(bytes) + ")");
-  }
+StatusOr<LoadedModel> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto,
+                                      const std::string& base_dir, const std::string& source,
+                                      const LoadOptions& options) {
   RETURN_IF_ERROR(CheckModelHeader(*proto).WithContext(source));
 
   LoadedModel loaded;
@@ -205,7 +249,11 @@ StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::stri
     }
   }
 
-  StatusOr<ir::Model> model = ImportModel(*proto);
+  // The IR views the weights in the proto until `borrowed.Take()`, after
+  // ONNX's checker and shape inference have read them; the proto goes
+  // when this function returns.
+  BorrowedInitializers borrowed;
+  StatusOr<ir::Model> model = ImportModel(*proto, &borrowed);
   if (!model.ok()) return model.status().WithContext(source);
   loaded.model = std::move(*model);
   loaded.model.source = source;
@@ -216,6 +264,7 @@ StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::stri
   if (!too_old.empty()) {
     loaded.notes.push_back("ONNX checker and shape inference skipped: " + too_old +
                            "; bnfold's own validation applies");
+    RETURN_IF_ERROR(borrowed.Take(proto->mutable_graph()).WithContext(source));
     return loaded;
   }
   SortProtoNodes(*graph, proto->mutable_graph());
@@ -235,6 +284,7 @@ StatusOr<LoadedModel> LoadModelBytesImpl(std::string_view bytes, const std::stri
     }
     ImportValueInfo(proto->graph(), graph);
   }
+  RETURN_IF_ERROR(borrowed.Take(proto->mutable_graph()).WithContext(source));
   return loaded;
 }
 

@@ -56,24 +56,39 @@ StatusOr<DataType> SupportedElementType(int32_t onnx_type, const std::string& wh
   return dtype;
 }
 
-StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
-                                 const std::string& what) {
+namespace {
+
+// What TensorFromProto checks before touching the data: the dtype, the
+// shape, and that the data present matches the shape (so a huge shape
+// with little data is an error, not a huge allocation).
+struct CheckedTensorProto {
+  DataType dtype = DataType::kUndefined;
+  std::vector<int64_t> dims;
+  size_t bytes = 0;
+  int64_t count = 0;
+};
+
+StatusOr<CheckedTensorProto> CheckTensorProto(const onnx::TensorProto& proto,
+                                              const std::string& what) {
   StatusOr<DataType> supported = SupportedElementType(proto.data_type(), what);
   if (!supported.ok()) return supported.status();
-  const DataType dtype = *supported;
+  CheckedTensorProto checked;
+  checked.dtype = *supported;
+  const DataType dtype = checked.dtype;
   if (proto.has_segment()) {
     return Unsupported(what + " is segmented, which bnfold does not support");
   }
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     return Internal(what + " still refers to external data");
   }
-  std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  checked.dims.assign(proto.dims().begin(), proto.dims().end());
+  const std::vector<int64_t>& dims = checked.dims;
   StatusOr<size_t> bytes = CheckedByteSize(dtype, dims);
   if (!bytes.ok()) return InvalidModel(what + ": " + bytes.status().message());
-  const int64_t count = static_cast<int64_t>(*bytes / DataTypeSize(dtype));
+  checked.bytes = *bytes;
+  checked.count = static_cast<int64_t>(*bytes / DataTypeSize(dtype));
+  const int64_t count = checked.count;
 
-  // Compare the data present with the shape before allocating, so a huge
-  // shape with little data is an error, not a huge allocation.
   int64_t available = 0;
   if (proto.has_raw_data()) {
     if (proto.raw_data().size() != *bytes) {
@@ -99,11 +114,24 @@ StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
                           " needs " + std::to_string(count));
     }
   }
+  return checked;
+}
+
+}  // namespace
+
+StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
+                                 const std::string& what) {
+  StatusOr<CheckedTensorProto> checked = CheckTensorProto(proto, what);
+  if (!checked.ok()) return checked.status();
+  const DataType dtype = checked->dtype;
+  const std::vector<int64_t>& dims = checked->dims;
+  const size_t bytes = checked->bytes;
+  const int64_t count = checked->count;
   StatusOr<Tensor> tensor = Tensor::Allocate(dtype, dims);
   if (!tensor.ok()) return tensor.status().WithContext(what);
   void* dst = tensor->data();
   if (proto.has_raw_data()) {
-    std::memcpy(dst, proto.raw_data().data(), *bytes);
+    std::memcpy(dst, proto.raw_data().data(), bytes);
     return tensor;
   }
   switch (dtype) {
@@ -128,6 +156,17 @@ StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
       return Unsupported(what + ": element type " + DataTypeName(dtype));
   }
   return tensor;
+}
+
+StatusOr<Tensor> TensorViewOfRawData(const onnx::TensorProto& proto, const std::string& what,
+                                     std::shared_ptr<void> owner) {
+  StatusOr<CheckedTensorProto> checked = CheckTensorProto(proto, what);
+  if (!checked.ok()) return checked.status();
+  if (!proto.has_raw_data()) return Internal(what + " has no raw_data to view");
+  // The tensor is immutable (the IR shares constants as const): the cast
+  // only fits Tensor's single data pointer.
+  void* data = const_cast<char*>(proto.raw_data().data());
+  return Tensor::Adopt(checked->dtype, std::move(checked->dims), std::move(owner), data);
 }
 
 void TensorToProto(const Tensor& tensor, const std::string& name,

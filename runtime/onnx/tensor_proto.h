@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "bnfold/status.h"
@@ -31,6 +32,12 @@ StatusOr<DataType> SupportedElementType(int32_t onnx_type, const std::string& wh
 // `what` names the tensor in errors, e.g. "initializer 'W'".
 StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
                                  const std::string& what);
+// TensorFromProto's checks, then no copy: a tensor over proto.raw_data()'s
+// bytes that keeps `owner` alive. The caller keeps those bytes where they
+// are for as long as the tensor lives (e.g. by moving the string that holds
+// them into `owner`, which keeps the address of a heap-allocated string).
+StatusOr<Tensor> TensorViewOfRawData(const onnx::TensorProto& proto, const std::string& what,
+                                     std::shared_ptr<void> owner);
 // Writes `tensor` as raw little-endian data.
 void TensorToProto(const Tensor& tensor, const std::string& name,
                    onnx::TensorProto* proto);

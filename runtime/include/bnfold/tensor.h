@@ -56,6 +56,11 @@ class Tensor {
   static StatusOr<Tensor> Allocate(DataType type, std::vector<int64_t> shape);
   // A view of caller-owned memory; the caller keeps it alive and sized.
   static Tensor Wrap(DataType type, std::vector<int64_t> shape, void* data);
+  // A tensor over `data` that keeps `owner` alive as long as it (or a copy)
+  // lives, e.g. a buffer read from a file: no copy. `data` must hold
+  // CheckedByteSize(type, shape) bytes aligned for `type`.
+  static Tensor Adopt(DataType type, std::vector<int64_t> shape,
+                      std::shared_ptr<void> owner, void* data);
 
   DataType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }

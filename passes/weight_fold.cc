@@ -1,0 +1,275 @@
+#include "passes/weight_fold.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "runtime/common/half.h"
+
+namespace bnfold::passes {
+
+namespace {
+
+// One element of each floating-point dtype: read as double and rounded
+// back exactly as Tensor::GetAsDouble and Tensor::SetFromDouble do.
+template <DataType kType>
+struct Element;
+
+template <>
+struct Element<DataType::kFloat> {
+  using Storage = float;
+  static double Read(float v) { return v; }
+  static float Round(double v) { return static_cast<float>(v); }
+  static bool Finite(float v) { return std::isfinite(v); }
+};
+
+template <>
+struct Element<DataType::kDouble> {
+  using Storage = double;
+  static double Read(double v) { return v; }
+  static double Round(double v) { return v; }
+  static bool Finite(double v) { return std::isfinite(v); }
+};
+
+template <>
+struct Element<DataType::kFloat16> {
+  using Storage = uint16_t;
+  static double Read(uint16_t v) { return HalfToFloat(v); }
+  static uint16_t Round(double v) { return FloatToHalf(static_cast<float>(v)); }
+  static bool Finite(uint16_t v) { return (v & 0x7c00) != 0x7c00; }  // exponent not all ones
+};
+
+template <>
+struct Element<DataType::kBfloat16> {
+  using Storage = uint16_t;
+  static double Read(uint16_t v) { return Bfloat16ToFloat(v); }
+  static uint16_t Round(double v) { return FloatToBfloat16(static_cast<float>(v)); }
+  static bool Finite(uint16_t v) { return (v & 0x7f80) != 0x7f80; }
+};
+
+// Writes W' from W run by run, and remembers the first non-finite result
+// for the reason.
+template <DataType kType>
+class WeightWriter {
+ public:
+  using Storage = typename Element<kType>::Storage;
+
+  WeightWriter(const Tensor& in, Tensor& out)
+      : in_(in.data_as<Storage>()), out_(out.data_as<Storage>()) {}
+
+  // Elements [begin, begin + count): element begin + j becomes
+  // W * factor(j), and accumulate(j, W) sees its unscaled value. False at
+  // the first non-finite result.
+  template <typename Factor, typename Accumulate>
+  bool Scale(int64_t begin, int64_t count, Factor factor, Accumulate accumulate) {
+    const Storage* in = in_ + begin;
+    Storage* out = out_ + begin;
+    for (int64_t j = 0; j < count; ++j) {
+      const double value = Element<kType>::Read(in[j]);
+      const double scaled = value * factor(j);
+      out[j] = Element<kType>::Round(scaled);
+      accumulate(j, value);
+      if (!Element<kType>::Finite(out[j])) {
+        bad_index_ = begin + j;
+        bad_value_ = scaled;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Scale() with one factor for the whole run and nothing to accumulate.
+  bool Scale(int64_t begin, int64_t count, double factor) {
+    return Scale(begin, count, [factor](int64_t) { return factor; }, [](int64_t, double) {});
+  }
+
+  int64_t bad_index() const { return bad_index_; }
+  double bad_value() const { return bad_value_; }
+
+ private:
+  const Storage* in_;
+  Storage* out_;
+  int64_t bad_index_ = -1;
+  double bad_value_ = 0.0;
+};
+
+template <DataType kType>
+bool ScaleOutputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
+                  const std::vector<double>& s, WeightWriter<kType>& w) {
+  switch (op.op) {
+    case LinearOp::kConv: {
+      const int64_t per_channel = numel / op.out_channels;
+      for (int64_t m = 0; m < op.out_channels; ++m) {
+        if (!w.Scale(m * per_channel, per_channel, s[m])) return false;
+      }
+      return true;
+    }
+    case LinearOp::kConvTranspose: {
+      const int64_t per_group_out = shape[1];
+      const int64_t kernel = numel / (shape[0] * per_group_out);
+      const int64_t per_group_in = shape[0] / op.group;
+      int64_t begin = 0;
+      for (int64_t c = 0; c < shape[0]; ++c) {
+        for (int64_t j = 0; j < per_group_out; ++j, begin += kernel) {
+          if (!w.Scale(begin, kernel, s[(c / per_group_in) * per_group_out + j])) return false;
+        }
+      }
+      return true;
+    }
+    case LinearOp::kGemm:
+    case LinearOp::kMatMul:
+      break;
+  }
+  const int64_t rows = shape[0];
+  const int64_t columns = shape[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    const bool ok = op.trans_b ? w.Scale(r * columns, columns, s[r])  // B [N, K]
+                               : w.Scale(
+                                     r * columns, columns, [&](int64_t j) { return s[j]; },
+                                     [](int64_t, double) {});  // B [K, N]
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Without kShift, `t` and `shift_out` are not used.
+template <DataType kType, bool kShift>
+bool ScaleInputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
+                 const std::vector<double>& s, const double* t, double* shift_out,
+                 WeightWriter<kType>& w) {
+  switch (op.op) {
+    case LinearOp::kConv: {
+      const int64_t out = op.out_channels;
+      const int64_t per_group_in = shape[1];
+      const int64_t kernel = numel / (out * per_group_in);
+      const int64_t per_group_out = out / op.group;
+      int64_t begin = 0;
+      for (int64_t m = 0; m < out; ++m) {
+        const int64_t first_in = (m / per_group_out) * per_group_in;
+        for (int64_t c = first_in; c < first_in + per_group_in; ++c, begin += kernel) {
+          const double factor = s[c];
+          const bool ok = w.Scale(
+              begin, kernel, [factor](int64_t) { return factor; },
+              [&](int64_t, [[maybe_unused]] double value) {
+                if constexpr (kShift) shift_out[m] += value * t[c];
+              });
+          if (!ok) return false;
+        }
+      }
+      return true;
+    }
+    case LinearOp::kConvTranspose: {
+      const int64_t per_channel = numel / op.in_channels;
+      for (int64_t c = 0; c < op.in_channels; ++c) {
+        if (!w.Scale(c * per_channel, per_channel, s[c])) return false;
+      }
+      return true;
+    }
+    case LinearOp::kGemm:
+    case LinearOp::kMatMul:
+      break;
+  }
+  const int64_t rows = shape[0];
+  const int64_t columns = shape[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    bool ok;
+    if (op.trans_b) {  // B [N, K]: row r feeds output r, column j reads input j
+      ok = w.Scale(
+          r * columns, columns, [&](int64_t j) { return s[j]; },
+          [&]([[maybe_unused]] int64_t j, [[maybe_unused]] double value) {
+            if constexpr (kShift) shift_out[r] += value * t[j];
+          });
+    } else {  // B [K, N]: row r reads input r, column j feeds output j
+      const double factor = s[r];
+      ok = w.Scale(
+          r * columns, columns, [factor](int64_t) { return factor; },
+          [&]([[maybe_unused]] int64_t j, [[maybe_unused]] double value) {
+            if constexpr (kShift) shift_out[j] += value * t[r];
+          });
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Calls `run.template operator()<kType>()` for the weight's floating-point
+// dtype; false for any other dtype (MatchLinearOp admits none).
+template <typename Run>
+bool DispatchFloating(DataType dtype, Run&& run) {
+  switch (dtype) {
+    case DataType::kFloat: return run.template operator()<DataType::kFloat>();
+    case DataType::kDouble: return run.template operator()<DataType::kDouble>();
+    case DataType::kFloat16: return run.template operator()<DataType::kFloat16>();
+    case DataType::kBfloat16: return run.template operator()<DataType::kBfloat16>();
+    default: return false;
+  }
+}
+
+// Runs `loops` (a template on the dtype taking a WeightWriter) into a new
+// tensor shaped like `weight`; the reason says which element went
+// non-finite, as RoundToDtype does.
+template <typename Loops>
+MatchOr<ir::ConstTensorPtr> BuildScaled(const Tensor& weight, const std::string& what,
+                                        Loops&& loops) {
+  StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());
+  if (!scaled.ok()) {
+    return NoMatch{"cannot build the folded " + what + ": " + scaled.status().message()};
+  }
+  int64_t bad_index = -1;
+  double bad_value = 0.0;
+  bool dispatched = false;
+  const bool ok = DispatchFloating(weight.dtype(), [&]<DataType kType>() {
+    dispatched = true;
+    WeightWriter<kType> writer(weight, *scaled);
+    if (weight.num_elements() > 0 && !loops.template operator()<kType>(writer)) {
+      bad_index = writer.bad_index();
+      bad_value = writer.bad_value();
+      return false;
+    }
+    return true;
+  });
+  if (!dispatched) {
+    return NoMatch{"the " + what + " is " + DataTypeName(weight.dtype()) +
+                   ", not a floating-point type"};
+  }
+  if (!ok) {
+    return NoMatch{"the folded " + what + " would hold a non-finite value (" +
+                   NumberString(bad_value) + " at element " + std::to_string(bad_index) +
+                   " in " + DataTypeName(weight.dtype()) + ")"};
+  }
+  return ir::ConstTensorPtr(std::make_shared<const Tensor>(std::move(*scaled)));
+}
+
+}  // namespace
+
+MatchOr<ir::ConstTensorPtr> ScaleOutputChannels(const LinearOpInfo& op,
+                                                const std::vector<double>& scale,
+                                                const std::string& what) {
+  const Tensor& weight = *op.weight->constant_data();
+  const int64_t numel = weight.num_elements();
+  return BuildScaled(weight, what, [&]<DataType kType>(WeightWriter<kType>& writer) {
+    return ScaleOutputs<kType>(op, weight.shape(), numel, scale, writer);
+  });
+}
+
+MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
+                                              const std::vector<double>& scale,
+                                              const std::vector<double>* shift,
+                                              const std::string& what) {
+  const Tensor& weight = *op.weight->constant_data();
+  const int64_t numel = weight.num_elements();
+  InputScaledWeight result;
+  if (shift != nullptr) result.shift_out.assign(static_cast<size_t>(op.out_channels), 0.0);
+  MATCH_OR_RETURN(result.weight,
+                  BuildScaled(weight, what, [&]<DataType kType>(WeightWriter<kType>& writer) {
+                    if (shift == nullptr) {
+                      return ScaleInputs<kType, false>(op, weight.shape(), numel, scale, nullptr,
+                                                       nullptr, writer);
+                    }
+                    return ScaleInputs<kType, true>(op, weight.shape(), numel, scale,
+                                                    shift->data(), result.shift_out.data(),
+                                                    writer);
+                  }));
+  return result;
+}
+
+}  // namespace bnfold::passes
