@@ -4,8 +4,8 @@
 // and output_shape. Activations and weights use the layouts oneDNN prefers
 // (format any): a blocked input is taken as is when it matches, the output
 // stays blocked for the next primitive, constant weights are reordered once
-// at compile time (see PlaceWeights). float16/bfloat16/float64 run through
-// F32Bridge.
+// at compile time (see PlaceWeights). Fused followers (fusion.h) become
+// post-ops of the primitive. float16/bfloat16/float64 run through F32Bridge.
 #include <type_traits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
@@ -13,6 +13,7 @@
 #include "runtime/backend/onednn/kernels/conv_weights.h"
 #include "runtime/backend/onednn/kernels/f32_bridge.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/post_ops.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
@@ -61,7 +62,7 @@ class ConvFamilyKernel : public Kernel {
       return Status::Ok();
     }
     if (g.in_channels == 0) return Unsupported(ctx.Describe() + ": X has no channels");
-    return CatchDnnl(ctx.Describe(), [&] { Build(ctx, g, has_bias); });
+    return CompileWithPostOps(ctx, [&](size_t fused) { Build(ctx, g, has_bias, fused); });
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
@@ -76,36 +77,47 @@ class ConvFamilyKernel : public Kernel {
  private:
   using PrimitiveDesc = typename Op::Primitive::primitive_desc;
 
-  void Build(CompileContext& ctx, const ConvGeometry& g, bool has_bias) {
+  // With the first `fused` post-ops offered by the planner. May run more
+  // than once (see CompileWithPostOps): starts from a clean runner.
+  void Build(CompileContext& ctx, const ConvGeometry& g, bool has_bias, size_t fused) {
     using tag = dnnl::memory::format_tag;
     const auto f32 = dnnl::memory::data_type::f32;
+    runner_ = PrimitiveRunner();
     const TensorDesc& x = ctx.input(0);
     const dnnl::memory::dims out_dims(g.output_dims.begin(), g.output_dims.end());
     const tag activation_tag = plain_only_ ? PlainTag(x.dims.size()) : tag::any;
     const dnnl::memory::desc src_md(x.dims, f32, activation_tag);
-    const dnnl::memory::desc dst_md(out_dims, f32, activation_tag);
+    dnnl::memory::desc dst_md(out_dims, f32, activation_tag);
     const dnnl::memory::desc bias_md =
         has_bias ? dnnl::memory::desc({g.out_channels}, f32, tag::a) : dnnl::memory::desc();
+    dnnl::primitive_attr attr = DefaultPrimitiveAttr();
+    std::vector<PostOpOperand> operands;
+    if (fused > 0) {
+      dnnl::post_ops ops;
+      AppendPostOps(*ctx.post_ops(), fused, out_dims, &ops, &operands);
+      attr.set_post_ops(ops);
+      // A sum accumulates into the operand's buffer: the dst takes its layout.
+      const dnnl::memory::desc sum_md = SumDstDesc(*ctx.post_ops(), fused);
+      if (!sum_md.is_zero()) dst_md = sum_md;
+    }
     const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
         [&](const dnnl::memory::desc& weights_md) {
           typename Op::Primitive::desc desc(dnnl::prop_kind::forward_inference, Op::kAlgorithm,
                                             src_md, weights_md, bias_md, dst_md, g.strides,
                                             g.DnnlDilations(), g.pads_begin, g.pads_end);
-          return PrimitiveDesc(desc, DefaultPrimitiveAttr(), ctx.engine());
+          PrimitiveDesc pd(desc, attr, ctx.engine());
+          RefuseReferenceWithPostOps(pd, fused);
+          return pd;
         };
     PrimitiveDesc pd;
     PlaceWeights<PrimitiveDesc>(ctx, 1, DNNL_ARG_WEIGHTS, Op::Weights(ctx.input(1).dims, g.group),
                                 plain_only_, make_pd, &pd, &runner_);
-    // A blocked input already in the chosen layout is used as is; anything
-    // else is reordered by the planner.
-    if (!x.is_plain() && x.layout == pd.src_desc()) {
-      ctx.AcceptInputLayout(0);
-    } else {
-      ctx.RequireInputLayout(0, pd.src_desc());
-    }
+    // The planner reorders the input unless it already has the chosen layout.
+    ctx.RequireInputLayout(0, pd.src_desc());
     runner_.set_primitive(typename Op::Primitive(pd));
     runner_.BindInput(DNNL_ARG_SRC, 0, pd.src_desc());
     if (has_bias) runner_.BindInput(DNNL_ARG_BIAS, 2, bias_md);
+    BindPostOpOperands(operands, &runner_);
     runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
     runner_.BindScratchpad(pd.scratchpad_desc());
     ctx.RequestScratchpad(ScratchpadBytes(pd));
