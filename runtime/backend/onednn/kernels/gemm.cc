@@ -51,13 +51,13 @@ std::vector<PostOpOperand> AddFusedPostOps(const CompileContext& ctx, size_t fus
                                            dnnl::primitive_attr* attr) {
   std::vector<PostOpOperand> operands;
   if (fused == 0) return operands;
-  const dnnl::memory::desc sum_md = SumDstDesc(*ctx.post_ops(), fused);
-  if (!sum_md.is_zero() && sum_md != PlainDesc(DataType::kFloat, dst_dims)) {
-    throw dnnl::error(dnnl_unimplemented, "sum operand is not plain");
+  const dnnl::memory::dims dst(dst_dims.begin(), dst_dims.end());
+  const dnnl::memory::desc fixed_dst = PostOpDstDesc(*ctx.post_ops(), fused, dst);
+  if (!fixed_dst.is_zero() && fixed_dst != PlainDesc(DataType::kFloat, dst_dims)) {
+    throw dnnl::error(dnnl_unimplemented, "post-op operand is not plain");
   }
   dnnl::post_ops ops = attr->get_post_ops();
-  AppendPostOps(*ctx.post_ops(), fused, dnnl::memory::dims(dst_dims.begin(), dst_dims.end()),
-                &ops, &operands);
+  AppendPostOps(*ctx.post_ops(), fused, dst, &ops, &operands);
   attr->set_post_ops(ops);
   return operands;
 }
@@ -72,7 +72,7 @@ PrimitiveDesc BuildMatMul(CompileContext& ctx, const dnnl::memory::desc& src_md,
   const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
       [&](const dnnl::memory::desc& weights_md) {
         PrimitiveDesc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, ctx.engine());
-        RefuseReferenceWithPostOps(pd, fused);
+        if (fused > 0) RefuseSlowImplementation(pd, /*gemm_is_slow=*/false);
         return pd;
       };
   PrimitiveDesc pd;

@@ -57,9 +57,17 @@ void AppendPostOps(const PostOpChain& chain, size_t count, const dnnl::memory::d
   }
 }
 
-dnnl::memory::desc SumDstDesc(const PostOpChain& chain, size_t count) {
+dnnl::memory::desc PostOpDstDesc(const PostOpChain& chain, size_t count,
+                                 const dnnl::memory::dims& dst_dims) {
+  const std::vector<int64_t> dims(dst_dims.begin(), dst_dims.end());
   for (size_t i = 0; i < count; ++i) {
     if (chain.ops[i].kind == PostOp::Kind::kSum) return chain.ops[i].operand.ToMemoryDesc();
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const PostOp& op = chain.ops[i];
+    if (op.kind == PostOp::Kind::kBinary && op.operand.dims == dims) {
+      return op.operand.ToMemoryDesc();
+    }
   }
   return dnnl::memory::desc();
 }
@@ -70,8 +78,11 @@ void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRun
   }
 }
 
-void RefuseReferenceWithPostOps(const dnnl::primitive_desc_base& pd, size_t count) {
-  if (count > 0 && IsReferenceImpl(pd)) Refuse("only a reference implementation with post-ops");
+void RefuseSlowImplementation(const dnnl::primitive_desc_base& pd, bool gemm_is_slow) {
+  if (IsReferenceImpl(pd)) Refuse("only a reference implementation");
+  if (gemm_is_slow && std::string(pd.impl_info_str()).find("gemm") != std::string::npos) {
+    Refuse("only a gemm-based implementation");
+  }
 }
 
 Status CompileWithPostOps(CompileContext& ctx, const std::function<void(size_t count)>& build) {

@@ -28,15 +28,20 @@ struct PostOpOperand {
 void AppendPostOps(const PostOpChain& chain, size_t count, const dnnl::memory::dims& dst_dims,
                    dnnl::post_ops* ops, std::vector<PostOpOperand>* operands);
 
-// The desc the dst must have for a `sum` among the first `count` post-ops
-// (the buffer it accumulates into); the zero desc when there is none.
-dnnl::memory::desc SumDstDesc(const PostOpChain& chain, size_t count);
+// The desc the dst must have for the first `count` post-ops: a `sum`'s (the
+// buffer it accumulates into), else that of the first binary operand as
+// large as the dst (oneDNN's convolutions read such an operand fast only in
+// the dst's own layout); the zero desc when none constrains it.
+dnnl::memory::desc PostOpDstDesc(const PostOpChain& chain, size_t count,
+                                 const dnnl::memory::dims& dst_dims);
 
 void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRunner* runner);
 
-// Throws dnnl::error for oneDNN's reference implementation when post-ops
-// are fused: running the followers separately is faster than that.
-void RefuseReferenceWithPostOps(const dnnl::primitive_desc_base& pd, size_t count);
+// Throws dnnl::error when oneDNN picked its reference implementation or,
+// with `gemm_is_slow` (convolutions), a gemm-based one: with post-ops or in
+// a layout it does not favour oneDNN may fall back to those at 1-100x the
+// time, and running the followers apart (or reordering) is faster.
+void RefuseSlowImplementation(const dnnl::primitive_desc_base& pd, bool gemm_is_slow);
 
 // Compiles an anchor kernel: calls build(count) for count = the number of
 // post-ops offered, then fewer, down to 0, until one does not throw
