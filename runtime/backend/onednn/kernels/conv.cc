@@ -1,14 +1,20 @@
 // Conv on oneDNN's convolution_forward and ConvTranspose on
 // deconvolution_forward: 1D/2D/3D, groups incl. depthwise, dilations,
 // strides, pads, auto_pad, optional bias; ConvTranspose also output_padding
-// and output_shape. Activations and weights use the layouts oneDNN prefers
-// (format any), except that a blocked input is read in the layout it
-// arrives in when oneDNN has a fast kernel for it (no reorder between
-// convolutions); the output stays blocked for the next primitive; constant
-// weights are reordered once at compile time (see PlaceWeights). A dense
-// 3x3 stride-1 2-D Conv runs oneDNN's Winograd algorithm: 2-4x faster than
-// the direct one on AVX-512, and as accurate here (ResNet-50's logits sit
-// 1.8e-5 of their scale from ONNX Runtime's, against 1.5e-5 with direct).
+// and output_shape. Constant weights take the layout oneDNN prefers,
+// reordered once at compile time (see PlaceWeights). Activations stay
+// blocked between primitives; which layout, in order of preference (see
+// Variants; the first oneDNN runs fast wins):
+//  - a dense 3x3 stride-1 2-D Conv runs oneDNN's Winograd algorithm in
+//    nChw16c: 2-4x faster than direct on AVX-512 and as accurate here
+//    (ResNet-50's logits sit 1.8e-5 of their scale from ONNX Runtime's,
+//    1.5e-5 with direct);
+//  - with a batch of 2 or more, 2-D convolutions use nChw16c, which
+//    oneDNN's direct, 1x1 and depthwise kernels share (MobileNetV2 at batch
+//    8: 13% faster than the nhwc kernels oneDNN picks itself; at batch 1 those
+//    are as fast or faster);
+//  - a blocked input is read in the layout it arrives in (no reorder);
+//  - else the layouts oneDNN prefers (format any).
 // Fused followers (fusion.h) become post-ops of the primitive.
 // float16/bfloat16/float64 run through F32Bridge.
 #include <type_traits>
@@ -98,10 +104,8 @@ class ConvFamilyKernel : public Kernel {
            g.dilations == ones;
   }
 
-  // In order of preference: Winograd (a dense 3x3 stride-1 2-D Conv, in the
-  // blocked layout it needs); direct reading the input in the layout it
-  // arrives in when that is blocked; direct in the layouts oneDNN prefers.
-  // `fixed_dst`, when not zero, is the dst layout post-ops require.
+  // In order of preference (see the file comment). `fixed_dst`, when not
+  // zero, is the dst layout post-ops require.
   std::vector<Variant> Variants(const TensorDesc& x, const ConvGeometry& g,
                                 const dnnl::memory::dims& out_dims,
                                 const dnnl::memory::desc& fixed_dst) const {
@@ -118,6 +122,14 @@ class ConvFamilyKernel : public Kernel {
     if (Op::kHasWinograd && IsWinogradShape(g)) {
       variants.push_back({dnnl::algorithm::convolution_winograd,
                           dnnl::memory::desc(x.dims, f32, tag::nChw16c), dst(tag::nChw16c)});
+    }
+    if (x.dims.size() == 4 && x.dims[0] > 1) {
+      // A narrow input (an image's 3 channels) is read as it is rather than
+      // padded to 16 channels.
+      const bool narrow = g.group == 1 && g.in_channels < 16;
+      variants.push_back({Op::kAlgorithm,
+                          dnnl::memory::desc(x.dims, f32, narrow ? tag::any : tag::nChw16c),
+                          dst(tag::nChw16c)});
     }
     if (!x.is_plain()) variants.push_back({Op::kAlgorithm, x.layout, dst(tag::any)});
     variants.push_back({Op::kAlgorithm, dnnl::memory::desc(x.dims, f32, tag::any), dst(tag::any)});
