@@ -36,8 +36,10 @@
 //  8. oneDNN accepts the post-ops with a non-reference implementation.
 //
 // Semantics: the post-ops are the oneDNN algorithms the standalone kernels
-// use, except Clip, which standalone keeps NaN as numpy does while the
-// fused clip (like ONNX Runtime's fused Conv+Clip) turns NaN into a bound.
+// use, except Clip: standalone it keeps NaN as numpy (and ONNX Runtime) do,
+// fused it is oneDNN's clip, which turns NaN into the lower bound (oneDNN
+// has no NaN-keeping clamp that is also exact; a NaN reaches it only from a
+// NaN or infinite input).
 //
 // Not fused: a 1x1 Conv followed by a depthwise 3x3 (oneDNN's append_dw).
 // Measured on MobileNetV2 with oneDNN 2.6: it refuses stride 2, and for
