@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -35,6 +36,15 @@ TensorInfo DescribeValue(const ir::Value& v) {
     info.dim_names.assign(info.shape.size(), "");
   }
   return info;
+}
+
+// BNFOLD_FUSE=0 turns backend fusion off process-wide (see SessionOptions).
+bool FusionAllowedByEnvironment() {
+  static const bool allowed = [] {
+    const char* value = std::getenv("BNFOLD_FUSE");
+    return value == nullptr || std::strcmp(value, "0") != 0;
+  }();
+  return allowed;
 }
 
 }  // namespace
@@ -198,6 +208,7 @@ struct Session::Impl {
     }
     onednn::CompileOptions compile_options;
     compile_options.threads = threads;
+    compile_options.fuse = options.fuse && FusionAllowedByEnvironment();
     std::vector<std::string> wanted;
     StatusOr<std::shared_ptr<const onednn::Plan>> plan =
         onednn::CompilePlan(*graph, feeds->specs, compile_options, &wanted);

@@ -1,14 +1,17 @@
 // The planner: walks the sorted graph, compiles one kernel per node, folds
 // nodes whose inputs are all known at compile time, inserts reorders where a
 // kernel wants a different layout, and places activations in one arena by
-// lifetime.
+// lifetime. Followers of a Conv/Gemm/MatMul that oneDNN can apply as
+// post-ops run inside its step (fusion.h).
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/reorder.h"
 #include "runtime/backend/onednn/plan.h"
@@ -108,6 +111,11 @@ class NodeCompileContext : public CompileContext {
   void RequestScratchpad(size_t bytes) override {
     scratchpad_ = std::max(scratchpad_, bytes);
   }
+  const PostOpChain* post_ops() const override { return post_ops_; }
+  void AcceptPostOps(size_t count) override { accepted_post_ops_ = count; }
+
+  void OfferPostOps(const PostOpChain* chain) { post_ops_ = chain; }
+  size_t accepted_post_ops() const { return post_ops_ ? accepted_post_ops_ : 0; }
 
   // The layout input `i` must arrive in: a required one, its current one
   // when any is accepted, else plain.
@@ -149,6 +157,8 @@ class NodeCompileContext : public CompileContext {
   std::vector<ir::ConstTensorPtr> constant_outputs_;
   std::vector<int> view_inputs_;
   size_t scratchpad_ = 0;
+  const PostOpChain* post_ops_ = nullptr;
+  size_t accepted_post_ops_ = 0;
 };
 
 // ExecContext over arrays of pointers owned by the caller: used by
@@ -186,7 +196,7 @@ class PointerExecContext : public ExecContext {
   KernelState* state_;
 };
 
-class Planner {
+class Planner : public FusionPlanner {
  public:
   Planner(const ir::Graph& graph, const CompileOptions& options)
       : graph_(graph), options_(options), stream_(CpuEngine()) {
@@ -199,7 +209,11 @@ class Planner {
 
   StatusOr<std::shared_ptr<const Plan>> Build(const std::vector<FeedSpec>& feeds) {
     RETURN_IF_ERROR(BindGraphInputs(feeds));
-    for (const ir::Node* node : graph_.nodes()) {
+    const std::vector<ir::Node*> nodes = graph_.nodes();
+    for (size_t i = 0; i < nodes.size(); ++i) positions_[nodes[i]] = i;
+    if (options_.fuse) fusion_candidates_ = FindFusionCandidates(graph_);
+    for (const ir::Node* node : nodes) {
+      if (absorbed_.count(node)) continue;  // runs inside its anchor's step
       RETURN_IF_ERROR(CompileNode(*node));
     }
     RETURN_IF_ERROR(BindGraphOutputs());
@@ -431,6 +445,8 @@ class Planner {
     }
     std::unique_ptr<Kernel> kernel = factory();
     NodeCompileContext ctx(node, options_.threads, descs, constants, fed);
+    const ResolvedChain fusion = all_constant ? ResolvedChain() : ResolveFusion(node);
+    if (!fusion.chain.ops.empty()) ctx.OfferPostOps(&fusion.chain);
     Status compiled = kernel->Compile(ctx);
     if (!compiled.ok()) {
       for (int i : ctx.asked_for_fed_value()) wanted_values_.push_back(node.input(i)->name());
@@ -439,6 +455,7 @@ class Planner {
 
     // Outputs: check each was declared and is sane.
     std::vector<int> output_ids(node.num_outputs(), -1);
+    const int sum_id = FusedSumTarget(fusion, ctx.accepted_post_ops());
     bool needs_execution = false;
     bool has_views = false;
     for (int i = 0; i < node.num_outputs(); ++i) {
@@ -463,6 +480,14 @@ class Planner {
       } else if (ctx.view_input(i) >= 0) {
         has_views = true;  // placed once its input is delivered
         continue;
+      } else if (i == 0 && sum_id >= 0) {
+        // A fused residual sum accumulates into its operand's buffer.
+        if (plan_->values[sum_id].desc.ToMemoryDesc() != desc.ToMemoryDesc()) {
+          return Internal(label + ": fused sum output differs from its operand '" +
+                          plan_->values[sum_id].name + "'");
+        }
+        output_ids[i] = sum_id;
+        needs_execution = true;
       } else {
         PlanValue v;
         v.name = out->name();
@@ -493,14 +518,100 @@ class Planner {
 
     if (all_constant) return FoldNow(node, std::move(kernel), input_ids, output_ids, ctx.scratchpad());
 
+    std::string step_label = label;
+    RETURN_IF_ERROR(MapFusedFollowers(fusion, ctx.accepted_post_ops(), output_ids[0], &input_ids,
+                                      &step_label));
     plan_->scratchpad_bytes = std::max(plan_->scratchpad_bytes, ctx.scratchpad());
     PlanStep step;
     step.kernel = std::move(kernel);
     step.inputs = std::move(input_ids);
     step.outputs = std::move(output_ids);
-    step.label = label;
+    step.label = std::move(step_label);
     plan_->steps.push_back(std::move(step));
     return Status::Ok();
+  }
+
+  // ---- fusion (fusion.h): the planner's side
+
+  // The post-ops `node` may absorb in this plan (none when it anchors none).
+  ResolvedChain ResolveFusion(const ir::Node& node) {
+    auto it = fusion_candidates_.find(&node);
+    if (it == fusion_candidates_.end()) return ResolvedChain();
+    return ResolvePostOps(node, it->second, *this);
+  }
+
+  // The value a fused `sum` among the first `fused` post-ops accumulates
+  // into (the step's output), or -1.
+  static int FusedSumTarget(const ResolvedChain& fusion, size_t fused) {
+    for (size_t i = 0; i < fused; ++i) {
+      if (fusion.chain.ops[i].kind == PostOp::Kind::kSum) return fusion.operand_ids[i];
+    }
+    return -1;
+  }
+
+  // The first `fused` followers run in the anchor's step: their outputs are
+  // its output `output_id`, their binary operands extra step inputs.
+  Status MapFusedFollowers(const ResolvedChain& fusion, size_t fused, int output_id,
+                           std::vector<int>* step_inputs, std::string* label) {
+    for (size_t i = 0; i < fused; ++i) {
+      const ir::Node& follower = *fusion.followers[i];
+      const ir::Value* out = follower.output(0);
+      RETURN_IF_ERROR(CheckAgainstStaticShape(*out, plan_->values[output_id].desc,
+                                              follower.Describe()));
+      const PostOp& op = fusion.chain.ops[i];
+      if (op.kind == PostOp::Kind::kBinary) {
+        if (op.input != static_cast<int>(step_inputs->size())) {
+          return Internal(*label + ": fused operand of " + follower.Describe() + " misplaced");
+        }
+        step_inputs->push_back(fusion.operand_ids[i]);
+      }
+      if (op.kind == PostOp::Kind::kSum) {
+        // Its old content is gone: reorders made from it are stale.
+        std::erase_if(conversions_, [&](const auto& c) { return c.first.first == output_id; });
+      }
+      value_ids_[out] = output_id;
+      absorbed_.insert(&follower);
+      *label += " + " + follower.Describe();
+    }
+    return Status::Ok();
+  }
+
+  // FusionPlanner
+  int ValueId(const ir::Value* value) override {
+    if (value == nullptr) return -1;
+    auto it = value_ids_.find(value);
+    if (it != value_ids_.end()) return it->second;
+    if (!value->constant_data()) return -1;
+    return value_ids_[value] = AddConstant(value->name(), value->constant_data());
+  }
+  const TensorDesc& Desc(int id) const override { return plan_->values[id].desc; }
+  const Tensor* ConstantData(const ir::Value* value) const override {
+    auto it = value_ids_.find(value);
+    if (it == value_ids_.end()) return value->constant_data().get();
+    return IsConstant(it->second) ? plan_->values[it->second].constant.get() : nullptr;
+  }
+  bool CanOverwrite(const ir::Value* value, const ir::Node& anchor,
+                    const ir::Node& follower) const override {
+    auto it = value_ids_.find(value);
+    if (it == value_ids_.end() || value->is_graph_input()) return false;
+    const int id = it->second;
+    if (plan_->values[id].storage != PlanValue::Storage::kArena) return false;
+    const size_t anchor_pos = positions_.at(&anchor);
+    // Every IR value in this buffer -- the value itself and every view of it
+    // -- must be dead once the anchor's step runs.
+    for (const auto& [other, other_id] : value_ids_) {
+      const PlanValue& other_value = plan_->values[other_id];
+      const bool views_it =
+          other_value.storage == PlanValue::Storage::kAlias && other_value.alias_of == id;
+      if (other_id != id && !views_it) continue;
+      if (other->is_graph_output()) return false;
+      for (const ir::Use& use : other->uses()) {
+        if (other == value && use.node == &follower) continue;
+        auto pos = positions_.find(use.node);
+        if (pos == positions_.end() || pos->second >= anchor_pos) return false;
+      }
+    }
+    return true;
   }
 
   // Runs a node whose inputs are all constants now; its outputs become
@@ -651,6 +762,9 @@ class Planner {
   std::unordered_map<const ir::Value*, int> value_ids_;
   std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
   std::vector<std::string> wanted_values_;
+  std::unordered_map<const ir::Node*, size_t> positions_;  // in graph_.nodes()
+  FusionCandidates fusion_candidates_;
+  std::unordered_set<const ir::Node*> absorbed_;  // followers run by their anchor
 };
 
 }  // namespace

@@ -16,6 +16,8 @@
 
 namespace bnfold::onednn {
 
+struct PostOpChain;  // fusion.h
+
 // A tensor's type, concrete dims and layout in a plan.
 struct TensorDesc {
   DataType dtype = DataType::kUndefined;
@@ -95,6 +97,14 @@ class CompileContext {
   // Bytes of scratch memory Execute needs (oneDNN scratchpad or the kernel's
   // own), valid only during Execute.
   virtual void RequestScratchpad(size_t bytes) = 0;
+
+  // Followers the planner offers to fuse into output 0 as oneDNN post-ops
+  // (fusion.h); null when none. A kernel that applies the first `count` of
+  // them says so with AcceptPostOps(count); a binary post-op's operand
+  // arrives as step input PostOp::input (after the node's own inputs).
+  // Kernels that know nothing of fusion ignore both.
+  virtual const PostOpChain* post_ops() const { return nullptr; }
+  virtual void AcceptPostOps(size_t count) { (void)count; }
 
   // "Conv 'conv1'": prefix for errors.
   std::string Describe() const { return node().Describe(); }

@@ -76,6 +76,9 @@ struct FeedSpec {
 
 struct CompileOptions {
   int threads = 1;
+  // Run activations, residual adds and other followers as oneDNN post-ops of
+  // the Conv/Gemm/MatMul before them (fusion.h). Off: one step per node.
+  bool fuse = true;
 };
 
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'

@@ -28,6 +28,12 @@ struct SessionOptions {
   bool optimize = true;
   // Pass names to run when optimize is on; empty = the default pipeline.
   std::vector<std::string> passes;
+  // Let the backend run activations, residual adds and per-channel
+  // scale/shift as oneDNN post-ops of the Conv/Gemm/MatMul before them (the
+  // graph is unchanged; only how it is scheduled). Off: one step per node.
+  // The environment variable BNFOLD_FUSE=0, read once per process, turns it
+  // off for every session (e.g. `BNFOLD_FUSE=0 bnfold bench MODEL`).
+  bool fuse = true;
 };
 
 struct TensorInfo {

@@ -72,6 +72,9 @@ WeightsPlacement PlaceWeights(CompileContext& ctx, int input, int arg,
   }
   const dnnl::memory::desc plain = mapping.PlainInDnnlDims(type);
   *pd = make_pd(plain);
+  // Plain, also when an earlier attempt (e.g. another algorithm) asked for
+  // another layout.
+  ctx.RequireInputLayout(input, PlainDesc(ctx.input(input).dtype, ctx.input(input).dims));
   runner->BindInput(arg, input, plain);
   return WeightsPlacement::kPlainView;
 }

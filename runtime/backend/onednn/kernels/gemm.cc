@@ -4,8 +4,8 @@
 // strides, alpha an output scale and beta*C a binary post-op:
 //   Y = beta * ((alpha / beta) * A'B' + C)    (eltwise_linear applies beta)
 // which needs C neither copied nor pre-scaled. MatMul broadcasts batch dims
-// as numpy does and promotes 1-D operands. float16/bfloat16/float64 run
-// through F32Bridge.
+// as numpy does and promotes 1-D operands. Fused followers (fusion.h) are
+// post-ops after those. float16/bfloat16/float64 run through F32Bridge.
 #include <cmath>
 #include <cstring>
 
@@ -13,6 +13,7 @@
 #include "runtime/backend/onednn/kernels/conv_weights.h"
 #include "runtime/backend/onednn/kernels/f32_bridge.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/post_ops.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
@@ -43,15 +44,36 @@ Status CheckFloatInputs(const CompileContext& ctx, int count) {
   return Status::Ok();
 }
 
+// Appends the first `fused` post-ops the planner offered (fusion.h) to
+// `attr`'s, after the kernel's own; the dst is plain `dst_dims`.
+std::vector<PostOpOperand> AddFusedPostOps(const CompileContext& ctx, size_t fused,
+                                           const std::vector<int64_t>& dst_dims,
+                                           dnnl::primitive_attr* attr) {
+  std::vector<PostOpOperand> operands;
+  if (fused == 0) return operands;
+  const dnnl::memory::dims dst(dst_dims.begin(), dst_dims.end());
+  const dnnl::memory::desc fixed_dst = PostOpDstDesc(*ctx.post_ops(), fused, dst);
+  if (!fixed_dst.is_zero() && fixed_dst != PlainDesc(DataType::kFloat, dst_dims)) {
+    throw dnnl::error(dnnl_unimplemented, "post-op operand is not plain");
+  }
+  dnnl::post_ops ops = attr->get_post_ops();
+  AppendPostOps(*ctx.post_ops(), fused, dst, &ops, &operands);
+  attr->set_post_ops(ops);
+  return operands;
+}
+
 // Places B (input 1) and builds the matmul; weights are oneDNN's preferred
 // layout only when B is constant (a run-time B would need a reorder per run).
+// `fused`: how many of the post-ops in `attr` are fused followers.
 PrimitiveDesc BuildMatMul(CompileContext& ctx, const dnnl::memory::desc& src_md,
                           const WeightsMapping& weights, const dnnl::memory::desc& dst_md,
-                          const dnnl::primitive_attr& attr, bool plain_only,
+                          const dnnl::primitive_attr& attr, size_t fused, bool plain_only,
                           PrimitiveRunner* runner) {
   const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
       [&](const dnnl::memory::desc& weights_md) {
-        return PrimitiveDesc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, ctx.engine());
+        PrimitiveDesc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, ctx.engine());
+        if (fused > 0) RefuseSlowImplementation(pd, /*gemm_is_slow=*/false);
+        return pd;
       };
   PrimitiveDesc pd;
   const bool plain_weights = plain_only || ctx.constant_input(1) == nullptr;
@@ -123,7 +145,8 @@ class GemmKernel : public Kernel {
       return Unsupported(ctx.Describe() + ": alpha " + std::to_string(alpha) + " / beta " +
                          std::to_string(beta) + " is out of float range");
     }
-    return CatchDnnl(ctx.Describe(), [&] {
+    return CompileWithPostOps(ctx, [&](size_t fused) {
+      runner_ = PrimitiveRunner();
       dnnl::primitive_attr attr = DefaultPrimitiveAttr();
       const float scale = use_c ? alpha / beta : alpha;
       if (scale != 1.0f) attr.set_output_scales(0, {scale});
@@ -134,10 +157,12 @@ class GemmKernel : public Kernel {
         if (beta != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, beta, 0.0f);
         attr.set_post_ops(ops);
       }
+      const std::vector<PostOpOperand> operands = AddFusedPostOps(ctx, fused, {m, n}, &attr);
       WeightsMapping weights{b, b, trans_b ? 0 : -1};
       BuildMatMul(ctx, StridedDesc(a, trans_a != 0), weights,
-                  PlainDesc(DataType::kFloat, {m, n}), attr, plain_only_, &runner_);
+                  PlainDesc(DataType::kFloat, {m, n}), attr, fused, plain_only_, &runner_);
       if (use_c) runner_.BindInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, 2, c_md);
+      BindPostOpOperands(operands, &runner_);
     });
   }
 
@@ -208,9 +233,16 @@ class MatMulKernel : public Kernel {
       zero_bytes_ = static_cast<size_t>(TensorDesc{DataType::kFloat, y, {}}.byte_size());
       return Status::Ok();
     }
-    return CatchDnnl(ctx.Describe(), [&] {
+    return CompileWithPostOps(ctx, [&](size_t fused) {
+      runner_ = PrimitiveRunner();
+      // Post-ops see oneDNN's dst: only when it is the output itself (no
+      // unit dims dropped from 1-D operands).
+      if (fused > 0 && out != y) throw dnnl::error(dnnl_unimplemented, "1-D MatMul operand");
+      dnnl::primitive_attr attr = DefaultPrimitiveAttr();
+      const std::vector<PostOpOperand> operands = AddFusedPostOps(ctx, fused, out, &attr);
       BuildMatMul(ctx, PlainDesc(DataType::kFloat, a2), WeightsMapping{b, b2, -1},
-                  PlainDesc(DataType::kFloat, out), DefaultPrimitiveAttr(), plain_only_, &runner_);
+                  PlainDesc(DataType::kFloat, out), attr, fused, plain_only_, &runner_);
+      BindPostOpOperands(operands, &runner_);
     });
   }
 

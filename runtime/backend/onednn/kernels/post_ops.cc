@@ -1,0 +1,102 @@
+#include "runtime/backend/onednn/kernels/post_ops.h"
+
+#include <string>
+
+#include "runtime/backend/onednn/kernels/elementwise_layout.h"
+
+namespace bnfold::onednn {
+
+namespace {
+
+[[noreturn]] void Refuse(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
+
+// `operand` seen with dst's rank, for a binary post-op.
+dnnl::memory::desc BroadcastOperandDesc(const TensorDesc& operand,
+                                        const dnnl::memory::dims& dst_dims) {
+  const std::vector<int64_t>& dims = operand.dims;
+  if (dims.size() > dst_dims.size()) Refuse("post-op operand has a higher rank than dst");
+  const size_t lead = dst_dims.size() - dims.size();
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] != 1 && dims[i] != dst_dims[lead + i]) {
+      Refuse("post-op operand does not broadcast into dst");
+    }
+  }
+  if (!operand.is_plain()) {
+    if (lead != 0) Refuse("blocked post-op operand of a lower rank than dst");
+    return operand.layout;
+  }
+  std::vector<int64_t> aligned(lead, 1);
+  aligned.insert(aligned.end(), dims.begin(), dims.end());
+  return PlainDesc(operand.dtype, aligned);
+}
+
+}  // namespace
+
+void AppendPostOps(const PostOpChain& chain, size_t count, const dnnl::memory::dims& dst_dims,
+                   dnnl::post_ops* ops, std::vector<PostOpOperand>* operands) {
+  for (size_t i = 0; i < count; ++i) {
+    const PostOp& op = chain.ops[i];
+    switch (op.kind) {
+      case PostOp::Kind::kEltwise:
+        ops->append_eltwise(1.0f, op.algorithm, op.alpha, op.beta);
+        break;
+      case PostOp::Kind::kSum:
+        if (op.operand.dims != std::vector<int64_t>(dst_dims.begin(), dst_dims.end())) {
+          Refuse("sum operand and dst differ in shape");
+        }
+        ops->append_sum(1.0f);
+        break;
+      case PostOp::Kind::kBinary: {
+        const dnnl::memory::desc md = BroadcastOperandDesc(op.operand, dst_dims);
+        const int index = ops->len();
+        ops->append_binary(op.algorithm, md);
+        operands->push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, op.input, md});
+        break;
+      }
+    }
+  }
+}
+
+dnnl::memory::desc PostOpDstDesc(const PostOpChain& chain, size_t count,
+                                 const dnnl::memory::dims& dst_dims) {
+  const std::vector<int64_t> dims(dst_dims.begin(), dst_dims.end());
+  for (size_t i = 0; i < count; ++i) {
+    if (chain.ops[i].kind == PostOp::Kind::kSum) return chain.ops[i].operand.ToMemoryDesc();
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const PostOp& op = chain.ops[i];
+    if (op.kind == PostOp::Kind::kBinary && op.operand.dims == dims) {
+      return op.operand.ToMemoryDesc();
+    }
+  }
+  return dnnl::memory::desc();
+}
+
+void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRunner* runner) {
+  for (const PostOpOperand& operand : operands) {
+    runner->BindInput(operand.arg, operand.input, operand.md);
+  }
+}
+
+void RefuseSlowImplementation(const dnnl::primitive_desc_base& pd, bool gemm_is_slow) {
+  if (IsReferenceImpl(pd)) Refuse("only a reference implementation");
+  if (gemm_is_slow && std::string(pd.impl_info_str()).find("gemm") != std::string::npos) {
+    Refuse("only a gemm-based implementation");
+  }
+}
+
+Status CompileWithPostOps(CompileContext& ctx, const std::function<void(size_t count)>& build) {
+  const PostOpChain* chain = ctx.post_ops();
+  for (size_t count = chain ? chain->ops.size() : 0; count > 0; --count) {
+    try {
+      build(count);
+      ctx.AcceptPostOps(count);
+      return Status::Ok();
+    } catch (const dnnl::error&) {
+      // oneDNN refused this prefix: offer a shorter one.
+    }
+  }
+  return CatchDnnl(ctx.Describe(), [&] { build(0); });
+}
+
+}  // namespace bnfold::onednn
