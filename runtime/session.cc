@@ -131,6 +131,10 @@ struct Session::Impl {
       RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(loaded.model.source));
     }
     batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
+    // Refuse ops without a kernel now rather than on the first run.
+    for (const ir::Node* node : graph->nodes()) {
+      RETURN_IF_ERROR(onednn::CheckKernelExists(*node).WithContext(loaded.model.source));
+    }
     for (const ir::Value* in : graph->inputs()) {
       feedable[in->name()] = in;
       if (in->constant_data()) {

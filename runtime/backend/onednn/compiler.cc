@@ -413,17 +413,8 @@ class Planner : public FusionPlanner {
 
   Status CompileNode(const ir::Node& node) {
     const std::string label = node.Describe();
-    if (node.kind() == ir::OpKind::kUnknown) {
-      return Unsupported(label + ": op '" + node.op_type() + "' (domain '" +
-                         (node.domain().empty() ? std::string("ai.onnx") : node.domain()) +
-                         "', opset " + std::to_string(node.opset()) +
-                         ") is not supported by bnfold");
-    }
+    RETURN_IF_ERROR(CheckKernelExists(node));
     KernelFactory factory = KernelRegistry::Global().Find(node.kind());
-    if (factory == nullptr) {
-      return Unsupported(label + ": op '" + node.op_type() + "' (opset " +
-                         std::to_string(node.opset()) + ") has no kernel in bnfold yet");
-    }
     std::vector<int> input_ids;
     std::vector<const TensorDesc*> descs;
     std::vector<const Tensor*> constants;
@@ -769,6 +760,16 @@ class Planner : public FusionPlanner {
 };
 
 }  // namespace
+
+Status CheckKernelExists(const ir::Node& node) {
+  if (node.kind() == ir::OpKind::kUnknown || KernelRegistry::Global().Find(node.kind()) == nullptr) {
+    return Unsupported(node.Describe() + ": op '" + node.op_type() + "' (domain '" +
+                       (node.domain().empty() ? std::string("ai.onnx") : node.domain()) +
+                       "', opset " + std::to_string(node.opset()) +
+                       ") is not supported by bnfold");
+  }
+  return Status::Ok();
+}
 
 StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
                                                   const std::vector<FeedSpec>& feeds,

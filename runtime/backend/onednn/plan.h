@@ -131,6 +131,9 @@ class ExecState {
   dnnl::stream stream_;
 };
 
+// Unsupported (naming op, node, domain and opset) when no kernel runs `node`.
+Status CheckKernelExists(const ir::Node& node);
+
 // The process-wide oneDNN CPU engine.
 const dnnl::engine& CpuEngine();
 
