@@ -15,6 +15,7 @@
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/kernels/winograd_weights.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/status_macros.h"
 
@@ -341,19 +342,26 @@ class Planner : public FusionPlanner {
     dst.desc = src.desc;
     const bool plain = layout == PlainDesc(src.desc.dtype, src.desc.dims);
     dst.desc.layout = plain ? dnnl::memory::desc() : layout;
-    auto kernel = std::make_unique<ReorderKernel>(src.desc.ToMemoryDesc(), layout);
     int result;
     if (IsConstant(id)) {
       dst.storage = PlanValue::Storage::kConstant;
       const size_t bytes = dst.desc.byte_size();
       std::shared_ptr<void> buffer = AllocateAligned(bytes);
       if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
-      std::unique_ptr<KernelState> state = kernel->CreateState(CpuEngine());
-      const void* in = src.constant_data();
-      void* out = buffer.get();
-      PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
-      RETURN_IF_ERROR(kernel->Execute(ctx).WithContext(label));
-      stream_.wait();
+      const dnnl::memory::desc src_md = src.desc.ToMemoryDesc();
+      if (CanTransformWinogradWeights(src_md, layout)) {
+        // oneDNN's own reorder to this layout is slow (winograd_weights.h).
+        TransformWinogradWeights(static_cast<const float*>(src.constant_data()), src_md, layout,
+                                 buffer.get());
+      } else {
+        ReorderKernel kernel(src_md, layout);
+        std::unique_ptr<KernelState> state = kernel.CreateState(CpuEngine());
+        const void* in = src.constant_data();
+        void* out = buffer.get();
+        PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
+        RETURN_IF_ERROR(kernel.Execute(ctx).WithContext(label));
+        stream_.wait();
+      }
       if (plain) {
         Tensor t = Tensor::Wrap(dst.desc.dtype, dst.desc.dims, buffer.get());
         // Keep the buffer alive through an aliasing shared_ptr.
@@ -366,7 +374,7 @@ class Planner : public FusionPlanner {
     } else {
       result = AddValue(std::move(dst));
       PlanStep step;
-      step.kernel = std::move(kernel);
+      step.kernel = std::make_unique<ReorderKernel>(src.desc.ToMemoryDesc(), layout);
       step.inputs = {id};
       step.outputs = {result};
       step.label = "Reorder(" + src.name + ") for " + label;
