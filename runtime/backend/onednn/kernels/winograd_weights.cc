@@ -58,7 +58,9 @@ struct WinoLayout {
 };
 
 // Transforms output channels [block * kBlock, +kBlock) for every input
-// channel.
+// channel. Built for AVX-512 too (a block is one vector), without fused
+// multiply-adds so that the sums round as oneDNN's do.
+__attribute__((target_clones("avx512f", "default"), optimize("fp-contract=off")))
 void TransformBlock(const float* weights, int out_channels, int in_channels,
                     const WinoLayout& layout, const float (*g)[kKernel], int block, float* out) {
   const int alpha = layout.alpha;
