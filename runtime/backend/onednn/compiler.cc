@@ -345,6 +345,16 @@ class Planner : public FusionPlanner {
     int result;
     if (IsConstant(id)) {
       dst.storage = PlanValue::Storage::kConstant;
+      // Another plan may hold this constant in this layout already.
+      const bool shareable = options_.constant_cache && src.constant && !plain;
+      if (shareable) {
+        if (std::shared_ptr<void> shared = options_.constant_cache->Find(src.constant, layout)) {
+          dst.blob = std::move(shared);
+          result = AddValue(std::move(dst));
+          conversions_.push_back({{id, layout}, result});
+          return result;
+        }
+      }
       const size_t bytes = dst.desc.byte_size();
       std::shared_ptr<void> buffer = AllocateAligned(bytes);
       if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
@@ -369,6 +379,7 @@ class Planner : public FusionPlanner {
             std::shared_ptr<Tensor>(new Tensor(t), [buffer](Tensor* p) { delete p; }));
       } else {
         dst.blob = buffer;
+        if (shareable) options_.constant_cache->Insert(src.constant, layout, buffer);
       }
       result = AddValue(std::move(dst));
     } else {
@@ -776,6 +787,27 @@ class Planner : public FusionPlanner {
 };
 
 }  // namespace
+
+std::shared_ptr<void> ReorderedConstantCache::Find(const ir::ConstTensorPtr& source,
+                                                   const dnnl::memory::desc& layout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Entry& entry : entries_) {
+    // A live weak_ptr to the same object: `source` itself, not a new tensor
+    // at a freed one's address.
+    if (entry.source.lock() == source && entry.layout == layout) {
+      if (std::shared_ptr<void> data = entry.data.lock()) return data;
+    }
+  }
+  return nullptr;
+}
+
+void ReorderedConstantCache::Insert(const ir::ConstTensorPtr& source,
+                                    const dnnl::memory::desc& layout,
+                                    const std::shared_ptr<void>& data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::erase_if(entries_, [](const Entry& e) { return e.source.expired() || e.data.expired(); });
+  entries_.push_back({source, layout, data});
+}
 
 Status CheckKernelExists(const ir::Node& node) {
   if (node.kind() == ir::OpKind::kUnknown || KernelRegistry::Global().Find(node.kind()) == nullptr) {
