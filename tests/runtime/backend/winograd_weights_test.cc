@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bnfold/session.h"
@@ -84,13 +85,21 @@ TEST_P(WinogradWeightsTest, MatchesOneDnnReorder) {
   EXPECT_EQ(differing, 0u) << "of " << count;
 }
 
-// Batch 1 gets oneDNN's F(2,3) layout, larger batches F(4,3); odd channel
-// counts exercise the zero padding of the blocks.
+// Batch 1 gets oneDNN's F(2,3) layouts (aaOBiOo on 56x56 images, aaOio on
+// smaller ones), larger batches F(4,3); odd channel counts exercise the zero
+// padding of the blocks.
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradWeightsTest,
                          ::testing::Values(Shape{1, 64, 64, 14}, Shape{8, 64, 64, 14},
+                                           Shape{1, 64, 64, 56}, Shape{1, 48, 96, 56},
                                            Shape{1, 32, 128, 7}, Shape{8, 128, 32, 7},
                                            Shape{8, 256, 256, 7}, Shape{1, 24, 40, 9},
-                                           Shape{8, 40, 24, 9}));
+                                           Shape{8, 40, 24, 9}),
+                         [](const ::testing::TestParamInfo<Shape>& info) {
+                           const Shape& s = info.param;
+                           return "b" + std::to_string(s.batch) + "_" +
+                                  std::to_string(s.channels_in) + "to" +
+                                  std::to_string(s.channels_out) + "_" + std::to_string(s.size);
+                         });
 
 TEST(WinogradWeightsTest, RefusesLayoutsItDoesNotWrite) {
   const dnnl::memory::desc plain({32, 32, 3, 3}, kF32, tag::oihw);

@@ -35,7 +35,8 @@ struct WinoLayout {
 
   size_t uv_stride() const {
     // OBaaIBOIio: [oc chunk][u][v][the chunk's ic x oc2_block x block].
-    // aaOio: [u][v][oc block][ic][block].
+    // aaOio: [u][v][oc block][ic][block]; aaOBiOo: [u][v][oc chunk][ic
+    // block][ic in block][oc2_block][block].
     return format == dnnl_wino_wei_OBaaIBOIio ? size_t(ic) * oc2_block * kBlock
                                               : size_t(ic) * oc;
   }
@@ -47,6 +48,11 @@ struct WinoLayout {
     const size_t chunk = oc_block_index / oc2_block;  // oc2_block blocks of kBlock
     const size_t in_chunk = oc_block_index % oc2_block;
     const size_t i = in_channel % ic_block;
+    if (format == dnnl_wino_wei_aaOBiOo) {
+      const size_t ib = in_channel / ic_block;
+      return ((chunk * (ic / ic_block) + ib) * oc2_block * ic_block + i * oc2_block + in_chunk) *
+             kBlock;
+    }
     const size_t ib = (in_channel / ic_block) % ic2_block;
     const size_t icc = in_channel / (ic_block * ic2_block);
     return chunk * alpha * alpha * uv_stride() +
@@ -111,13 +117,14 @@ bool CanTransformWinogradWeights(const dnnl::memory::desc& src, const dnnl::memo
   }
   if (src != dnnl::memory::desc(dims, dt::f32, dnnl::memory::format_tag::oihw)) return false;
   const dnnl_wino_desc_t& d = dst.data.format_desc.wino_desc;
-  const bool known = (d.wino_format == dnnl_wino_wei_aaOio && d.alpha == 4) ||
+  const bool known = ((d.wino_format == dnnl_wino_wei_aaOio ||
+                       d.wino_format == dnnl_wino_wei_aaOBiOo) && d.alpha == 4) ||
                      (d.wino_format == dnnl_wino_wei_OBaaIBOIio && d.alpha == 6);
   if (!known || d.r != kKernel || d.oc_block != kBlock || d.ic_block <= 0 || d.oc2_block <= 0) {
     return false;
   }
   const WinoLayout layout(d);
-  const int oc_chunk = kBlock * (d.wino_format == dnnl_wino_wei_OBaaIBOIio ? d.oc2_block : 1);
+  const int oc_chunk = kBlock * (d.wino_format == dnnl_wino_wei_aaOio ? 1 : d.oc2_block);
   return layout.ic2_block > 0 && d.oc % oc_chunk == 0 &&
          d.ic % (d.ic_block * layout.ic2_block) == 0 && d.oc >= dims[0] && d.ic >= dims[1] &&
          d.size == size_t(d.alpha) * d.alpha * d.oc * d.ic * sizeof(float) &&

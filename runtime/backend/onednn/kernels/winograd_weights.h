@@ -21,7 +21,7 @@ namespace bnfold::onednn {
 
 // Whether TransformWinogradWeights writes `dst` from `src`: f32 3x3 weights
 // [OC, IC, 3, 3] in plain oihw, to a float Winograd layout this file knows
-// (F(2,3) aaOio or F(4,3) OBaaIBOIio).
+// (F(2,3) aaOio or aaOBiOo, F(4,3) OBaaIBOIio).
 bool CanTransformWinogradWeights(const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
 
 // Writes `dst.get_size()` bytes at `out` from plain oihw `weights`.
