@@ -114,6 +114,10 @@ struct Session::Impl {
   // (no input the plan is specialised on): later runs with the same
   // signature skip the key, the map and the lock.
   mutable std::atomic<PlanEntry*> hot{nullptr};
+  // Reordered weights shared by this session's plans (one per batch size,
+  // say): compiled once, held once.
+  std::shared_ptr<onednn::ReorderedConstantCache> constant_cache =
+      std::make_shared<onednn::ReorderedConstantCache>();
 
   Status Init(onnx_io::LoadedModel model, const SessionOptions& opts) {
     options = opts;
@@ -213,6 +217,7 @@ struct Session::Impl {
     onednn::CompileOptions compile_options;
     compile_options.threads = threads;
     compile_options.fuse = options.fuse && FusionAllowedByEnvironment();
+    compile_options.constant_cache = constant_cache;
     std::vector<std::string> wanted;
     StatusOr<std::shared_ptr<const onednn::Plan>> plan =
         onednn::CompilePlan(*graph, feeds->specs, compile_options, &wanted);

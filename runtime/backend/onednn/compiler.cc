@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -14,8 +15,8 @@
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/kernels/winograd_weights.h"
 #include "runtime/backend/onednn/plan.h"
-#include "runtime/common/buffer.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
@@ -27,11 +28,19 @@ const dnnl::engine& CpuEngine() {
 
 namespace {
 
-// Plan constants, arenas and scratchpads: large ones come from mmap with
-// huge pages (far fewer page faults on first touch); no zeroing needed, as
-// every buffer is written before it is read (oneDNN zeroes blocked padding).
+// Plan constants, arenas and scratchpads: 64-byte aligned heap memory in
+// small pages, not the huge-page buffers of AllocateBuffer. A plan's
+// buffers are all touched for the first time by its compile and first run,
+// and on this VM a fresh huge page costs about 5x what 512 small pages do
+// (0.35-0.8 vs 2-2.5 GB/s first touch, unless the host has not yet taken
+// back pages another process freed a moment ago): ResNet-50 batch 8's
+// first run went from ~1290 to ~710 ms, the steady run unchanged. Heap
+// memory freed earlier in the process is also reused without new faults.
+// No zeroing needed: every buffer is written before it is read (oneDNN
+// zeroes blocked padding).
 std::shared_ptr<void> AllocateAligned(size_t bytes) {
-  return AllocateBuffer(std::max<size_t>(bytes, 1), /*zeroed=*/false);
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  return std::shared_ptr<void>(std::aligned_alloc(64, rounded), std::free);
 }
 
 bool SameLayout(const TensorDesc& desc, const dnnl::memory::desc& wanted) {
@@ -333,19 +342,36 @@ class Planner : public FusionPlanner {
     dst.desc = src.desc;
     const bool plain = layout == PlainDesc(src.desc.dtype, src.desc.dims);
     dst.desc.layout = plain ? dnnl::memory::desc() : layout;
-    auto kernel = std::make_unique<ReorderKernel>(src.desc.ToMemoryDesc(), layout);
     int result;
     if (IsConstant(id)) {
       dst.storage = PlanValue::Storage::kConstant;
+      // Another plan may hold this constant in this layout already.
+      const bool shareable = options_.constant_cache && src.constant && !plain;
+      if (shareable) {
+        if (std::shared_ptr<void> shared = options_.constant_cache->Find(src.constant, layout)) {
+          dst.blob = std::move(shared);
+          result = AddValue(std::move(dst));
+          conversions_.push_back({{id, layout}, result});
+          return result;
+        }
+      }
       const size_t bytes = dst.desc.byte_size();
       std::shared_ptr<void> buffer = AllocateAligned(bytes);
       if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
-      std::unique_ptr<KernelState> state = kernel->CreateState(CpuEngine());
-      const void* in = src.constant_data();
-      void* out = buffer.get();
-      PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
-      RETURN_IF_ERROR(kernel->Execute(ctx).WithContext(label));
-      stream_.wait();
+      const dnnl::memory::desc src_md = src.desc.ToMemoryDesc();
+      if (CanTransformWinogradWeights(src_md, layout)) {
+        // oneDNN's own reorder to this layout is slow (winograd_weights.h).
+        TransformWinogradWeights(static_cast<const float*>(src.constant_data()), src_md, layout,
+                                 buffer.get());
+      } else {
+        ReorderKernel kernel(src_md, layout);
+        std::unique_ptr<KernelState> state = kernel.CreateState(CpuEngine());
+        const void* in = src.constant_data();
+        void* out = buffer.get();
+        PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
+        RETURN_IF_ERROR(kernel.Execute(ctx).WithContext(label));
+        stream_.wait();
+      }
       if (plain) {
         Tensor t = Tensor::Wrap(dst.desc.dtype, dst.desc.dims, buffer.get());
         // Keep the buffer alive through an aliasing shared_ptr.
@@ -353,12 +379,13 @@ class Planner : public FusionPlanner {
             std::shared_ptr<Tensor>(new Tensor(t), [buffer](Tensor* p) { delete p; }));
       } else {
         dst.blob = buffer;
+        if (shareable) options_.constant_cache->Insert(src.constant, layout, buffer);
       }
       result = AddValue(std::move(dst));
     } else {
       result = AddValue(std::move(dst));
       PlanStep step;
-      step.kernel = std::move(kernel);
+      step.kernel = std::make_unique<ReorderKernel>(src.desc.ToMemoryDesc(), layout);
       step.inputs = {id};
       step.outputs = {result};
       step.label = "Reorder(" + src.name + ") for " + label;
@@ -760,6 +787,27 @@ class Planner : public FusionPlanner {
 };
 
 }  // namespace
+
+std::shared_ptr<void> ReorderedConstantCache::Find(const ir::ConstTensorPtr& source,
+                                                   const dnnl::memory::desc& layout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Entry& entry : entries_) {
+    // A live weak_ptr to the same object: `source` itself, not a new tensor
+    // at a freed one's address.
+    if (entry.source.lock() == source && entry.layout == layout) {
+      if (std::shared_ptr<void> data = entry.data.lock()) return data;
+    }
+  }
+  return nullptr;
+}
+
+void ReorderedConstantCache::Insert(const ir::ConstTensorPtr& source,
+                                    const dnnl::memory::desc& layout,
+                                    const std::shared_ptr<void>& data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::erase_if(entries_, [](const Entry& e) { return e.source.expired() || e.data.expired(); });
+  entries_.push_back({source, layout, data});
+}
 
 Status CheckKernelExists(const ir::Node& node) {
   if (node.kind() == ir::OpKind::kUnknown || KernelRegistry::Global().Find(node.kind()) == nullptr) {

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -74,11 +75,36 @@ struct FeedSpec {
   std::shared_ptr<const Tensor> value;
 };
 
+// Constants the planner reordered into a oneDNN layout, shared by the
+// plans compiled with this cache (a session's plans for batch 1 and batch 8
+// use the same blocked 1x1 Conv weights: ResNet-50 has 38 of them). An entry
+// keeps neither its source nor its result alive, so it never outlives the
+// plans using it, and a source is known by its tensor object, not by an
+// address a new tensor could reuse. Thread-safe.
+class ReorderedConstantCache {
+ public:
+  // `source` in `layout` if a live plan holds it, else null.
+  std::shared_ptr<void> Find(const ir::ConstTensorPtr& source, const dnnl::memory::desc& layout);
+  void Insert(const ir::ConstTensorPtr& source, const dnnl::memory::desc& layout,
+              const std::shared_ptr<void>& data);
+
+ private:
+  struct Entry {
+    std::weak_ptr<const Tensor> source;
+    dnnl::memory::desc layout;
+    std::weak_ptr<void> data;
+  };
+  std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
 struct CompileOptions {
   int threads = 1;
   // Run activations, residual adds and other followers as oneDNN post-ops of
   // the Conv/Gemm/MatMul before them (fusion.h). Off: one step per node.
   bool fuse = true;
+  // Null: this plan's reordered constants are its own.
+  std::shared_ptr<ReorderedConstantCache> constant_cache;
 };
 
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'
