@@ -48,22 +48,50 @@ Status CheckFloatInputs(const CompileContext& ctx, int count) {
   return Status::Ok();
 }
 
-// Appends the first `fused` post-ops the planner offered (fusion.h) to
-// `attr`'s, after the kernel's own; the dst is plain `dst_dims`.
-std::vector<PostOpOperand> AddFusedPostOps(const CompileContext& ctx, size_t fused,
+// Appends the offered post-ops (fusion.h) [first, fused) to `attr`'s, after
+// the kernel's own; the dst is plain `dst_dims`.
+std::vector<PostOpOperand> AddFusedPostOps(const CompileContext& ctx, size_t first, size_t fused,
                                            const std::vector<int64_t>& dst_dims,
                                            dnnl::primitive_attr* attr) {
   std::vector<PostOpOperand> operands;
-  if (fused == 0) return operands;
+  if (fused <= first) return operands;
+  PostOpChain chain;
+  chain.ops.assign(ctx.post_ops()->ops.begin() + first, ctx.post_ops()->ops.begin() + fused);
   const dnnl::memory::dims dst(dst_dims.begin(), dst_dims.end());
-  const dnnl::memory::desc fixed_dst = PostOpDstDesc(*ctx.post_ops(), fused, dst);
+  const dnnl::memory::desc fixed_dst = PostOpDstDesc(chain, chain.ops.size(), dst);
   if (!fixed_dst.is_zero() && fixed_dst != PlainDesc(DataType::kFloat, dst_dims)) {
     throw dnnl::error(dnnl_unimplemented, "post-op operand is not plain");
   }
   dnnl::post_ops ops = attr->get_post_ops();
-  AppendPostOps(*ctx.post_ops(), fused, dst, &ops, &operands);
+  AppendPostOps(chain, chain.ops.size(), dst, &ops, &operands);
   attr->set_post_ops(ops);
   return operands;
+}
+
+// A bias the matmul adds itself (DNNL_ARG_BIAS): a row of N values, as a
+// [1, ..., 1, N] desc of `rank` dims. At batch 256 it beats the same add as
+// a binary post-op: mlp's [256,784]x[784,100] 200 -> 195 us, [100,100]
+// 29.9 -> 25.1 us, [100,10] 4.8 -> 4.1 us.
+dnnl::memory::desc RowBiasDesc(size_t rank, int64_t n) {
+  dnnl::memory::dims dims(rank, 1);
+  dims.back() = n;
+  return PlainDesc(DataType::kFloat, std::vector<int64_t>(dims.begin(), dims.end()));
+}
+
+// Whether offered post-op 0 adds a plain float row of the dst's `n` values
+// (the bias of a MatMul -> Add pair), which the matmul can add as its bias.
+bool FirstPostOpIsRowBias(const CompileContext& ctx, size_t fused, int64_t n) {
+  if (fused == 0) return false;
+  const PostOp& op = ctx.post_ops()->ops[0];
+  if (op.kind != PostOp::Kind::kBinary || op.algorithm != dnnl::algorithm::binary_add ||
+      !op.operand.is_plain() || op.operand.dtype != DataType::kFloat ||
+      op.operand.dims.empty() || op.operand.dims.back() != n) {
+    return false;
+  }
+  for (size_t d = 0; d + 1 < op.operand.dims.size(); ++d) {
+    if (op.operand.dims[d] != 1) return false;
+  }
+  return true;
 }
 
 // Appends the GEMV form of the first `fused` offered post-ops (fusion.h) to
@@ -147,13 +175,19 @@ void RunGemv(const PackedGemv& gemv, ExecContext& ctx) {
 // Places B (input 1) and builds the matmul; weights are oneDNN's preferred
 // layout only when B is constant (a run-time B would need a reorder per run).
 // `fused`: how many of the post-ops in `attr` are fused followers.
+// `bias_md`: the zero desc, or the bias (step input `bias_input`) the matmul
+// adds before the post-ops (and before its output scale).
 PrimitiveDesc BuildMatMul(CompileContext& ctx, const dnnl::memory::desc& src_md,
                           const WeightsMapping& weights, const dnnl::memory::desc& dst_md,
+                          const dnnl::memory::desc& bias_md, int bias_input,
                           const dnnl::primitive_attr& attr, size_t fused, bool plain_only,
                           PrimitiveRunner* runner) {
   const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
       [&](const dnnl::memory::desc& weights_md) {
-        PrimitiveDesc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, ctx.engine());
+        PrimitiveDesc pd(bias_md.is_zero()
+                             ? dnnl::matmul::desc(src_md, weights_md, dst_md)
+                             : dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md),
+                         attr, ctx.engine());
         if (fused > 0) RefuseSlowImplementation(pd, /*gemm_is_slow=*/false);
         return pd;
       };
@@ -163,6 +197,7 @@ PrimitiveDesc BuildMatMul(CompileContext& ctx, const dnnl::memory::desc& src_md,
                               runner);
   runner->set_primitive(dnnl::matmul(pd));
   runner->BindInput(DNNL_ARG_SRC, 0, src_md);
+  if (!bias_md.is_zero()) runner->BindInput(DNNL_ARG_BIAS, bias_input, bias_md);
   runner->BindOutput(DNNL_ARG_DST, 0, dst_md);
   runner->BindScratchpad(pd.scratchpad_desc());
   ctx.RequestScratchpad(ScratchpadBytes(pd));
@@ -246,20 +281,26 @@ class GemmKernel : public Kernel {
         }
       }
       dnnl::primitive_attr attr = DefaultPrimitiveAttr();
-      const float scale = use_c ? alpha / beta : alpha;
-      if (scale != 1.0f) attr.set_output_scales(0, {scale});
       const dnnl::memory::desc c_md(c2, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
-      if (use_c) {
+      // alpha == beta with a row C (the usual Gemm bias): alpha * (A'B' + C)
+      // with C as the matmul's own bias (oneDNN 2.6 scales after the bias).
+      const bool native_bias = use_c && alpha == beta && c2[0] == 1 && c2[1] == n;
+      const float scale = use_c && !native_bias ? alpha / beta : alpha;
+      if (scale != 1.0f) attr.set_output_scales(0, {scale});
+      if (use_c && !native_bias) {
         dnnl::post_ops ops;
         ops.append_binary(dnnl::algorithm::binary_add, c_md);
         if (beta != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, beta, 0.0f);
         attr.set_post_ops(ops);
       }
-      const std::vector<PostOpOperand> operands = AddFusedPostOps(ctx, fused, {m, n}, &attr);
+      const std::vector<PostOpOperand> operands = AddFusedPostOps(ctx, 0, fused, {m, n}, &attr);
       WeightsMapping weights{b, b, trans_b ? 0 : -1};
-      BuildMatMul(ctx, StridedDesc(a, trans_a != 0), weights,
-                  PlainDesc(DataType::kFloat, {m, n}), attr, fused, plain_only_, &runner_);
-      if (use_c) runner_.BindInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, 2, c_md);
+      BuildMatMul(ctx, StridedDesc(a, trans_a != 0), weights, PlainDesc(DataType::kFloat, {m, n}),
+                  native_bias ? c_md : dnnl::memory::desc(), 2, attr, fused, plain_only_,
+                  &runner_);
+      if (use_c && !native_bias) {
+        runner_.BindInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, 2, c_md);
+      }
       BindPostOpOperands(operands, &runner_);
     });
   }
@@ -354,9 +395,15 @@ class MatMulKernel : public Kernel {
         }
       }
       dnnl::primitive_attr attr = DefaultPrimitiveAttr();
-      const std::vector<PostOpOperand> operands = AddFusedPostOps(ctx, fused, out, &attr);
+      // MatMul -> Add(row): the Add is the matmul's bias.
+      const bool row_bias = FirstPostOpIsRowBias(ctx, fused, out[rank - 1]);
+      const std::vector<PostOpOperand> operands =
+          AddFusedPostOps(ctx, row_bias ? 1 : 0, fused, out, &attr);
       BuildMatMul(ctx, PlainDesc(DataType::kFloat, a2), WeightsMapping{b, b2, -1},
-                  PlainDesc(DataType::kFloat, out), attr, fused, plain_only_, &runner_);
+                  PlainDesc(DataType::kFloat, out),
+                  row_bias ? RowBiasDesc(rank, out[rank - 1]) : dnnl::memory::desc(),
+                  row_bias ? ctx.post_ops()->ops[0].input : -1, attr, fused, plain_only_,
+                  &runner_);
       BindPostOpOperands(operands, &runner_);
     });
   }
