@@ -151,7 +151,7 @@ bool AppendGemvPostOps(const CompileContext& ctx, size_t fused,
 std::shared_ptr<const PackedGemv> TryGemv(CompileContext& ctx, int64_t k, int64_t n,
                                           bool transposed, std::vector<GemvOp> ops) {
   const Tensor* b = ctx.constant_input(1);
-  if (b == nullptr || b->dtype() != DataType::kFloat || !PackedGemv::Worthwhile(k, n)) {
+  if (b == nullptr || b->dtype() != DataType::kFloat || !PackedGemv::Worthwhile(k, n, ctx.threads())) {
     return nullptr;
   }
   std::shared_ptr<const PackedGemv> gemv =

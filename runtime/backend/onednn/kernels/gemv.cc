@@ -13,11 +13,14 @@ namespace {
 constexpr int kLanes = 16;
 constexpr int64_t kPanelColumns = 128;  // 8 vectors: the widest panel kernel
 
-// Largest packed B the kernel takes: a bit less than the 1 MiB per-core L2
-// of the issue-4 machine. Measured against oneDNN's matmul (+bias+relu):
-// [1024,128] (512 KiB) 2.3 vs 3.9 us; [784,300] (931 KiB) 6.6 vs 8.6 us;
-// [2048,128] (1 MiB) 7.5 vs 7.5 us; [3136,128] (1.5 MiB, from L3) 15.3 vs
-// 11.7 us; [1280,1000] 49 vs 45 us.
+// Largest packed B the kernel takes at 1 thread: a bit less than the 1 MiB
+// per-core L2 of the issue-4 machine. Measured against oneDNN's matmul
+// (+bias+relu), 1 thread: [1024,128] (512 KiB) 2.3 vs 3.9 us; [784,300]
+// (931 KiB) 6.6 vs 8.6 us; [2048,128] (1 MiB) 7.5 vs 7.5 us; [3136,128]
+// (1.5 MiB, from L3) 15.3 vs 11.7 us; [1280,1000] 49 vs 45 us. The kernel
+// runs on one thread while oneDNN splits B over the team; 2 threads:
+// [784,100] 2.0 vs 2.5 us, [1024,128] 2.3 vs 2.9 us, [784,300] 6.3 vs
+// 6.1 us. Beyond 2 threads the limit shrinks as oneDNN's share per thread.
 constexpr size_t kMaxPackedBytes = size_t{960} << 10;
 
 // Rows of B consumed per step: U * NV independent accumulators hide the FMA
@@ -136,11 +139,11 @@ bool CpuHasAvx512() {
 
 }  // namespace
 
-bool PackedGemv::Worthwhile(int64_t k, int64_t n) {
+bool PackedGemv::Worthwhile(int64_t k, int64_t n, int threads) {
   if (!CpuHasAvx512() || k <= 0 || n <= 0) return false;
+  const size_t limit = threads <= 2 ? kMaxPackedBytes : 2 * kMaxPackedBytes / threads;
   const int64_t padded = (n + kLanes - 1) / kLanes * kLanes;
-  return static_cast<uint64_t>(k) * static_cast<uint64_t>(padded) * sizeof(float) <=
-         kMaxPackedBytes;
+  return static_cast<uint64_t>(k) * static_cast<uint64_t>(padded) * sizeof(float) <= limit;
 }
 
 std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, int64_t n,

@@ -48,11 +48,11 @@ class PackedGemv {
   static constexpr size_t kMaxOps = 8;
 
   // Whether the CPU runs this kernel and a [k, n] B is small enough (stays
-  // in L2) for it to beat oneDNN.
-  static bool Worthwhile(int64_t k, int64_t n);
+  // in L2) for it to beat oneDNN's matmul running on `threads` threads.
+  static bool Worthwhile(int64_t k, int64_t n, int threads);
 
   // Packs `b`, [k, n] row-major or [n, k] when `transposed`; null when out
-  // of memory. Precondition: Worthwhile(k, n), ops.size() <= kMaxOps.
+  // of memory. Precondition: ops.size() <= kMaxOps.
   static std::shared_ptr<const PackedGemv> Create(const float* b, int64_t k, int64_t n,
                                                   bool transposed, std::vector<GemvOp> ops);
 
