@@ -13,15 +13,31 @@ namespace {
 constexpr int kLanes = 16;
 constexpr int64_t kPanelColumns = 128;  // 8 vectors: the widest panel kernel
 
-// Largest packed B the kernel takes at 1 thread: a bit less than the 1 MiB
-// per-core L2 of the issue-4 machine. Measured against oneDNN's matmul
-// (+bias+relu), 1 thread: [1024,128] (512 KiB) 2.3 vs 3.9 us; [784,300]
-// (931 KiB) 6.6 vs 8.6 us; [2048,128] (1 MiB) 7.5 vs 7.5 us; [3136,128]
-// (1.5 MiB, from L3) 15.3 vs 11.7 us; [1280,1000] 49 vs 45 us. The kernel
-// runs on one thread while oneDNN splits B over the team; 2 threads:
-// [784,100] 2.0 vs 2.5 us, [1024,128] 2.3 vs 2.9 us, [784,300] 6.3 vs
-// 6.1 us. Beyond 2 threads the limit shrinks as oneDNN's share per thread.
-constexpr size_t kMaxPackedBytes = size_t{960} << 10;
+// B that stays in the 1 MiB per-core L2 of the issue-4 machine (AMD EPYC,
+// Zen 5). Measured against oneDNN's matmul (+bias+relu), 1 thread, in a
+// loop: [1024,128] (512 KiB) 2.3 vs 3.9 us; [784,300] (931 KiB) 6.6 vs
+// 8.6 us; [2048,128] (1 MiB) 7.5 vs 7.5 us.
+constexpr size_t kL2Bytes = size_t{960} << 10;
+
+// Larger B streams from L3; the kernel then prefetches kPrefetchBytes
+// ahead. In a loop oneDNN stays ahead ([3136,128], 1.5 MiB: 11.5 vs 14.2
+// us with the prefetch, 15.3 without), but inside keras_cnn at batch 1
+// (where that layer follows two convolutions and pools) the prefetching
+// GEMV makes the whole run 46.8 -> 42.3 us (5 interleaved rounds; 47.7
+// without the prefetch). Beyond 2 MiB nothing was measured in a model
+// (and oneDNN wins in a loop: [2048,1000] 69 vs 76 us): oneDNN keeps it.
+constexpr size_t kMaxPackedBytes = size_t{2} << 20;
+constexpr int kPrefetchBytes = 2048;  // 1024 and 4096: the same
+
+// The kernel runs on one thread while oneDNN splits B over the team; at 2
+// threads: [784,100] 2.0 vs 2.5 us, [1024,128] 2.3 vs 2.9 us, [784,300]
+// 6.3 vs 6.1 us, keras_cnn's [3136,128] about 12 vs 8.9 us. So above 1
+// thread only B in L2, shrinking beyond 2 threads as oneDNN's share does.
+size_t MaxPackedBytes(int threads) {
+  if (threads <= 1) return kMaxPackedBytes;
+  if (threads == 2) return kL2Bytes;
+  return 2 * kL2Bytes / static_cast<size_t>(threads);
+}
 
 // Rows of B consumed per step: U * NV independent accumulators hide the FMA
 // latency; U * NV <= 24 leaves registers for the broadcast and the loads.
@@ -32,7 +48,7 @@ constexpr int RowsPerStep() {
 }
 
 // dots[0 .. NV*16) = x . panel, the panel being k rows of NV vectors.
-template <int NV>
+template <int NV, bool kPrefetch>
 __attribute__((target("avx512f"))) void PanelDot(const float* x, const float* panel, int64_t k,
                                                  float* dots) {
   constexpr int U = RowsPerStep<NV>();
@@ -46,6 +62,15 @@ __attribute__((target("avx512f"))) void PanelDot(const float* x, const float* pa
   int64_t r = 0;
   for (; r + U <= k; r += U) {
     const float* rows = panel + r * kRow;
+    if constexpr (kPrefetch) {
+      // Past the panel's end this only touches the next panel (or is
+      // dropped: prefetches never fault).
+#pragma GCC unroll 8
+      for (int line = 0; line < U * NV; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(rows) + kPrefetchBytes + line * 64,
+                     _MM_HINT_T0);
+      }
+    }
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
       const __m512 xv = _mm512_set1_ps(x[r + u]);
@@ -81,8 +106,12 @@ __attribute__((target("avx512f"))) inline __m512 Min(__m512 a, __m512 b) {
 }
 
 using PanelFn = void (*)(const float*, const float*, int64_t, float*);
-constexpr PanelFn kPanelFns[] = {nullptr,     PanelDot<1>, PanelDot<2>, PanelDot<3>, PanelDot<4>,
-                                 PanelDot<5>, PanelDot<6>, PanelDot<7>, PanelDot<8>};
+// [prefetch][vectors per row]
+constexpr PanelFn kPanelFns[2][9] = {
+    {nullptr, PanelDot<1, false>, PanelDot<2, false>, PanelDot<3, false>, PanelDot<4, false>,
+     PanelDot<5, false>, PanelDot<6, false>, PanelDot<7, false>, PanelDot<8, false>},
+    {nullptr, PanelDot<1, true>, PanelDot<2, true>, PanelDot<3, true>, PanelDot<4, true>,
+     PanelDot<5, true>, PanelDot<6, true>, PanelDot<7, true>, PanelDot<8, true>}};
 
 // y[column .. column + width) = ops(dots[0 .. width)).
 __attribute__((target("avx512f"))) void ApplyEpilogue(const float* dots, int64_t column,
@@ -141,9 +170,9 @@ bool CpuHasAvx512() {
 
 bool PackedGemv::Worthwhile(int64_t k, int64_t n, int threads) {
   if (!CpuHasAvx512() || k <= 0 || n <= 0) return false;
-  const size_t limit = threads <= 2 ? kMaxPackedBytes : 2 * kMaxPackedBytes / threads;
   const int64_t padded = (n + kLanes - 1) / kLanes * kLanes;
-  return static_cast<uint64_t>(k) * static_cast<uint64_t>(padded) * sizeof(float) <= limit;
+  return static_cast<uint64_t>(k) * static_cast<uint64_t>(padded) * sizeof(float) <=
+         MaxPackedBytes(threads);
 }
 
 std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, int64_t n,
@@ -158,6 +187,7 @@ std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, 
     gemv->panels_.push_back({column, width, total});
     total += static_cast<size_t>(k) * static_cast<size_t>((width + kLanes - 1) / kLanes * kLanes);
   }
+  gemv->prefetch_ = total * sizeof(float) > kL2Bytes;
   const size_t bytes = (std::max<size_t>(total * sizeof(float), 64) + 63) / 64 * 64;
   gemv->packed_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)), std::free);
   if (!gemv->packed_) return nullptr;
@@ -179,7 +209,7 @@ std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, 
 void PackedGemv::Run(const float* x, const float* const* operands, float* y) const {
   alignas(64) float dots[kPanelColumns];
   for (const Panel& p : panels_) {
-    kPanelFns[(p.width + kLanes - 1) / kLanes](x, packed_.get() + p.offset, k_, dots);
+    kPanelFns[prefetch_][(p.width + kLanes - 1) / kLanes](x, packed_.get() + p.offset, k_, dots);
     ApplyEpilogue(dots, p.column, p.width, ops_.data(), ops_.size(), operands, y);
   }
 }

@@ -6,9 +6,7 @@
 // issue 4, 1 thread, x[1,784] . B[784,100]: oneDNN 2.6 matmul brg:avx512_core
 // 3.5 us (plain B 4.4 us), dnnl_sgemm 2.8 us, inner_product 3.4 us, this
 // kernel 2.0 us; [100,100]: 0.68 / 0.32 / 0.70 / 0.22 us; [100,10]: 0.34 /
-// 0.25 / 0.35 / 0.06 us. Once B no longer fits in L2 oneDNN's matmul streams
-// it as fast or faster ([3136,128], 1.5 MiB: 11.7 us vs 15.3 us), so larger
-// B stays on oneDNN (PackedGemv::Worthwhile).
+// 0.25 / 0.35 / 0.06 us. Larger B: see kMaxPackedBytes in gemv.cc.
 //
 // B is packed once into panels of up to 128 columns, each K rows of NV
 // 16-float vectors (zero-padded), so a panel streams contiguously and every
@@ -72,6 +70,7 @@ class PackedGemv {
 
   int64_t k_ = 0, n_ = 0;
   std::vector<Panel> panels_;
+  bool prefetch_ = false;  // B larger than L2
   std::shared_ptr<float> packed_;
   std::vector<GemvOp> ops_;
 };

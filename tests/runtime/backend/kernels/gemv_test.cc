@@ -92,6 +92,21 @@ TEST(GemvTest, GemmWidthsDepthsTransposesAndBias) {
   }
 }
 
+// B beyond L2 (1.2 MiB packed): the prefetching kernel, two panels.
+TEST(GemvTest, LargeB) {
+  const int64_t k = 1500, n = 200;
+  const Tensor x = RandomTensor({1, k}, 51), b = RandomTensor({k, n}, 52);
+  const Tensor c = RandomTensor({n}, 53);
+  ModelBuilder model(13);
+  model.Input("X", DataType::kFloat, {1, k}).Initializer("B", b).Initializer("C", c);
+  model.Node("Gemm", {"X", "B", "C"}, {"G"}).Node("Relu", {"G"}, {"Y"});
+  model.Output("Y", DataType::kFloat, 2);
+  Reference want = RowTimesMatrix(x, b, k, n, false);
+  Apply(&want, [&](double v, int64_t j) { return std::max(v + c.GetAsDouble(j), 0.0); }, 1.0,
+        [&](int64_t j) { return std::abs(c.GetAsDouble(j)); });
+  ExpectBothMatch(model.Bytes(), {{"X", x}}, want);
+}
+
 TEST(GemvTest, GemmBiasShapesAndRuntimeBias) {
   const int64_t k = 33, n = 40;
   const Tensor x = RandomTensor({1, k}, 11), b = RandomTensor({k, n}, 12);
