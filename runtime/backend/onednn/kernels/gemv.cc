@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,16 +24,17 @@ constexpr size_t kL2Bytes = size_t{960} << 10;
 // ahead. In a loop oneDNN stays ahead ([3136,128], 1.5 MiB: 11.5 vs 14.2
 // us with the prefetch, 15.3 without), but inside keras_cnn at batch 1
 // (where that layer follows two convolutions and pools) the prefetching
-// GEMV makes the whole run 46.8 -> 42.3 us (5 interleaved rounds; 47.7
-// without the prefetch). Beyond 2 MiB nothing was measured in a model
+// GEMV makes the whole run 47.4 -> 42.7 us (5 interleaved rounds against
+// oneDNN; without the prefetch 48.4 -> 47.7 us). Beyond 2 MiB nothing was measured in a model
 // (and oneDNN wins in a loop: [2048,1000] 69 vs 76 us): oneDNN keeps it.
 constexpr size_t kMaxPackedBytes = size_t{2} << 20;
 constexpr int kPrefetchBytes = 2048;  // 1024 and 4096: the same
 
 // The kernel runs on one thread while oneDNN splits B over the team; at 2
 // threads: [784,100] 2.0 vs 2.5 us, [1024,128] 2.3 vs 2.9 us, [784,300]
-// 6.3 vs 6.1 us, keras_cnn's [3136,128] about 12 vs 8.9 us. So above 1
-// thread only B in L2, shrinking beyond 2 threads as oneDNN's share does.
+// 6.3 vs 6.1 us; keras_cnn's [3136,128] runs in 8.9 us on oneDNN's 2
+// threads. So above 1 thread only B in L2, shrinking beyond 2 threads as
+// oneDNN's share per thread does.
 size_t MaxPackedBytes(int threads) {
   if (threads <= 1) return kMaxPackedBytes;
   if (threads == 2) return kL2Bytes;
@@ -63,12 +65,12 @@ __attribute__((target("avx512f"))) void PanelDot(const float* x, const float* pa
   for (; r + U <= k; r += U) {
     const float* rows = panel + r * kRow;
     if constexpr (kPrefetch) {
-      // Past the panel's end this only touches the next panel (or is
-      // dropped: prefetches never fault).
+      // Past the panel's end this touches the next panel or nothing (a
+      // prefetch never faults); the address is formed as an integer.
+      const uintptr_t ahead = reinterpret_cast<uintptr_t>(rows) + kPrefetchBytes;
 #pragma GCC unroll 8
       for (int line = 0; line < U * NV; ++line) {
-        _mm_prefetch(reinterpret_cast<const char*>(rows) + kPrefetchBytes + line * 64,
-                     _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + line * 64), _MM_HINT_T0);
       }
     }
 #pragma GCC unroll 8
