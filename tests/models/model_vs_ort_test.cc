@@ -49,6 +49,9 @@ const ModelCase kCases[] = {
     {"mlp", "mlp.onnx", 8, Pixels::kUniform01, 4},
     {"mlp_untrained_stats", "mlp_untrained_stats.onnx", 8, Pixels::kUniform01, 5},
     {"fcn", "fcn.onnx", 1, Pixels::kUniform01, 6},
+    // Batch 1: the Gemm/MatMul layers run as one-row GEMVs (kernels/gemv.h).
+    {"mlp_batch1", "mlp.onnx", 1, Pixels::kUniform01, 8},
+    {"keras_cnn_batch1", "keras_cnn.onnx", 1, Pixels::kUniform01, 9},
     // Checks the harness itself on an op every bnfold build has.
     {"harness_relu", "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx", 1,
      Pixels::kStandardNormal, 7},

@@ -106,6 +106,14 @@ TEST(GemmKernelTest, EveryTransposeScaleAndBiasShape) {
           }
 }
 
+// alpha == beta with a row C runs C as the matmul's own bias, scaled with
+// the product.
+TEST(GemmKernelTest, EqualAlphaAndBetaWithARowBias) {
+  RunGemmCase({false, false, 0.5f, 0.5f, {6}, true, true});
+  RunGemmCase({true, true, -1.5f, -1.5f, {1, 6}, false, false});
+  RunGemmCase({false, true, 2.0f, 2.0f, {6}, false, true});
+}
+
 TEST(GemmKernelTest, MixedConstantness) {
   RunGemmCase({false, true, 1.0f, 1.0f, {6}, true, false});
   RunGemmCase({true, false, 0.5f, 2.0f, {4, 6}, false, true});
@@ -237,6 +245,43 @@ TEST(MatMulKernelTest, BatchedBroadcastingAndVectors) {
   };
   for (const auto& [a, b] : shapes) {
     for (bool constant_b : {false, true}) RunMatMulCase(a, b, constant_b);
+  }
+}
+
+// MatMul -> Add(row) -> Relu: the Add runs as the matmul's bias when fused.
+TEST(MatMulKernelTest, RowBiasAndRelu) {
+  const std::vector<int64_t> a_dims = {2, 3, 4}, b_dims = {4, 5};
+  const Tensor a = RandomTensor(a_dims, 1), b = RandomTensor(b_dims, 2);
+  for (const std::vector<int64_t>& p_dims : std::vector<std::vector<int64_t>>{{5}, {1, 5}, {1, 1, 5}}) {
+    for (bool constant_p : {true, false}) {
+      for (bool bias_first : {false, true}) {
+        SCOPED_TRACE("P " + ShapeToString(p_dims) + (constant_p ? " constant" : " fed") +
+                     (bias_first ? " Add(P, M)" : " Add(M, P)"));
+        const Tensor p = RandomTensor(p_dims, 3);
+        ModelBuilder model(13);
+        model.Input("A", DataType::kFloat, a_dims).Initializer("B", b);
+        std::vector<NamedTensor> feeds = {{"A", a}};
+        if (constant_p) {
+          model.Initializer("P", p);
+        } else {
+          model.Input("P", DataType::kFloat, p_dims);
+          feeds.push_back({"P", p});
+        }
+        model.Node("MatMul", {"A", "B"}, {"M"});
+        model.Node("Add", bias_first ? std::vector<std::string>{"P", "M"}
+                                     : std::vector<std::string>{"M", "P"}, {"S"});
+        model.Node("Relu", {"S"}, {"Y"}).Output("Y", DataType::kFloat, 3);
+        Reference want = ReferenceMatMul(a, b);
+        for (size_t i = 0; i < want.values.size(); ++i) {
+          const double bias = p.GetAsDouble(static_cast<int64_t>(i % 5));
+          want.values[i] = std::max(want.values[i] + bias, 0.0);
+          want.magnitude[i] += std::abs(bias);
+        }
+        StatusOr<Tensor> y = RunModel(model.Bytes(), feeds);
+        ASSERT_TRUE(y.ok()) << y.status().message();
+        ExpectMatches(*y, want);
+      }
+    }
   }
 }
 
