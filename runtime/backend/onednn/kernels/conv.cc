@@ -9,10 +9,15 @@
 //    nChw16c: 2-4x faster than direct on AVX-512 and as accurate here
 //    (ResNet-50's logits sit 1.8e-5 of their scale from ONNX Runtime's,
 //    1.5e-5 with direct);
-//  - with a batch of 2 or more, 2-D convolutions use nChw16c, which
-//    oneDNN's direct, 1x1 and depthwise kernels share (MobileNetV2 at batch
-//    8: 13% faster than the nhwc kernels oneDNN picks itself; at batch 1 those
-//    are as fast or faster);
+//  - 2-D convolutions use nChw16c, which oneDNN's direct, 1x1 and depthwise
+//    kernels share. oneDNN itself picks nhwc and its brgemm kernels
+//    (brgconv, brgconv_1x1, brdgmm_dw); on this AVX-512 machine those lose:
+//    MobileNetV2 at batch 8 13% slower; at batch 1 4% (1 thread) and 6%
+//    (2 threads) slower: the 112x112 and 56x56 1x1 convolutions run 20-45%
+//    faster in jit_1x1 and every depthwise one 5-30% faster in jit_dw, while
+//    only the 7x7 1x1 ones are 5-10% faster in brgconv_1x1 (switching layout
+//    there for them gained nothing: the reorder and brdgmm_dw eat it). The
+//    first convolution then reads the plain image (no reorder step);
 //  - a blocked input is read in the layout it arrives in (no reorder);
 //  - else the layouts oneDNN prefers (format any).
 // Fused followers (fusion.h) become post-ops of the primitive.
@@ -127,7 +132,7 @@ class ConvFamilyKernel : public Kernel {
       variants.push_back({dnnl::algorithm::convolution_winograd,
                           dnnl::memory::desc(x.dims, f32, tag::nChw16c), dst(tag::nChw16c)});
     }
-    if (x.dims.size() == 4 && x.dims[0] > 1) {
+    if (x.dims.size() == 4) {
       // A narrow input (an image's 3 channels) is read as it is rather than
       // padded to 16 channels.
       const bool narrow = g.group == 1 && g.in_channels < 16;
