@@ -22,7 +22,8 @@
 //  - at batch 2 or more a Winograd convolution runs image by image (see
 //    SplitsImages and image_split.h);
 //  - else the layouts oneDNN prefers (format any).
-// Fused followers (fusion.h) become post-ops of the primitive.
+// Fused followers (fusion.h) become post-ops of the primitive, a depthwise
+// 3x3 after a 1x1 included.
 // float16/bfloat16/float64 run through F32Bridge.
 #include <type_traits>
 
@@ -168,6 +169,7 @@ class ConvFamilyKernel : public Kernel {
       attr.set_post_ops(ops);
       fixed_dst = PostOpDstDesc(*ctx.post_ops(), fused, out_dims);
     }
+    const bool depthwise = fused > 0 && HasDepthwisePostOp(*ctx.post_ops(), fused);
     const std::vector<Variant> variants = Variants(ctx.input(0), g, out_dims, fixed_dst);
     for (size_t i = 0; i < variants.size(); ++i) {
       const bool last = i + 1 == variants.size();
@@ -175,15 +177,15 @@ class ConvFamilyKernel : public Kernel {
         // A preferred variant must be fast; the last one only when it
         // carries post-ops (the followers could run apart instead).
         const bool refuse_slow = !last || fused > 0;
-        if (operands.empty() && SplitsImages(g, variants[i])) {
+        if (operands.empty() && !depthwise && SplitsImages(g, variants[i])) {
           try {
-            BuildVariant(ctx, g, has_bias, variants[i], attr, refuse_slow, /*split=*/true);
+            BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/true);
             return;
           } catch (const dnnl::error&) {
             // No fast batch-1 primitive: run the batch as a whole.
           }
         }
-        BuildVariant(ctx, g, has_bias, variants[i], attr, refuse_slow, /*split=*/false);
+        BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/false);
         BindPostOpOperands(operands, &runner_);
         return;
       } catch (const dnnl::error&) {
@@ -193,8 +195,8 @@ class ConvFamilyKernel : public Kernel {
   }
 
   void BuildVariant(CompileContext& ctx, const ConvGeometry& g, bool has_bias,
-                    const Variant& variant, const dnnl::primitive_attr& attr, bool refuse_slow,
-                    bool split) {
+                    const Variant& variant, const dnnl::primitive_attr& attr, size_t fused,
+                    bool refuse_slow, bool split) {
     const auto f32 = dnnl::memory::data_type::f32;
     runner_ = PrimitiveRunner();
     split_ = false;
@@ -222,6 +224,17 @@ class ConvFamilyKernel : public Kernel {
     PrimitiveDesc pd;
     PlaceWeights<PrimitiveDesc>(ctx, 1, DNNL_ARG_WEIGHTS, Op::Weights(ctx.input(1).dims, g.group),
                                 plain_only_, make_pd, &pd, &runner_);
+    // A fused depthwise post-op (fusion.h) makes the dst its output.
+    std::vector<int64_t> output_dims = g.output_dims;
+    if (fused > 0 && HasDepthwisePostOp(*ctx.post_ops(), fused)) {
+      const dnnl::memory::dims want = PostOpOutputDims(
+          *ctx.post_ops(), fused, dnnl::memory::dims(output_dims.begin(), output_dims.end()));
+      if (pd.dst_desc().dims() != want) {
+        throw dnnl::error(dnnl_unimplemented, "depthwise post-op output differs from ONNX's");
+      }
+      output_dims.assign(want.begin(), want.end());
+      BindDepthwiseOperands(*ctx.post_ops(), fused, pd, ctx.engine(), &runner_);
+    }
     // The layouts of the whole batch.
     const dnnl::memory::desc all_src =
         split ? AllImagesDesc(pd.src_desc(), images) : pd.src_desc();
@@ -238,8 +251,8 @@ class ConvFamilyKernel : public Kernel {
     runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
     runner_.BindScratchpad(pd.scratchpad_desc());
     ctx.RequestScratchpad(ScratchpadBytes(pd));
-    ctx.SetOutput(0, DataType::kFloat, g.output_dims,
-                  LayoutOrPlain(all_dst, DataType::kFloat, g.output_dims));
+    ctx.SetOutput(0, DataType::kFloat, output_dims,
+                  LayoutOrPlain(all_dst, DataType::kFloat, output_dims));
     if (split) {
       std::vector<size_t> input_strides(ctx.num_inputs(), 0);
       input_strides[0] = pd.src_desc().get_size();
