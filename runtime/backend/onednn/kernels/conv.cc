@@ -12,12 +12,15 @@
 //  - 2-D convolutions use nChw16c, which oneDNN's direct, 1x1 and depthwise
 //    kernels share. oneDNN itself picks nhwc and its brgemm kernels
 //    (brgconv, brgconv_1x1, brdgmm_dw); on this AVX-512 machine those lose:
-//    MobileNetV2 at batch 8 13% slower; at batch 1 4% (1 thread) and 6%
-//    (2 threads) slower: the 112x112 and 56x56 1x1 convolutions run 20-45%
-//    faster in jit_1x1 and every depthwise one 5-30% faster in jit_dw, while
-//    only the 7x7 1x1 ones are 5-10% faster in brgconv_1x1 (switching layout
-//    there for them gained nothing: the reorder and brdgmm_dw eat it). The
-//    first convolution then reads the plain image (no reorder step);
+//    MobileNetV2 at batch 8 13% slower; at batch 1 1% (1 thread, idle
+//    machine; 4% when the other cores are busy) slower, the same with 2
+//    threads; fcn at batch 1 20% slower. Per layer: the 112x112 and 56x56
+//    1x1 convolutions run 20-45% faster in jit_1x1 and the depthwise ones
+//    5-30% faster in jit_dw, only the 7x7 1x1 ones are 5-10% faster in
+//    brgconv_1x1 (switching layout there for them gained nothing: the
+//    reorder and brdgmm_dw eat it). The first convolution then reads the
+//    plain image (no reorder step), and a 1x1 can take the depthwise
+//    convolution after it as a post-op (fusion.h);
 //  - a blocked input is read in the layout it arrives in (no reorder);
 //  - at batch 2 or more a Winograd convolution runs image by image (see
 //    SplitsImages and image_split.h);
