@@ -267,18 +267,22 @@ class ConvFamilyKernel : public Kernel {
   }
 
   // Whether to run the batch image by image (image_split.h): Winograd at
-  // batch 2 or more. oneDNN's fused Winograd kernel (jit_fp32_wino_2x3)
-  // exists for one image only; for a batch it runs jit_wino_4x3, whose
-  // output the next layer reads back from memory. keras_cnn at batch 32
-  // (32->64 channels, 14x14): conv 0.58 -> 0.55 ms and the MaxPool after
-  // it 0.098 -> 0.027 ms, the model 1.00 -> 0.88 ms (1 thread; 0.74 ->
-  // 0.68 ms with 2); ResNet-50 at batch 8: -1.5% (1 thread), -2% (2).
-  // Direct convolutions gain little so (MobileNetV2 at batch 8: its
-  // depthwise layers 5-25% faster, the model 1%, its 1x1 layers not at all)
-  // and stay batched.
+  // batch 2 or more with an output of at most 14x14. oneDNN's fused
+  // Winograd kernel (jit_fp32_wino_2x3) exists for one image only; for a
+  // batch it runs jit_wino_4x3, whose output the next layer reads back from
+  // memory. Per layer, batched -> split (summed over the model's layers of
+  // that shape, ms): ResNet-50 at batch 8, 1 thread: 7x7x512 16.7 -> 13.4,
+  // 14x14x256 25.2 -> 22.4, but 28x28x128 13.3 -> 12.8 (4x3 again) and
+  // 56x56x64 12.3 -> 16.0 (2 threads alike); keras_cnn at batch 32 (14x14,
+  // 32->64 channels): conv 0.58 -> 0.55 and the MaxPool after it 0.098 ->
+  // 0.027, the model 1.00 -> 0.88 ms (2 threads: 0.74 -> 0.68 ms). Direct
+  // convolutions gain little so (MobileNetV2 at batch 8: 1%) and stay
+  // batched.
   static bool SplitsImages(const ConvGeometry& g, const Variant& variant) {
+    constexpr int64_t kMaxSplitPixels = 14 * 14;
     return variant.algorithm == dnnl::algorithm::convolution_winograd &&
-           g.output_dims.size() == 4 && g.output_dims[0] >= 2;
+           g.output_dims.size() == 4 && g.output_dims[0] >= 2 &&
+           g.output_dims[2] * g.output_dims[3] <= kMaxSplitPixels;
   }
 
   bool plain_only_;
