@@ -34,6 +34,56 @@ bool IsBinaryFollower(OpKind kind) {
          kind == OpKind::kDiv;
 }
 
+// The structural part of precondition 3 for a depthwise Conv follower
+// (group and weights shape are checked against constants at plan time).
+bool IsDepthwiseFollower(const ir::Node& node) {
+  if (node.kind() != OpKind::kConv || node.num_inputs() < 2 || node.num_inputs() > 3) {
+    return false;
+  }
+  for (int i = 1; i < node.num_inputs(); ++i) {
+    if (node.input(i) == nullptr || !node.input(i)->constant_data()) return false;
+  }
+  StatusOr<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
+  StatusOr<std::vector<int64_t>> strides = node.GetInts("strides", {1, 1});
+  StatusOr<std::vector<int64_t>> pads = node.GetInts("pads", {0, 0, 0, 0});
+  StatusOr<std::vector<int64_t>> dilations = node.GetInts("dilations", {1, 1});
+  StatusOr<std::vector<int64_t>> kernel = node.GetInts("kernel_shape", {3, 3});
+  if (!auto_pad.ok() || !strides.ok() || !pads.ok() || !dilations.ok() || !kernel.ok()) {
+    return false;
+  }
+  const bool stride_ok = *strides == std::vector<int64_t>{1, 1} ||
+                         *strides == std::vector<int64_t>{2, 2};
+  return *auto_pad == "NOTSET" && stride_ok && *pads == std::vector<int64_t>{1, 1, 1, 1} &&
+         *dilations == std::vector<int64_t>{1, 1} && *kernel == std::vector<int64_t>{3, 3};
+}
+
+// The depthwise post-op for `node`, or nullopt when its constants do not
+// make it one: W [C, 1, 3, 3] with group C, B [C] or none, all float32.
+std::optional<PostOp> ResolveDepthwise(const ir::Node& node, const FusionPlanner& planner) {
+  const Tensor* weights = planner.ConstantData(node.input(1));
+  if (weights == nullptr || weights->dtype() != DataType::kFloat) return std::nullopt;
+  const std::vector<int64_t>& w = weights->shape();
+  if (w.size() != 4 || w[1] != 1 || w[2] != 3 || w[3] != 3) return std::nullopt;
+  StatusOr<int64_t> group = node.GetInt("group", 1);
+  if (!group.ok() || *group != w[0]) return std::nullopt;
+  const Tensor* bias = nullptr;
+  if (node.num_inputs() > 2) {
+    bias = planner.ConstantData(node.input(2));
+    if (bias == nullptr || bias->dtype() != DataType::kFloat ||
+        bias->shape() != std::vector<int64_t>{w[0]}) {
+      return std::nullopt;
+    }
+  }
+  StatusOr<std::vector<int64_t>> strides = node.GetInts("strides", {1, 1});
+  if (!strides.ok()) return std::nullopt;
+  PostOp op;
+  op.kind = PostOp::Kind::kDepthwise;
+  op.stride = (*strides)[0];
+  op.weights = weights;
+  op.bias = bias;
+  return op;
+}
+
 using Positions = std::unordered_map<const ir::Node*, size_t>;
 
 // Whether `value` exists by the time the anchor at `anchor_pos` runs.
@@ -50,6 +100,8 @@ bool CanFollow(const ir::Node& node, int index, size_t anchor_pos, const Positio
   if (node.num_outputs() != 1 || node.output(0) == nullptr) return false;
   if (IsEltwiseFollower(node.kind())) {
     if (index != 0) return false;
+  } else if (node.kind() == OpKind::kConv) {
+    return index == 0 && IsDepthwiseFollower(node);
   } else if (IsBinaryFollower(node.kind())) {
     if (node.opset() < 7 || node.num_inputs() != 2) return false;
     const bool commutative = node.kind() == OpKind::kAdd || node.kind() == OpKind::kMul;
@@ -176,6 +228,8 @@ ResolvedChain ResolvePostOps(const ir::Node& anchor,
     int operand_id = -1;
     if (IsEltwiseFollower(follower->kind())) {
       op = ResolveEltwise(*follower, planner);
+    } else if (follower->kind() == OpKind::kConv) {
+      op = ResolveDepthwise(*follower, planner);
     } else {
       const ir::Value* other =
           follower->input(0) == chain_value ? follower->input(1) : follower->input(0);

@@ -503,6 +503,55 @@ TEST(FusionTest, ConvTransposeTakesPostOps) {
   ExpectFusion(model, 1);
 }
 
+// MobileNetV2's inverted residual block: expand 1x1 -> Clip(0, 6) ->
+// depthwise 3x3 (stride `stride`) -> Clip(0, 6) -> project 1x1, at a size
+// where oneDNN has a fused 1x1 + depthwise kernel (56x56, 24 -> 144
+// channels). `tail` follows the depthwise Clip (d) and writes y.
+Model InvertedResidual(int64_t stride, const std::string& tail, const std::string& pads,
+                       const std::vector<Io>& outputs) {
+  const std::vector<int64_t> x = {2, 24, 56, 56};
+  return {ModelText({{"x", x}}, outputs,
+                    {RandomInit("we", {144, 24, 1, 1}, 1), RandomInit("be", {144}, 2),
+                     RandomInit("wd", {144, 1, 3, 3}, 3), RandomInit("bd", {144}, 4),
+                     RandomInit("wp", {24, 144, 1, 1}, 5), Init("lo", {}, {0.0f}),
+                     Init("hi", {}, {6.0f})},
+                    "e = Conv (x, we, be)\n"
+                    "r = Clip(e, lo, hi)\n"
+                    "c = Conv <group = 144, pads = " + pads + ", strides = [" +
+                        std::to_string(stride) + ", " + std::to_string(stride) +
+                        "]> (r, wd, bd)\n"
+                    "d = Clip(c, lo, hi)\n" + tail),
+          {{"x", x}}};
+}
+
+TEST(FusionTest, DepthwiseConvFusesIntoThe1x1BeforeIt) {
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE(stride);
+    const int64_t out = 56 / stride;
+    // The expand step absorbs Clip, the depthwise Conv and its Clip; the
+    // project Conv runs in its own step.
+    ExpectFusion(InvertedResidual(stride, "y = Conv (d, wp)", "[1, 1, 1, 1]",
+                                  {{"y", {2, 24, out, out}}}),
+                 3);
+  }
+}
+
+TEST(FusionTest, DepthwiseConvWithOtherPadsIsNotFused) {
+  // Only the expand Clip and the depthwise Clip are absorbed.
+  ExpectFusion(InvertedResidual(1, "y = Conv (d, wp)", "[0, 0, 0, 0]", {{"y", {2, 24, 54, 54}}}),
+               2);
+}
+
+TEST(FusionTest, AddAfterAFusedDepthwiseConvRunsApart) {
+  // oneDNN takes no binary or sum post-op after `dw`: the chain stops
+  // before the Add (of a graph input), which runs in its own step.
+  Model model = InvertedResidual(1, "y = Add(d, z)", "[1, 1, 1, 1]", {{"y", {2, 144, 56, 56}}});
+  const size_t inputs_end = model.text.find(") => (");
+  model.text.insert(inputs_end, ", float[2,144,56,56] z");
+  model.inputs.push_back({"z", {2, 144, 56, 56}});
+  ExpectFusion(model, 3);
+}
+
 TEST(FusionTest, DisabledFusionKeepsOneStepPerNode) {
   // The unfused plan has a step for each of the 5 nodes (plus reorders).
   EXPECT_GE(StepCount(ResidualBlock(), false), 5u);

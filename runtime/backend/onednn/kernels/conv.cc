@@ -9,13 +9,24 @@
 //    nChw16c: 2-4x faster than direct on AVX-512 and as accurate here
 //    (ResNet-50's logits sit 1.8e-5 of their scale from ONNX Runtime's,
 //    1.5e-5 with direct);
-//  - with a batch of 2 or more, 2-D convolutions use nChw16c, which
-//    oneDNN's direct, 1x1 and depthwise kernels share (MobileNetV2 at batch
-//    8: 13% faster than the nhwc kernels oneDNN picks itself; at batch 1 those
-//    are as fast or faster);
+//  - 2-D convolutions use nChw16c, which oneDNN's direct, 1x1 and depthwise
+//    kernels share. oneDNN itself picks nhwc and its brgemm kernels
+//    (brgconv, brgconv_1x1, brdgmm_dw); on this AVX-512 machine those lose:
+//    MobileNetV2 at batch 8 13% slower; at batch 1 1% (1 thread, idle
+//    machine; 4% when the other cores are busy) slower, the same with 2
+//    threads; fcn at batch 1 20% slower. Per layer: the 112x112 and 56x56
+//    1x1 convolutions run 20-45% faster in jit_1x1 and the depthwise ones
+//    5-30% faster in jit_dw, only the 7x7 1x1 ones are 5-10% faster in
+//    brgconv_1x1 (switching layout there for them gained nothing: the
+//    reorder and brdgmm_dw eat it). The first convolution then reads the
+//    plain image (no reorder step), and a 1x1 can take the depthwise
+//    convolution after it as a post-op (fusion.h);
 //  - a blocked input is read in the layout it arrives in (no reorder);
+//  - at batch 2 or more a Winograd convolution runs image by image (see
+//    SplitsImages and image_split.h);
 //  - else the layouts oneDNN prefers (format any).
-// Fused followers (fusion.h) become post-ops of the primitive.
+// Fused followers (fusion.h) become post-ops of the primitive, a depthwise
+// 3x3 after a 1x1 included.
 // float16/bfloat16/float64 run through F32Bridge.
 #include <type_traits>
 
@@ -23,6 +34,7 @@
 #include "runtime/backend/onednn/kernels/conv_geometry.h"
 #include "runtime/backend/onednn/kernels/conv_weights.h"
 #include "runtime/backend/onednn/kernels/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/image_split.h"
 #include "runtime/backend/onednn/kernels/kernel_util.h"
 #include "runtime/backend/onednn/kernels/post_ops.h"
 #include "runtime/common/status_macros.h"
@@ -79,11 +91,17 @@ class ConvFamilyKernel : public Kernel {
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return empty_ ? nullptr : runner_.CreateState(engine);
+    if (empty_) return nullptr;
+    return split_ ? per_image_.CreateState(engine) : runner_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
-    if (!empty_) runner_.Execute(ctx);
+    if (empty_) return Status::Ok();
+    if (split_) {
+      per_image_.Execute(ctx);
+    } else {
+      runner_.Execute(ctx);
+    }
     return Status::Ok();
   }
 
@@ -127,7 +145,7 @@ class ConvFamilyKernel : public Kernel {
       variants.push_back({dnnl::algorithm::convolution_winograd,
                           dnnl::memory::desc(x.dims, f32, tag::nChw16c), dst(tag::nChw16c)});
     }
-    if (x.dims.size() == 4 && x.dims[0] > 1) {
+    if (x.dims.size() == 4) {
       // A narrow input (an image's 3 channels) is read as it is rather than
       // padded to 16 channels.
       const bool narrow = g.group == 1 && g.in_channels < 16;
@@ -154,13 +172,23 @@ class ConvFamilyKernel : public Kernel {
       attr.set_post_ops(ops);
       fixed_dst = PostOpDstDesc(*ctx.post_ops(), fused, out_dims);
     }
+    const bool depthwise = fused > 0 && HasDepthwisePostOp(*ctx.post_ops(), fused);
     const std::vector<Variant> variants = Variants(ctx.input(0), g, out_dims, fixed_dst);
     for (size_t i = 0; i < variants.size(); ++i) {
       const bool last = i + 1 == variants.size();
       try {
         // A preferred variant must be fast; the last one only when it
         // carries post-ops (the followers could run apart instead).
-        BuildVariant(ctx, g, has_bias, variants[i], attr, /*refuse_slow=*/!last || fused > 0);
+        const bool refuse_slow = !last || fused > 0;
+        if (operands.empty() && !depthwise && SplitsImages(g, variants[i])) {
+          try {
+            BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/true);
+            return;
+          } catch (const dnnl::error&) {
+            // No fast batch-1 primitive: run the batch as a whole.
+          }
+        }
+        BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/false);
         BindPostOpOperands(operands, &runner_);
         return;
       } catch (const dnnl::error&) {
@@ -170,17 +198,27 @@ class ConvFamilyKernel : public Kernel {
   }
 
   void BuildVariant(CompileContext& ctx, const ConvGeometry& g, bool has_bias,
-                    const Variant& variant, const dnnl::primitive_attr& attr, bool refuse_slow) {
+                    const Variant& variant, const dnnl::primitive_attr& attr, size_t fused,
+                    bool refuse_slow, bool split) {
     const auto f32 = dnnl::memory::data_type::f32;
     runner_ = PrimitiveRunner();
+    split_ = false;
+    per_image_ = PerImageRunner();
+    const int64_t images = g.output_dims[0];
+    // Split: the primitive sees one image.
+    const dnnl::memory::desc src = split ? OneImageDesc(variant.src) : variant.src;
+    const dnnl::memory::desc dst = split ? OneImageDesc(variant.dst) : variant.dst;
+    if (src.is_zero() || dst.is_zero()) {
+      throw dnnl::error(dnnl_unimplemented, "images are not contiguous");
+    }
     const dnnl::memory::desc bias_md =
         has_bias ? dnnl::memory::desc({g.out_channels}, f32, dnnl::memory::format_tag::a)
                  : dnnl::memory::desc();
     const std::function<PrimitiveDesc(const dnnl::memory::desc&)> make_pd =
         [&](const dnnl::memory::desc& weights_md) {
           typename Op::Primitive::desc desc(dnnl::prop_kind::forward_inference,
-                                            variant.algorithm, variant.src, weights_md, bias_md,
-                                            variant.dst, g.strides, g.DnnlDilations(),
+                                            variant.algorithm, src, weights_md, bias_md,
+                                            dst, g.strides, g.DnnlDilations(),
                                             g.pads_begin, g.pads_end);
           PrimitiveDesc pd(desc, attr, ctx.engine());
           if (refuse_slow) RefuseSlowImplementation(pd, /*gemm_is_slow=*/true);
@@ -189,21 +227,69 @@ class ConvFamilyKernel : public Kernel {
     PrimitiveDesc pd;
     PlaceWeights<PrimitiveDesc>(ctx, 1, DNNL_ARG_WEIGHTS, Op::Weights(ctx.input(1).dims, g.group),
                                 plain_only_, make_pd, &pd, &runner_);
+    // A fused depthwise post-op (fusion.h) makes the dst its output.
+    std::vector<int64_t> output_dims = g.output_dims;
+    if (fused > 0 && HasDepthwisePostOp(*ctx.post_ops(), fused)) {
+      const dnnl::memory::dims want = PostOpOutputDims(
+          *ctx.post_ops(), fused, dnnl::memory::dims(output_dims.begin(), output_dims.end()));
+      if (pd.dst_desc().dims() != want) {
+        throw dnnl::error(dnnl_unimplemented, "depthwise post-op output differs from ONNX's");
+      }
+      output_dims.assign(want.begin(), want.end());
+      BindDepthwiseOperands(*ctx.post_ops(), fused, pd, ctx.engine(), &runner_);
+    }
+    // The layouts of the whole batch.
+    const dnnl::memory::desc all_src =
+        split ? AllImagesDesc(pd.src_desc(), images) : pd.src_desc();
+    const dnnl::memory::desc all_dst =
+        split ? AllImagesDesc(pd.dst_desc(), images) : pd.dst_desc();
+    if (all_src.is_zero() || all_dst.is_zero()) {
+      throw dnnl::error(dnnl_unimplemented, "images are not contiguous");
+    }
     // The planner reorders the input unless it already has the chosen layout.
-    ctx.RequireInputLayout(0, pd.src_desc());
+    ctx.RequireInputLayout(0, all_src);
     runner_.set_primitive(typename Op::Primitive(pd));
     runner_.BindInput(DNNL_ARG_SRC, 0, pd.src_desc());
     if (has_bias) runner_.BindInput(DNNL_ARG_BIAS, 2, bias_md);
     runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
     runner_.BindScratchpad(pd.scratchpad_desc());
     ctx.RequestScratchpad(ScratchpadBytes(pd));
-    ctx.SetOutput(0, DataType::kFloat, g.output_dims,
-                  LayoutOrPlain(pd.dst_desc(), DataType::kFloat, g.output_dims));
+    ctx.SetOutput(0, DataType::kFloat, output_dims,
+                  LayoutOrPlain(all_dst, DataType::kFloat, output_dims));
+    if (split) {
+      std::vector<size_t> input_strides(ctx.num_inputs(), 0);
+      input_strides[0] = pd.src_desc().get_size();
+      per_image_ = PerImageRunner(std::move(runner_), images, RunsImagesReversed(ctx.node()),
+                                  std::move(input_strides), {pd.dst_desc().get_size()});
+      runner_ = PrimitiveRunner();
+      split_ = true;
+    }
+  }
+
+  // Whether to run the batch image by image (image_split.h): Winograd at
+  // batch 2 or more with an output of at most 14x14. oneDNN's fused
+  // Winograd kernel (jit_fp32_wino_2x3) exists for one image only; for a
+  // batch it runs jit_wino_4x3, whose output the next layer reads back from
+  // memory. Per layer, batched -> split (summed over the model's layers of
+  // that shape, ms): ResNet-50 at batch 8, 1 thread: 7x7x512 16.7 -> 13.4,
+  // 14x14x256 25.2 -> 22.4, but 28x28x128 13.3 -> 12.8 (4x3 again) and
+  // 56x56x64 12.3 -> 16.0 (2 threads alike); keras_cnn at batch 32 (14x14,
+  // 32->64 channels): conv 0.58 -> 0.55 and the MaxPool after it 0.098 ->
+  // 0.027, the model 1.00 -> 0.88 ms (2 threads: 0.74 -> 0.68 ms). Direct
+  // convolutions gain little so (MobileNetV2 at batch 8: 1%) and stay
+  // batched.
+  static bool SplitsImages(const ConvGeometry& g, const Variant& variant) {
+    constexpr int64_t kMaxSplitPixels = 14 * 14;
+    return variant.algorithm == dnnl::algorithm::convolution_winograd &&
+           g.output_dims.size() == 4 && g.output_dims[0] >= 2 &&
+           g.output_dims[2] * g.output_dims[3] <= kMaxSplitPixels;
   }
 
   bool plain_only_;
   bool empty_ = false;
   PrimitiveRunner runner_;
+  bool split_ = false;  // runs per_image_ instead of runner_
+  PerImageRunner per_image_;
 };
 
 }  // namespace

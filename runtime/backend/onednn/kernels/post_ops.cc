@@ -34,9 +34,22 @@ dnnl::memory::desc BroadcastOperandDesc(const TensorDesc& operand,
 
 void AppendPostOps(const PostOpChain& chain, size_t count, const dnnl::memory::dims& dst_dims,
                    dnnl::post_ops* ops, std::vector<PostOpOperand>* operands) {
+  const bool depthwise = HasDepthwisePostOp(chain, count);
   for (size_t i = 0; i < count; ++i) {
     const PostOp& op = chain.ops[i];
+    if (depthwise && (op.kind == PostOp::Kind::kSum || op.kind == PostOp::Kind::kBinary)) {
+      Refuse("binary or sum post-op in a chain with a depthwise one");
+    }
     switch (op.kind) {
+      case PostOp::Kind::kDepthwise: {
+        if (dst_dims.size() != 4 || op.weights->shape()[0] != dst_dims[1]) {
+          Refuse("depthwise post-op does not fit the dst");
+        }
+        const auto f32 = dnnl::memory::data_type::f32;
+        ops->append_dw(f32, op.bias ? f32 : dnnl::memory::data_type::undef, f32,
+                       /*kernel_size=*/3, op.stride, /*padding_l_size=*/1, /*mask=*/0, {});
+        break;
+      }
       case PostOp::Kind::kEltwise:
         ops->append_eltwise(1.0f, op.algorithm, op.alpha, op.beta);
         break;
@@ -78,8 +91,62 @@ void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRun
   }
 }
 
+dnnl::memory::dims PostOpOutputDims(const PostOpChain& chain, size_t count,
+                                    const dnnl::memory::dims& dst_dims) {
+  dnnl::memory::dims dims = dst_dims;
+  for (size_t i = 0; i < count; ++i) {
+    if (chain.ops[i].kind != PostOp::Kind::kDepthwise) continue;
+    // 3x3, pads 1 on both sides: (d + 2 - 3) / stride + 1.
+    for (size_t axis = 2; axis < dims.size(); ++axis) {
+      dims[axis] = (dims[axis] - 1) / chain.ops[i].stride + 1;
+    }
+  }
+  return dims;
+}
+
+bool HasDepthwisePostOp(const PostOpChain& chain, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    if (chain.ops[i].kind == PostOp::Kind::kDepthwise) return true;
+  }
+  return false;
+}
+
+void BindDepthwiseOperands(const PostOpChain& chain, size_t count,
+                           const dnnl::primitive_desc_base& pd, const dnnl::engine& engine,
+                           PrimitiveRunner* runner) {
+  const auto f32 = dnnl::memory::data_type::f32;
+  dnnl::stream stream(engine);
+  for (size_t i = 0; i < count; ++i) {
+    const PostOp& op = chain.ops[i];
+    if (op.kind != PostOp::Kind::kDepthwise) continue;
+    const int64_t channels = op.weights->shape()[0];
+    // Plain [C, 1, 3, 3] seen as oneDNN's grouped [G, 1, 1, 3, 3].
+    const dnnl::memory::desc plain({channels, 1, 1, 3, 3}, f32, dnnl::memory::format_tag::goihw);
+    const dnnl::memory::desc wanted =
+        pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+    if (wanted.is_zero() || wanted.get_size() < plain.get_size()) {
+      Refuse("depthwise post-op weights of an unexpected layout");
+    }
+    dnnl::memory source(plain, engine, const_cast<void*>(op.weights->data()));
+    dnnl::memory weights(wanted, engine);
+    dnnl::reorder(source, weights).execute(stream, source, weights);
+    runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, weights);
+    if (op.bias != nullptr) {
+      const dnnl::memory::desc bias_md({channels}, f32, dnnl::memory::format_tag::a);
+      dnnl::memory source_bias(bias_md, engine, const_cast<void*>(op.bias->data()));
+      dnnl::memory bias(bias_md, engine);
+      dnnl::reorder(source_bias, bias).execute(stream, source_bias, bias);
+      runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, bias);
+    }
+  }
+  stream.wait();
+}
+
 void RefuseSlowImplementation(const dnnl::primitive_desc_base& pd, bool gemm_is_slow) {
   if (IsReferenceImpl(pd)) Refuse("only a reference implementation");
+  if (std::string(pd.impl_info_str()).find("ref_fused") != std::string::npos) {
+    Refuse("the fused depthwise post-op would run apart");
+  }
   if (gemm_is_slow && std::string(pd.impl_info_str()).find("gemm") != std::string::npos) {
     Refuse("only a gemm-based implementation");
   }

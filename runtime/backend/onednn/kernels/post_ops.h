@@ -37,7 +37,23 @@ dnnl::memory::desc PostOpDstDesc(const PostOpChain& chain, size_t count,
 
 void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRunner* runner);
 
-// Throws dnnl::error when oneDNN picked its reference implementation or,
+// The dims of the chain value after the first `count` post-ops, from the
+// anchor's `dst_dims` (a `dw` shrinks the spatial dims by its stride).
+dnnl::memory::dims PostOpOutputDims(const PostOpChain& chain, size_t count,
+                                    const dnnl::memory::dims& dst_dims);
+
+// Whether the first `count` post-ops include a `dw`.
+bool HasDepthwisePostOp(const PostOpChain& chain, size_t count);
+
+// Binds the weights and bias of a `dw` among the first `count` post-ops of
+// `pd`'s primitive: reordered once, into memory the runner owns, to the
+// layout `pd` asks for.
+void BindDepthwiseOperands(const PostOpChain& chain, size_t count,
+                           const dnnl::primitive_desc_base& pd, const dnnl::engine& engine,
+                           PrimitiveRunner* runner);
+
+// Throws dnnl::error when oneDNN picked its reference implementation (or
+// ref_fused_convolution, which runs a `dw` post-op apart) or,
 // with `gemm_is_slow` (convolutions), a gemm-based one: with post-ops or in
 // a layout it does not favour oneDNN may fall back to those at 1-100x the
 // time, and running the followers apart (or reordering) is faster.

@@ -255,6 +255,42 @@ TEST(ConvKernelTest, TwoBatchSizesThroughOneSession) {
   }
 }
 
+// Winograd-shaped convolutions (3x3, stride 1, >= 16 input channels) at
+// batch 3 run image by image (the first with its ReLU, the second in
+// reverse order) and the batched convolution after them reads their output
+// (oneDNN 2.6 has no Winograd with the residual Add): every image lands at
+// its own offset.
+TEST(ConvKernelTest, WinogradBatchRunsImageByImage) {
+  const int64_t n = 3;
+  const Tensor x = RandomTensor({n, 16, 10, 10}, 1);
+  const Tensor w1 = RandomTensor({32, 16, 3, 3}, 2), w2 = RandomTensor({32, 32, 3, 3}, 3);
+  const Tensor w3 = RandomTensor({32, 32, 3, 3}, 4), b3 = RandomTensor({32}, 5);
+  ModelBuilder model(13);
+  model.Input("X", DataType::kFloat, {n, 16, 10, 10})
+      .Initializer("W1", w1)
+      .Initializer("W2", w2)
+      .Initializer("W3", w3)
+      .Initializer("B3", b3)
+      .Node("Conv", {"X", "W1"}, {"H1"}, {{"pads", V{1, 1, 1, 1}}})
+      .Node("Relu", {"H1"}, {"R1"})
+      .Node("Conv", {"R1", "W2"}, {"H2"}, {{"pads", V{1, 1, 1, 1}}})
+      .Node("Conv", {"H2", "W3", "B3"}, {"H3"}, {{"pads", V{1, 1, 1, 1}}})
+      .Node("Add", {"H3", "H2"}, {"Y"})
+      .Output("Y", DataType::kFloat, 4);
+  StatusOr<Tensor> y = RunModel(model.Bytes(), {{"X", x}});
+  ASSERT_TRUE(y.ok()) << y.status().message();
+  const ConvParams same = {1, {1, 1}, {1, 1}, {1, 1}};
+  Reference r1 = ReferenceConv(x.shape(), Values(x), w1, nullptr, same, {n, 32, 10, 10});
+  for (double& v : r1.values) v = std::max(v, 0.0);
+  const Reference h2 = ReferenceConv(r1.dims, r1.values, w2, nullptr, same, {n, 32, 10, 10});
+  Reference want = ReferenceConv(h2.dims, h2.values, w3, &b3, same, {n, 32, 10, 10});
+  for (size_t i = 0; i < want.values.size(); ++i) {
+    want.values[i] += h2.values[i];
+    want.magnitude[i] += h2.magnitude[i];
+  }
+  ExpectMatches(*y, want, 1e-4, 1e-5);
+}
+
 // Errors name the node and the reason.
 TEST(ConvKernelTest, BadModelsAreErrorsNamingTheNode) {
   struct Bad {
