@@ -139,6 +139,8 @@ bool AppendGemvPostOps(const CompileContext& ctx, size_t fused,
         op.per_column = !dims.empty() && dims.back() == n && n > 1;
         break;
       }
+      case PostOp::Kind::kDepthwise:  // a convolution's follower only
+        return false;
     }
     ops->push_back(op);
   }
