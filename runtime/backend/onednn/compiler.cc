@@ -15,7 +15,6 @@
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/reorder.h"
-#include "runtime/backend/onednn/kernels/winograd_weights.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/buffer.h"
 #include "runtime/common/status_macros.h"
@@ -402,20 +401,8 @@ class Planner : public FusionPlanner {
       const size_t bytes = dst.desc.byte_size();
       std::shared_ptr<void> buffer = constant_arena_.Allocate(bytes);
       if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
-      const dnnl::memory::desc src_md = src.desc.ToMemoryDesc();
-      if (CanTransformWinogradWeights(src_md, layout)) {
-        // oneDNN's own reorder to this layout is slow (winograd_weights.h).
-        TransformWinogradWeights(static_cast<const float*>(src.constant_data()), src_md, layout,
-                                 buffer.get());
-      } else {
-        ReorderKernel kernel(src_md, layout);
-        std::unique_ptr<KernelState> state = kernel.CreateState(CpuEngine());
-        const void* in = src.constant_data();
-        void* out = buffer.get();
-        PointerExecContext ctx(&in, 1, &out, 1, nullptr, &stream_, state.get());
-        RETURN_IF_ERROR(kernel.Execute(ctx).WithContext(label));
-        stream_.wait();
-      }
+      ReorderConstantInto(src.constant_data(), src.desc.ToMemoryDesc(), layout, buffer.get(),
+                          CpuEngine());
       if (plain) {
         Tensor t = Tensor::Wrap(dst.desc.dtype, dst.desc.dims, buffer.get());
         // Keep the buffer alive through an aliasing shared_ptr.

@@ -2,6 +2,8 @@
 
 #include <numeric>
 
+#include "runtime/backend/onednn/kernels/reorder.h"
+
 namespace bnfold::onednn {
 
 namespace {
@@ -85,12 +87,7 @@ WeightsPlacement ChooseWeightsPlacement(CompileContext& ctx, int input, int arg,
   const Tensor* constant = ctx.constant_input(input);
   if (constant == nullptr) return WeightsPlacement::kPlainView;
   const dnnl::memory::desc plain = mapping.PlainInDnnlDims(preferred.data_type());
-  dnnl::memory source(plain, ctx.engine(), const_cast<void*>(constant->data()));
-  dnnl::memory owned(preferred, ctx.engine());
-  dnnl::stream stream(ctx.engine());
-  dnnl::reorder(source, owned).execute(stream, source, owned);
-  stream.wait();
-  runner->BindMemory(arg, owned);
+  runner->BindMemory(arg, ReorderConstant(*constant, plain, preferred, ctx.engine()));
   return WeightsPlacement::kOwnedReorder;
 }
 

@@ -24,16 +24,6 @@ std::optional<dnnl::memory::desc> SameTagDesc(const dnnl::memory::desc& like,
   return std::nullopt;
 }
 
-dnnl::memory ReorderConstant(const Tensor& data, const dnnl::memory::desc& plain,
-                             const dnnl::memory::desc& target, const dnnl::engine& engine) {
-  dnnl::memory src(plain, engine, const_cast<void*>(data.data()));
-  dnnl::memory dst(target, engine);
-  dnnl::stream stream(engine);
-  dnnl::reorder(src, dst).execute(stream, src, dst);
-  stream.wait();
-  return dst;
-}
-
 bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {
   return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
 }

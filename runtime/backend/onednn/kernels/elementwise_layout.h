@@ -1,7 +1,7 @@
 // oneDNN layout helpers for the element-wise kernels: choosing a broadcast
-// operand's layout to match a blocked activation, reordering a constant
-// operand once at compile time, and spotting oneDNN's slow reference
-// implementations (which the kernels avoid in favour of their C++ loops).
+// operand's layout to match a blocked activation, and spotting oneDNN's slow
+// reference implementations (which the kernels avoid in favour of their C++
+// loops). Constant operands are reordered with ReorderConstant (reorder.h).
 #pragma once
 
 #include <optional>
@@ -18,11 +18,6 @@ namespace bnfold::onednn {
 std::optional<dnnl::memory::desc> SameTagDesc(const dnnl::memory::desc& like,
                                               const std::vector<int64_t>& like_dims,
                                               const std::vector<int64_t>& dims);
-
-// A kernel-owned copy of the plain `data` (described by `plain`) in layout
-// `target`.
-dnnl::memory ReorderConstant(const Tensor& data, const dnnl::memory::desc& plain,
-                             const dnnl::memory::desc& target, const dnnl::engine& engine);
 
 // True for oneDNN's generic reference implementations ("ref:any"): correct
 // but element-by-element slow.

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "runtime/backend/onednn/kernels/elementwise_layout.h"
+#include "runtime/backend/onednn/kernels/reorder.h"
 
 namespace bnfold::onednn {
 
@@ -115,7 +116,6 @@ void BindDepthwiseOperands(const PostOpChain& chain, size_t count,
                            const dnnl::primitive_desc_base& pd, const dnnl::engine& engine,
                            PrimitiveRunner* runner) {
   const auto f32 = dnnl::memory::data_type::f32;
-  dnnl::stream stream(engine);
   for (size_t i = 0; i < count; ++i) {
     const PostOp& op = chain.ops[i];
     if (op.kind != PostOp::Kind::kDepthwise) continue;
@@ -127,19 +127,14 @@ void BindDepthwiseOperands(const PostOpChain& chain, size_t count,
     if (wanted.is_zero() || wanted.get_size() < plain.get_size()) {
       Refuse("depthwise post-op weights of an unexpected layout");
     }
-    dnnl::memory source(plain, engine, const_cast<void*>(op.weights->data()));
-    dnnl::memory weights(wanted, engine);
-    dnnl::reorder(source, weights).execute(stream, source, weights);
-    runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, weights);
+    runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS,
+                       ReorderConstant(*op.weights, plain, wanted, engine));
     if (op.bias != nullptr) {
       const dnnl::memory::desc bias_md({channels}, f32, dnnl::memory::format_tag::a);
-      dnnl::memory source_bias(bias_md, engine, const_cast<void*>(op.bias->data()));
-      dnnl::memory bias(bias_md, engine);
-      dnnl::reorder(source_bias, bias).execute(stream, source_bias, bias);
-      runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, bias);
+      runner->BindMemory(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
+                         ReorderConstant(*op.bias, bias_md, bias_md, engine));
     }
   }
-  stream.wait();
 }
 
 void RefuseSlowImplementation(const dnnl::primitive_desc_base& pd, bool gemm_is_slow) {

@@ -1,7 +1,8 @@
 // Constant Conv weights into oneDNN's Winograd weights layouts, written by
-// the planner instead of oneDNN's reorder. oneDNN 2.6's wino_reorder first
-// transforms every (input, output) channel pair into a scratch tensor
-// [alpha][alpha][IC][OC] -- a store per 64-byte row to a different page --
+// the constant reorder (ReorderConstantInto, reorder.h) instead of oneDNN's
+// reorder. oneDNN 2.6's wino_reorder first transforms every (input,
+// output) channel pair into a scratch tensor [alpha][alpha][IC][OC] -- a
+// store per 64-byte row to a different page --
 // and then copies that into the blocked layout: ResNet-50's two 512x512x3x3
 // weights took 82 ms each at batch 1 (F(2,3) layout) and 187 ms each at
 // batch 8 (F(4,3) layout, 2.3x the bytes), most of the plan's compile time.
