@@ -84,6 +84,18 @@ StatusOr<double> Args::GetDouble(const std::string& flag, double fallback) const
   }
 }
 
+std::optional<int> StopForUsage(const Args& args, size_t positional, const char* usage) {
+  if (args.Has("--help")) {
+    std::cout << usage;
+    return kExitOk;
+  }
+  if (args.positional().size() != positional) {
+    std::cerr << usage;
+    return kExitBadInput;
+  }
+  return std::nullopt;
+}
+
 int ReportError(const std::string& command, const Status& status) {
   std::cerr << "bnfold " << command << ": " << status.message() << "\n";
   return kExitBadInput;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ class Args {
   std::vector<std::string> positional_;
   std::multimap<std::string, std::string> values_;
 };
+
+// The checks a subcommand starts with: --help prints `usage` to stdout
+// (exit 0); any number of positional arguments but `positional` prints it to
+// stderr (exit 2). Returns the exit code when the command must stop there.
+std::optional<int> StopForUsage(const Args& args, size_t positional, const char* usage);
 
 // Prints "bnfold <command>: <message>" to stderr and returns the exit code
 // for `status` (2 for bad input/usage/unsupported, 1 never).

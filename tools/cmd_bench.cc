@@ -98,14 +98,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
       argv, {"--batch", "--threads", "--iters", "--warmup", "--passes", "--input"},
       {"--no-optimize", "--json", "--help"});
   if (!args.ok()) return ReportError("bench", args.status());
-  if (args->Has("--help")) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  if (args->positional().size() != 1) {
-    std::cerr << kUsage;
-    return kExitBadInput;
-  }
+  if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   StatusOr<int64_t> batch = args->GetInt("--batch", 1);
   StatusOr<int64_t> threads = args->GetInt("--threads", 0);
   StatusOr<int64_t> iters = args->GetInt("--iters", 50);

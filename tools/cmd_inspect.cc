@@ -123,14 +123,7 @@ void PrintText(const std::string& path, const ModelInfo& info) {
 int InspectCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--json", "--help"});
   if (!args.ok()) return ReportError("inspect", args.status());
-  if (args->Has("--help")) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  if (args->positional().size() != 1) {
-    std::cerr << kUsage;
-    return kExitBadInput;
-  }
+  if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   InspectOptions options;
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));

@@ -95,14 +95,7 @@ StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
 int OptimizeCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--report", "--json", "--help"});
   if (!args.ok()) return ReportError("optimize", args.status());
-  if (args->Has("--help")) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  if (args->positional().size() != 2) {
-    std::cerr << kUsage;
-    return kExitBadInput;
-  }
+  if (std::optional<int> code = StopForUsage(*args, 2, kUsage)) return *code;
   OptimizeOptions options;
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));

@@ -204,14 +204,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
       argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--passes", "--threads"},
       {"--random-inputs", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
-  if (args->Has("--help")) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  if (args->positional().size() != 1) {
-    std::cerr << kUsage;
-    return kExitBadInput;
-  }
+  if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   VerifySettings settings;
   if (Status s = ReadSettings(*args, &settings); !s.ok()) return ReportError("verify", s);
   StatusOr<int64_t> threads = args->GetInt("--threads", 0);
