@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,5 +59,45 @@ bool DispatchNumeric(DataType dtype, Fn&& fn) {
     default: return false;
   }
 }
+
+// A oneDNN primitive when oneDNN accepts the configuration, else a plain
+// loop over `Loop`: the fallback machinery the kernels share instead of each
+// writing it out.
+template <typename Loop>
+struct PrimitiveOrLoop {
+  using LoopFn = void (*)(const Loop&, ExecContext&);
+
+  // Runs `build` (which sets up `runner` and declares to the context); when
+  // oneDNN refuses it (dnnl::error) the loop stays in use and this is false.
+  template <typename Build>
+  bool TryPrimitive(Build&& build) {
+    try {
+      build();
+    } catch (const dnnl::error&) {
+      runner = PrimitiveRunner();
+      return false;
+    }
+    use_primitive = true;
+    return true;
+  }
+
+  // Only the primitive needs per-context state.
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const {
+    return use_primitive ? runner.CreateState(engine) : nullptr;
+  }
+
+  void Execute(ExecContext& ctx) const {
+    if (use_primitive) {
+      runner.Execute(ctx);
+    } else {
+      loop_fn(loop, ctx);
+    }
+  }
+
+  PrimitiveRunner runner;
+  Loop loop;
+  LoopFn loop_fn = nullptr;
+  bool use_primitive = false;
+};
 
 }  // namespace bnfold::onednn

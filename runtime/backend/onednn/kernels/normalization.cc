@@ -124,8 +124,6 @@ void RunBatchNormLoop(const BatchNormLoop& p, ExecContext& ctx) {
   }
 }
 
-using BatchNormLoopFn = void (*)(const BatchNormLoop&, ExecContext&);
-
 class BatchNormKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
@@ -181,20 +179,20 @@ class BatchNormKernel : public Kernel {
     }
     int64_t inner = 1;
     for (size_t d = 2; d < x.dims.size(); ++d) inner *= x.dims[d];
-    loop_.batch = x.dims[0];
-    loop_.channels = spatial ? x.dims[1] : x.dims[1] * inner;
-    loop_.inner = spatial ? inner : 1;
-    loop_.epsilon = epsilon;
-    loop_.momentum = momentum;
-    loop_.training = training;
-    loop_.threads = std::max(1, ctx.threads());
-    loop_.scale_type = scale_type;
-    loop_.stats_type = stats_type;
+    impl_.loop.batch = x.dims[0];
+    impl_.loop.channels = spatial ? x.dims[1] : x.dims[1] * inner;
+    impl_.loop.inner = spatial ? inner : 1;
+    impl_.loop.epsilon = epsilon;
+    impl_.loop.momentum = momentum;
+    impl_.loop.training = training;
+    impl_.loop.threads = std::max(1, ctx.threads());
+    impl_.loop.scale_type = scale_type;
+    impl_.loop.stats_type = stats_type;
     static const char* const kNames[] = {"X", "scale", "B", "mean", "var"};
     for (int i = 1; i < 5; ++i) {
-      if (ctx.input(i).num_elements() != loop_.channels) {
+      if (ctx.input(i).num_elements() != impl_.loop.channels) {
         return InvalidModel(what + kNames[i] + " has shape " + ShapeToString(ctx.input(i).dims) +
-                            ", expected " + std::to_string(loop_.channels) + " values (" +
+                            ", expected " + std::to_string(impl_.loop.channels) + " values (" +
                             (spatial ? "one per channel" : "one per activation, spatial=0") + ")");
       }
     }
@@ -224,21 +222,18 @@ class BatchNormKernel : public Kernel {
         TryOneDnn(ctx, spatial != 0)) {
       return Status::Ok();
     }
-    DispatchFloatingElement(x.dtype, [&]<DataType kType>() { loop_fn_ = &RunBatchNormLoop<kType>; });
+    DispatchFloatingElement(x.dtype,
+                            [&]<DataType kType>() { impl_.loop_fn = &RunBatchNormLoop<kType>; });
     return Status::Ok();
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+    return impl_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
     if (empty_) return Status::Ok();
-    if (use_onednn_) {
-      runner_.Execute(ctx);
-    } else {
-      loop_fn_(loop_, ctx);
-    }
+    impl_.Execute(ctx);
     return Status::Ok();
   }
 
@@ -248,39 +243,31 @@ class BatchNormKernel : public Kernel {
   bool TryOneDnn(CompileContext& ctx, bool spatial) {
     const TensorDesc& x = ctx.input(kX);
     const dnnl::memory::desc src =
-        spatial ? x.ToMemoryDesc() : PlainDesc(x.dtype, {loop_.batch, loop_.channels});
-    const dnnl::memory::desc channel_md = PlainDesc(DataType::kFloat, {loop_.channels});
-    try {
+        spatial ? x.ToMemoryDesc() : PlainDesc(x.dtype, {impl_.loop.batch, impl_.loop.channels});
+    const dnnl::memory::desc channel_md = PlainDesc(DataType::kFloat, {impl_.loop.channels});
+    return impl_.TryPrimitive([&] {
       dnnl::batch_normalization_forward::desc desc(
-          dnnl::prop_kind::forward_inference, src, static_cast<float>(loop_.epsilon),
+          dnnl::prop_kind::forward_inference, src, static_cast<float>(impl_.loop.epsilon),
           dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
               dnnl::normalization_flags::use_shift);
       dnnl::batch_normalization_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(),
                                                            ctx.engine());
-      runner_ = PrimitiveRunner(dnnl::batch_normalization_forward(pd));
-      runner_.BindInput(DNNL_ARG_SRC, kX, src);
-      runner_.BindInput(DNNL_ARG_SCALE, kScale, channel_md);
-      runner_.BindInput(DNNL_ARG_SHIFT, kBias, channel_md);
-      runner_.BindInput(DNNL_ARG_MEAN, kMean, channel_md);
-      runner_.BindInput(DNNL_ARG_VARIANCE, kVar, channel_md);
-      runner_.BindOutput(DNNL_ARG_DST, kY, pd.dst_desc());
-      runner_.BindScratchpad(pd.scratchpad_desc());
+      impl_.runner = PrimitiveRunner(dnnl::batch_normalization_forward(pd));
+      impl_.runner.BindInput(DNNL_ARG_SRC, kX, src);
+      impl_.runner.BindInput(DNNL_ARG_SCALE, kScale, channel_md);
+      impl_.runner.BindInput(DNNL_ARG_SHIFT, kBias, channel_md);
+      impl_.runner.BindInput(DNNL_ARG_MEAN, kMean, channel_md);
+      impl_.runner.BindInput(DNNL_ARG_VARIANCE, kVar, channel_md);
+      impl_.runner.BindOutput(DNNL_ARG_DST, kY, pd.dst_desc());
+      impl_.runner.BindScratchpad(pd.scratchpad_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
       if (spatial) ctx.AcceptInputLayout(kX);
       if (spatial && !x.is_plain()) ctx.SetOutput(kY, x.dtype, x.dims, pd.dst_desc());
-    } catch (const dnnl::error&) {
-      runner_ = PrimitiveRunner();
-      return false;
-    }
-    use_onednn_ = true;
-    return true;
+    });
   }
 
-  BatchNormLoop loop_;
+  PrimitiveOrLoop<BatchNormLoop> impl_;
   bool empty_ = false;
-  bool use_onednn_ = false;
-  PrimitiveRunner runner_;
-  BatchNormLoopFn loop_fn_ = nullptr;
 };
 
 // ------------------------------------------------------ InstanceNormalization
@@ -412,15 +399,15 @@ void RunLrnLoop(const LrnLoop& p, ExecContext& ctx) {
   }
 }
 
-using LrnLoopFn = void (*)(const LrnLoop&, ExecContext&);
-
 class LrnKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 13;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() { loop_fn_ = &RunLrnLoop<kType>; })) {
+        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+          impl_.loop_fn = &RunLrnLoop<kType>;
+        })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"
                                                       : "float16, float, double");
     }
@@ -432,35 +419,33 @@ class LrnKernel : public Kernel {
     if (node.FindAttribute("size") == nullptr) {
       return InvalidModel(ctx.Describe() + ": attribute 'size' is required");
     }
-    ASSIGN_OR_RETURN(loop_.size, node.GetInt("size", 1));
+    ASSIGN_OR_RETURN(impl_.loop.size, node.GetInt("size", 1));
     ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1e-4f));
     ASSIGN_OR_RETURN(float beta, node.GetFloat("beta", 0.75f));
     ASSIGN_OR_RETURN(float bias, node.GetFloat("bias", 1.0f));
-    if (loop_.size < 1) return InvalidModel(ctx.Describe() + ": size must be positive");
-    loop_.alpha = alpha;
-    loop_.beta = beta;
-    loop_.bias = bias;
-    loop_.threads = std::max(1, ctx.threads());
-    loop_.batch = x.dims[0];
-    loop_.channels = x.dims[1];
-    loop_.inner = 1;
-    for (size_t d = 2; d < x.dims.size(); ++d) loop_.inner *= x.dims[d];
+    if (impl_.loop.size < 1) return InvalidModel(ctx.Describe() + ": size must be positive");
+    impl_.loop.alpha = alpha;
+    impl_.loop.beta = beta;
+    impl_.loop.bias = bias;
+    impl_.loop.threads = std::max(1, ctx.threads());
+    impl_.loop.batch = x.dims[0];
+    impl_.loop.channels = x.dims[1];
+    impl_.loop.inner = 1;
+    for (size_t d = 2; d < x.dims.size(); ++d) impl_.loop.inner *= x.dims[d];
     ctx.SetOutput(0, x.dtype, x.dims);
     if (x.num_elements() == 0) return Status::Ok();
-    if (x.dtype == DataType::kFloat && loop_.size % 2 == 1 && x.dims.size() <= 5) TryOneDnn(ctx);
+    if (x.dtype == DataType::kFloat && impl_.loop.size % 2 == 1 && x.dims.size() <= 5) {
+      TryOneDnn(ctx);
+    }
     return Status::Ok();
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+    return impl_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
-    if (use_onednn_) {
-      runner_.Execute(ctx);
-    } else {
-      loop_fn_(loop_, ctx);
-    }
+    impl_.Execute(ctx);
     return Status::Ok();
   }
 
@@ -468,32 +453,26 @@ class LrnKernel : public Kernel {
   void TryOneDnn(CompileContext& ctx) {
     const TensorDesc& x = ctx.input(0);
     const dnnl::memory::desc src = x.ToMemoryDesc();
-    try {
+    impl_.TryPrimitive([&] {
       // oneDNN's across-channel LRN: src / (k + alpha / size * sum)^beta
       // over [c - (size-1)/2, c + (size-1)/2]: ONNX's formula for odd size.
       dnnl::lrn_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                   dnnl::algorithm::lrn_across_channels, src, loop_.size,
-                                   static_cast<float>(loop_.alpha), static_cast<float>(loop_.beta),
-                                   static_cast<float>(loop_.bias));
+                                   dnnl::algorithm::lrn_across_channels, src, impl_.loop.size,
+                                   static_cast<float>(impl_.loop.alpha),
+                                   static_cast<float>(impl_.loop.beta),
+                                   static_cast<float>(impl_.loop.bias));
       dnnl::lrn_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
-      runner_ = PrimitiveRunner(dnnl::lrn_forward(pd));
-      runner_.BindInput(DNNL_ARG_SRC, 0, src);
-      runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
-      runner_.BindScratchpad(pd.scratchpad_desc());
+      impl_.runner = PrimitiveRunner(dnnl::lrn_forward(pd));
+      impl_.runner.BindInput(DNNL_ARG_SRC, 0, src);
+      impl_.runner.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
+      impl_.runner.BindScratchpad(pd.scratchpad_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
       ctx.AcceptInputLayout(0);
       if (!x.is_plain()) ctx.SetOutput(0, x.dtype, x.dims, pd.dst_desc());
-    } catch (const dnnl::error&) {
-      runner_ = PrimitiveRunner();
-      return;
-    }
-    use_onednn_ = true;
+    });
   }
 
-  LrnLoop loop_;
-  bool use_onednn_ = false;
-  PrimitiveRunner runner_;
-  LrnLoopFn loop_fn_ = nullptr;
+  PrimitiveOrLoop<LrnLoop> impl_;
 };
 
 }  // namespace

@@ -201,8 +201,6 @@ void RunPoolLoop(const PoolLoop& p, ExecContext& ctx) {
   }
 }
 
-using PoolLoopFn = void (*)(const PoolLoop&, ExecContext&);
-
 class PoolKernel : public Kernel {
  public:
   PoolKernel(PoolKind kind, bool global) : kind_(kind), global_(global) {}
@@ -275,11 +273,11 @@ class PoolKernel : public Kernel {
     }
 
     // The C++ loop on the plain layout.
-    loop_.kind = kind_;
-    loop_.planes = x.dims[0] * x.dims[1];
-    loop_.count_include_pad = count_include_pad;
-    loop_.column_major_indices = storage_order == 1;
-    loop_.threads = std::max(1, ctx.threads());
+    impl_.loop.kind = kind_;
+    impl_.loop.planes = x.dims[0] * x.dims[1];
+    impl_.loop.count_include_pad = count_include_pad;
+    impl_.loop.column_major_indices = storage_order == 1;
+    impl_.loop.threads = std::max(1, ctx.threads());
     if (global_ && g.in.size() > 3) {
       // Global pooling ignores the spatial structure: one flat window.
       int64_t size = 1;
@@ -292,20 +290,21 @@ class PoolKernel : public Kernel {
     }
     const size_t offset = 3 - g.in.size();
     for (size_t d = 0; d < g.in.size(); ++d) {
-      loop_.in[offset + d] = g.in[d];
-      loop_.out[offset + d] = g.out[d];
-      loop_.kernel[offset + d] = g.kernel[d];
-      loop_.strides[offset + d] = g.strides[d];
-      loop_.dilations[offset + d] = g.dilations[d];
-      loop_.pad_begin[offset + d] = g.pad_begin[d];
-      loop_.pad_end[offset + d] = g.pad_end[d];
+      impl_.loop.in[offset + d] = g.in[d];
+      impl_.loop.out[offset + d] = g.out[d];
+      impl_.loop.kernel[offset + d] = g.kernel[d];
+      impl_.loop.strides[offset + d] = g.strides[d];
+      impl_.loop.dilations[offset + d] = g.dilations[d];
+      impl_.loop.pad_begin[offset + d] = g.pad_begin[d];
+      impl_.loop.pad_end[offset + d] = g.pad_end[d];
     }
     if (x.dtype == DataType::kInt8) {
-      loop_fn_ = &RunPoolLoop<DataType::kInt8>;
+      impl_.loop_fn = &RunPoolLoop<DataType::kInt8>;
     } else if (x.dtype == DataType::kUint8) {
-      loop_fn_ = &RunPoolLoop<DataType::kUint8>;
+      impl_.loop_fn = &RunPoolLoop<DataType::kUint8>;
     } else {
-      DispatchFloatingElement(x.dtype, [&]<DataType kType>() { loop_fn_ = &RunPoolLoop<kType>; });
+      DispatchFloatingElement(x.dtype,
+                              [&]<DataType kType>() { impl_.loop_fn = &RunPoolLoop<kType>; });
     }
     ctx.SetOutput(0, x.dtype, out_dims);
     if (want_indices) ctx.SetOutput(1, DataType::kInt64, out_dims);
@@ -313,16 +312,12 @@ class PoolKernel : public Kernel {
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+    return impl_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
     if (empty_) return Status::Ok();
-    if (use_onednn_) {
-      runner_.Execute(ctx);
-    } else {
-      loop_fn_(loop_, ctx);
-    }
+    impl_.Execute(ctx);
     return Status::Ok();
   }
 
@@ -363,7 +358,7 @@ class PoolKernel : public Kernel {
         kind_ == PoolKind::kMax ? dnnl::algorithm::pooling_max
         : count_include_pad     ? dnnl::algorithm::pooling_avg_include_padding
                                 : dnnl::algorithm::pooling_avg_exclude_padding;
-    try {
+    return impl_.TryPrimitive([&] {
       dnnl::pooling_v2_forward::desc desc(
           dnnl::prop_kind::forward_inference, algorithm, src, dst,
           dnnl::memory::dims(g.strides.begin(), g.strides.end()),
@@ -371,28 +366,20 @@ class PoolKernel : public Kernel {
           dnnl::memory::dims(g.pad_begin.begin(), g.pad_begin.end()),
           dnnl::memory::dims(pad_end.begin(), pad_end.end()));
       dnnl::pooling_v2_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
-      runner_ = PrimitiveRunner(dnnl::pooling_v2_forward(pd));
-      runner_.BindInput(DNNL_ARG_SRC, 0, src);
-      runner_.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
-      runner_.BindScratchpad(pd.scratchpad_desc());
+      impl_.runner = PrimitiveRunner(dnnl::pooling_v2_forward(pd));
+      impl_.runner.BindInput(DNNL_ARG_SRC, 0, src);
+      impl_.runner.BindOutput(DNNL_ARG_DST, 0, pd.dst_desc());
+      impl_.runner.BindScratchpad(pd.scratchpad_desc());
       ctx.AcceptInputLayout(0);
       ctx.SetOutput(0, x.dtype, out_dims, x.is_plain() ? dnnl::memory::desc() : pd.dst_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
-    } catch (const dnnl::error&) {
-      runner_ = PrimitiveRunner();
-      return false;
-    }
-    use_onednn_ = true;
-    return true;
+    });
   }
 
   PoolKind kind_;
   bool global_;
   bool empty_ = false;
-  bool use_onednn_ = false;
-  PrimitiveRunner runner_;
-  PoolLoop loop_;
-  PoolLoopFn loop_fn_ = nullptr;
+  PrimitiveOrLoop<PoolLoop> impl_;
 };
 
 std::unique_ptr<Kernel> MakeMaxPool() { return std::make_unique<PoolKernel>(PoolKind::kMax, false); }

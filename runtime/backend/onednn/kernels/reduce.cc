@@ -197,38 +197,36 @@ class ReduceKernel : public Kernel {
     // The loop's dims: size-1 dims dropped, runs of reduced dims and runs
     // of contiguous kept dims merged.
     const std::vector<int64_t> kept_strides = RowMajorStrides(kept_dims);
-    loop_ = ReduceLoop{};
+    impl_.loop = ReduceLoop{};
     for (int64_t d = 0; d < rank; ++d) {
       if (x.dims[d] == 1) continue;
       const int64_t stride = reduced[d] ? 0 : kept_strides[d];
-      if (!loop_.in_dims.empty() && (loop_.out_strides.back() == 0) == (stride == 0) &&
-          (stride == 0 || loop_.out_strides.back() == stride * x.dims[d])) {
-        loop_.in_dims.back() *= x.dims[d];
-        loop_.out_strides.back() = stride;
+      if (!impl_.loop.in_dims.empty() && (impl_.loop.out_strides.back() == 0) == (stride == 0) &&
+          (stride == 0 || impl_.loop.out_strides.back() == stride * x.dims[d])) {
+        impl_.loop.in_dims.back() *= x.dims[d];
+        impl_.loop.out_strides.back() = stride;
       } else {
-        loop_.in_dims.push_back(x.dims[d]);
-        loop_.out_strides.push_back(stride);
+        impl_.loop.in_dims.push_back(x.dims[d]);
+        impl_.loop.out_strides.push_back(stride);
       }
     }
-    loop_.out_elements = out_elements;
-    loop_.reduced_count = reduced_count;
-    DispatchElement(x.dtype, [&]<DataType kType>() { loop_fn_ = PickLoop<kType>(op_); });
-    ctx.RequestScratchpad((static_cast<size_t>(out_elements) + loop_.in_dims.size()) *
+    impl_.loop.out_elements = out_elements;
+    impl_.loop.reduced_count = reduced_count;
+    DispatchElement(x.dtype, [&]<DataType kType>() { impl_.loop_fn = PickLoop<kType>(op_); });
+    ctx.RequestScratchpad((static_cast<size_t>(out_elements) + impl_.loop.in_dims.size()) *
                           sizeof(uint64_t));
     return Status::Ok();
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+    return impl_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
     if (copy_bytes_) {
       std::memcpy(ctx.output(0), ctx.input(0), copy_bytes_);
-    } else if (use_onednn_) {
-      runner_.Execute(ctx);
-    } else if (loop_fn_) {
-      loop_fn_(loop_, ctx);
+    } else if (impl_.use_primitive || impl_.loop_fn) {
+      impl_.Execute(ctx);
     }
     return Status::Ok();
   }
@@ -290,28 +288,20 @@ class ReduceKernel : public Kernel {
                                                                : dnnl::algorithm::reduction_min;
     const dnnl::memory::desc src = PlainDesc(x.dtype, x.dims);
     const dnnl::memory::desc dst = PlainDesc(x.dtype, kept_dims);
-    try {
+    return impl_.TryPrimitive([&] {
       dnnl::reduction::desc desc(algorithm, src, dst, 0.0f, 0.0f);
       dnnl::reduction::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
-      runner_ = PrimitiveRunner(dnnl::reduction(pd));
-      runner_.BindInput(DNNL_ARG_SRC, 0, src);
-      runner_.BindOutput(DNNL_ARG_DST, 0, dst);
-      runner_.BindScratchpad(pd.scratchpad_desc());
+      impl_.runner = PrimitiveRunner(dnnl::reduction(pd));
+      impl_.runner.BindInput(DNNL_ARG_SRC, 0, src);
+      impl_.runner.BindOutput(DNNL_ARG_DST, 0, dst);
+      impl_.runner.BindScratchpad(pd.scratchpad_desc());
       ctx.RequestScratchpad(ScratchpadBytes(pd));
-    } catch (const dnnl::error&) {
-      runner_ = PrimitiveRunner();
-      return false;
-    }
-    use_onednn_ = true;
-    return true;
+    });
   }
 
   ReduceOp op_;
   size_t copy_bytes_ = 0;
-  bool use_onednn_ = false;
-  PrimitiveRunner runner_;
-  ReduceLoop loop_;
-  ReduceLoopFn loop_fn_ = nullptr;
+  PrimitiveOrLoop<ReduceLoop> impl_;
 };
 
 template <ReduceOp kOp>

@@ -54,18 +54,16 @@ void RunSoftmaxLoop(const SoftmaxView& v, ExecContext& ctx) {
   }
 }
 
-using SoftmaxLoopFn = void (*)(const SoftmaxView&, ExecContext&);
-
 class SoftmaxKernel : public Kernel {
  public:
-  explicit SoftmaxKernel(bool log) { view_.log = log; }
+  explicit SoftmaxKernel(bool log) { impl_.loop.log = log; }
 
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 13;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
         !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
-          loop_fn_ = &RunSoftmaxLoop<kType>;
+          impl_.loop_fn = &RunSoftmaxLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"
                                                       : "float16, float, double");
@@ -75,26 +73,27 @@ class SoftmaxKernel : public Kernel {
     const bool flatten = ctx.node().opset() < 13;
     ASSIGN_OR_RETURN(int64_t attr_axis, ctx.node().GetInt("axis", flatten ? 1 : -1));
     ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, attr_axis, rank));
-    view_.outer = view_.n = view_.inner = 1;
-    view_.threads = std::max(1, ctx.threads());
+    impl_.loop.outer = impl_.loop.n = impl_.loop.inner = 1;
+    impl_.loop.threads = std::max(1, ctx.threads());
     for (int64_t d = 0; d < rank; ++d) {
       if (d < axis) {
-        view_.outer *= x.dims[d];
+        impl_.loop.outer *= x.dims[d];
       } else if (d == axis || flatten) {
-        view_.n *= x.dims[d];
+        impl_.loop.n *= x.dims[d];
       } else {
-        view_.inner *= x.dims[d];
+        impl_.loop.inner *= x.dims[d];
       }
     }
     ctx.SetOutput(0, x.dtype, x.dims);
-    empty_ = view_.outer * view_.n * view_.inner == 0;
+    empty_ = impl_.loop.outer * impl_.loop.n * impl_.loop.inner == 0;
     if (empty_ || x.dtype != DataType::kFloat) return Status::Ok();
 
-    const dnnl::memory::desc md = PlainDesc(x.dtype, {view_.outer, view_.n, view_.inner});
+    const dnnl::memory::desc md =
+        PlainDesc(x.dtype, {impl_.loop.outer, impl_.loop.n, impl_.loop.inner});
     return CatchDnnl(ctx.Describe(), [&] {
       dnnl::primitive primitive;
       dnnl::memory::desc scratchpad;
-      if (view_.log) {
+      if (impl_.loop.log) {
         dnnl::logsoftmax_forward::desc desc(dnnl::prop_kind::forward_inference, md, 1);
         dnnl::logsoftmax_forward::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
         primitive = dnnl::logsoftmax_forward(pd);
@@ -105,35 +104,28 @@ class SoftmaxKernel : public Kernel {
         primitive = dnnl::softmax_forward(pd);
         scratchpad = pd.scratchpad_desc();
       }
-      runner_ = PrimitiveRunner(primitive);
-      runner_.BindInput(DNNL_ARG_SRC, 0, md);
-      runner_.BindOutput(DNNL_ARG_DST, 0, md);
-      runner_.BindScratchpad(scratchpad);
+      impl_.runner = PrimitiveRunner(primitive);
+      impl_.runner.BindInput(DNNL_ARG_SRC, 0, md);
+      impl_.runner.BindOutput(DNNL_ARG_DST, 0, md);
+      impl_.runner.BindScratchpad(scratchpad);
       ctx.RequestScratchpad(scratchpad.get_size());
-      use_onednn_ = true;
+      impl_.use_primitive = true;
     });
   }
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return use_onednn_ ? runner_.CreateState(engine) : nullptr;
+    return impl_.CreateState(engine);
   }
 
   Status Execute(ExecContext& ctx) const override {
     if (empty_) return Status::Ok();
-    if (use_onednn_) {
-      runner_.Execute(ctx);
-    } else {
-      loop_fn_(view_, ctx);
-    }
+    impl_.Execute(ctx);
     return Status::Ok();
   }
 
  private:
-  SoftmaxView view_;
+  PrimitiveOrLoop<SoftmaxView> impl_;
   bool empty_ = false;
-  bool use_onednn_ = false;
-  PrimitiveRunner runner_;
-  SoftmaxLoopFn loop_fn_ = nullptr;
 };
 
 std::unique_ptr<Kernel> MakeSoftmax() { return std::make_unique<SoftmaxKernel>(false); }
