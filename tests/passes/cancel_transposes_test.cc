@@ -9,25 +9,19 @@
 
 #include <cstring>
 #include <map>
-#include <random>
 
 #include "bnfold/session.h"
 #include "passes/pass_registry.h"
 #include "tests/passes/fold_test_util.h"
 #include "tests/passes/test_models.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold::passes::testing {
 namespace {
 
 const std::vector<std::string> kPass = {"cancel-transposes"};
 
-std::vector<float> RandomFloats(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::bnfold::testing::SeededValues;
 
 // Runs `spec` through the Session (no passes, or exactly `passes`) on
 // seeded inputs of the given dims; outputs by name.
@@ -46,7 +40,7 @@ std::map<std::string, std::vector<float>> RunThroughSession(
   for (const auto& [name, dims] : inputs) {
     StatusOr<Tensor> t = Tensor::Allocate(DataType::kFloat, dims);
     EXPECT_TRUE(t.ok());
-    const std::vector<float> values = RandomFloats(t->num_elements(), seed++);
+    const std::vector<float> values = SeededValues(t->num_elements(), seed++);
     std::memcpy(t->data(), values.data(), values.size() * sizeof(float));
     feeds.push_back({name, std::move(*t)});
   }

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "onnx/defs/parser.h"
@@ -52,14 +51,6 @@ void AddFloatInitializer(onnx::GraphProto* graph, const std::string& name,
   t->set_data_type(onnx::TensorProto::FLOAT);
   for (int64_t d : dims) t->add_dims(d);
   t->set_raw_data(values.data(), values.size() * sizeof(float));
-}
-
-std::vector<float> SeededValues(size_t n, uint32_t seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(rng);
-  return v;
 }
 
 void WriteModel(const onnx::ModelProto& model, const std::string& path) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "onnx/onnx_pb.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold::testing {
 
@@ -35,8 +36,6 @@ onnx::ModelProto ParseModel(const std::string& text);
 // Adds a float initializer (raw_data) to `graph`.
 void AddFloatInitializer(onnx::GraphProto* graph, const std::string& name,
                          const std::vector<int64_t>& dims, const std::vector<float>& values);
-// `n` values from a fixed-seed generator, uniform in [lo, hi).
-std::vector<float> SeededValues(size_t n, uint32_t seed, float lo, float hi);
 void WriteModel(const onnx::ModelProto& model, const std::string& path);
 onnx::ModelProto ReadModel(const std::string& path);
 std::string ReadBytes(const std::string& path);

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,19 +13,14 @@
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
 #include "tests/test_util/onnx_text.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold::onednn {
 namespace {
 
 constexpr int kIn = 32, kMid = 48, kOut = 32, kSize = 6;
 
-std::vector<float> RandomFloats(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::bnfold::testing::SeededValues;
 
 std::string Values(const std::vector<float>& v) {
   std::string s;
@@ -46,8 +40,8 @@ std::vector<double> AsWritten(const std::vector<float>& v) {
 class ConstantSharingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    w1_ = RandomFloats(size_t(kMid) * kIn, 3);
-    w2_ = RandomFloats(size_t(kOut) * kMid * 9, 5);
+    w1_ = SeededValues(size_t(kMid) * kIn, 3);
+    w2_ = SeededValues(size_t(kOut) * kMid * 9, 5);
     const std::string text =
         "<ir_version: 8, opset_import: [\"\" : 13]>\n"
         "g (float[N, 32, 6, 6] x) => (float[N, 32, 6, 6] y)\n"
@@ -71,7 +65,7 @@ class ConstantSharingTest : public ::testing::Test {
 
   // Largest difference between the plan's output and the reference.
   double WorstError(const std::shared_ptr<const Plan>& plan, int batch) const {
-    const std::vector<float> x = RandomFloats(size_t(batch) * kIn * kSize * kSize, 17 + batch);
+    const std::vector<float> x = SeededValues(size_t(batch) * kIn * kSize * kSize, 17 + batch);
     ExecState state(plan);
     Status status = state.Run({x.data()});
     EXPECT_TRUE(status.ok()) << status.ToString();

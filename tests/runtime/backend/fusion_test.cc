@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,20 +15,14 @@
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
 #include "tests/test_util/onnx_text.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold {
 namespace {
 
 using testing::ModelBytesFromText;
 
-// Seeded values in [lo, hi).
-std::vector<float> Random(int64_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> values(count);
-  for (float& v : values) v = dist(rng);
-  return values;
-}
+using ::bnfold::testing::SeededValues;
 
 int64_t Count(const std::vector<int64_t>& dims) {
   int64_t n = 1;
@@ -62,7 +55,7 @@ std::string Init(const std::string& name, const std::vector<int64_t>& dims,
 
 std::string RandomInit(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed,
                        float lo = -0.3f, float hi = 0.3f) {
-  return Init(name, dims, Random(Count(dims), seed, lo, hi));
+  return Init(name, dims, SeededValues(Count(dims), seed, lo, hi));
 }
 
 struct Io {
@@ -143,7 +136,7 @@ std::string OutputName(const onednn::Plan& plan, const onednn::PlanStep* step) {
 std::vector<std::vector<float>> InputValues(const Model& model) {
   std::vector<std::vector<float>> values;
   uint32_t seed = 100;
-  for (const Io& in : model.inputs) values.push_back(Random(Count(in.dims), seed++));
+  for (const Io& in : model.inputs) values.push_back(SeededValues(Count(in.dims), seed++));
   return values;
 }
 
@@ -347,9 +340,9 @@ std::vector<double> ReferenceConv(const std::vector<double>& x, const std::vecto
 TEST(FusionTest, ResidualBlockMatchesDoubleReference) {
   const Model model = ResidualBlock();
   const std::vector<float> x = InputValues(model)[0];
-  const std::vector<float> w1 = Random(Count(kW), 1, -0.3f, 0.3f), b1 = Random(16, 2, -0.3f, 0.3f);
-  const std::vector<float> w2 = Random(Count(kW), 7, -0.3f, 0.3f), b2 = Random(16, 8, -0.3f, 0.3f);
-  const std::vector<float> w3 = Random(Count(kW), 9, -0.3f, 0.3f), b3(16, 0.0f);
+  const std::vector<float> w1 = SeededValues(Count(kW), 1, -0.3f, 0.3f), b1 = SeededValues(16, 2, -0.3f, 0.3f);
+  const std::vector<float> w2 = SeededValues(Count(kW), 7, -0.3f, 0.3f), b2 = SeededValues(16, 8, -0.3f, 0.3f);
+  const std::vector<float> w3 = SeededValues(Count(kW), 9, -0.3f, 0.3f), b3(16, 0.0f);
   auto relu = [](std::vector<double> v) {
     for (double& e : v) e = std::max(e, 0.0);
     return v;

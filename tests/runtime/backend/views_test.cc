@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
 #include "tests/test_util/onnx_text.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold {
 namespace {
@@ -67,13 +67,7 @@ int StepsLabelled(const onednn::Plan& plan, const std::string& what) {
   return n;
 }
 
-std::vector<float> RandomFloats(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::bnfold::testing::SeededValues;
 
 int64_t Count(const Dims& dims) {
   int64_t n = 1;
@@ -168,7 +162,7 @@ TEST(ViewsTest, ReshapeFlattenSqueezeUnsqueezeIdentityDropoutRunNoStep) {
   // Only the Relu computes; the six shape ops are views of its output.
   EXPECT_EQ(c.plan->steps.size(), 1u);
   EXPECT_EQ(c.plan->values[c.plan->outputs[0]].storage, PlanValue::Storage::kAlias);
-  const std::vector<float> x = RandomFloats(24, 1);
+  const std::vector<float> x = SeededValues(24, 1);
   std::vector<float> relu(24);
   for (int i = 0; i < 24; ++i) relu[i] = x[i] > 0 ? x[i] : 0.0f;
   const auto out = RunPlan(*c.plan, {&x});
@@ -186,7 +180,7 @@ TEST(ViewsTest, TransposePairComposingToIdentityRunsNoStep) {
                              {{"x", {2, 3, 4, 5}}});
   ASSERT_TRUE(c.plan);
   EXPECT_EQ(c.plan->steps.size(), 0u);
-  const std::vector<float> x = RandomFloats(120, 2);
+  const std::vector<float> x = SeededValues(120, 2);
   EXPECT_EQ(RunPlan(*c.plan, {&x})[0], x);
 }
 
@@ -218,7 +212,7 @@ TEST(ViewsTest, TransposeIntoAPlainConsumerIsOneReorder) {
     ASSERT_TRUE(c.plan);
     EXPECT_EQ(c.plan->steps.size(), 1u);
     EXPECT_EQ(StepsLabelled(*c.plan, "Reorder"), 1);
-    const std::vector<float> x = RandomFloats(Count(dims), 3);
+    const std::vector<float> x = SeededValues(Count(dims), 3);
     EXPECT_EQ(RunPlan(*c.plan, {&x})[0], TransposeRef(x, dims, perm));
   }
 }
@@ -242,7 +236,7 @@ TEST(ViewsTest, Int64TransposeCopies) {
 // Transposes become descs; data moves only where a kernel's layout differs.
 TEST(ViewsTest, NhwcConvBlockHasNoTransposeStep) {
   const Dims x_dims = {2, 6, 7, 3}, w_dims = {16, 3, 3, 3};
-  const std::vector<float> w = RandomFloats(Count(w_dims), 4), bias = RandomFloats(16, 5);
+  const std::vector<float> w = SeededValues(Count(w_dims), 4), bias = SeededValues(16, 5);
   const std::string text =
       "<ir_version: 8, opset_import: [\"\" : 13]>\n"
       "g (float[2,6,7,3] x) => (float[2,6,7,16] y, float[2,672] flat) {\n"
@@ -264,7 +258,7 @@ TEST(ViewsTest, NhwcConvBlockHasNoTransposeStep) {
   EXPECT_LE(c.plan->steps.size(), 4u);
   EXPECT_GE(c.plan->steps.size(), 2u);
 
-  const std::vector<float> x = RandomFloats(Count(x_dims), 6);
+  const std::vector<float> x = SeededValues(Count(x_dims), 6);
   std::vector<double> ref = ConvRef(TransposeRef(x, x_dims, {0, 3, 1, 2}), {2, 3, 6, 7}, w,
                                     w_dims, bias, 1);
   for (double& v : ref) v = std::max(v, 0.0);
@@ -294,7 +288,7 @@ TEST(ViewsTest, TransposeReadByPoolingIsAViewOnlyWhenChannelsLast) {
         {{"x", x_dims}});
     ASSERT_TRUE(c.plan);
     EXPECT_EQ(StepsLabelled(*c.plan, "Transpose"), perm[1] == 3 ? 0 : 1);
-    const std::vector<float> x = RandomFloats(Count(x_dims), 14);
+    const std::vector<float> x = SeededValues(Count(x_dims), 14);
     const std::vector<float> t = TransposeRef(x, x_dims, perm);
     const int64_t n = t_dims[0], ch = t_dims[1], h = t_dims[2], w = t_dims[3];
     std::vector<double> y;
@@ -329,7 +323,7 @@ TEST(ViewsTest, ViewedBufferOutlivesItsViews) {
                              {{"x", {4096}}});
   ASSERT_TRUE(c.plan);
   EXPECT_EQ(c.plan->steps.size(), 5u);  // Relu, Sigmoid, Tanh, Neg, Add
-  const std::vector<float> x = RandomFloats(4096, 7);
+  const std::vector<float> x = SeededValues(4096, 7);
   std::vector<double> y(4096), z(4096);
   for (int i = 0; i < 4096; ++i) {
     z[i] = std::max(x[i], 0.0f);
@@ -343,7 +337,7 @@ TEST(ViewsTest, ViewedBufferOutlivesItsViews) {
 // A view of a constant is a constant: consumers still read it at compile
 // time (a transposed weight reaches MatMul plain).
 TEST(ViewsTest, ViewsOfConstantsStayConstants) {
-  const std::vector<float> w = RandomFloats(12, 8), k = RandomFloats(6, 9);
+  const std::vector<float> w = SeededValues(12, 8), k = SeededValues(6, 9);
   const std::string text =
       "<ir_version: 8, opset_import: [\"\" : 13]>\n"
       "g (float[2,4] x) => (float[2,3] y) {\n"
@@ -358,7 +352,7 @@ TEST(ViewsTest, ViewsOfConstantsStayConstants) {
   const Compiled c = Compile(text, {{"x", {2, 4}}});
   ASSERT_TRUE(c.plan);
   EXPECT_EQ(c.plan->steps.size(), 2u);  // MatMul, Add
-  const std::vector<float> x = RandomFloats(8, 10);
+  const std::vector<float> x = SeededValues(8, 10);
   std::vector<double> y(6);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j) {
@@ -399,7 +393,7 @@ TEST(ViewsTest, GraphOutputViewingAGraphInputIsCopiedOut) {
     })",
                              /*optimize=*/false);
   ASSERT_TRUE(session.ok()) << session.status().ToString();
-  const std::vector<float> values = RandomFloats(12, 11);
+  const std::vector<float> values = SeededValues(12, 11);
   std::vector<NamedTensor> feeds = {{"x", MakeFloats({2, 6}, values)}};
   std::vector<NamedTensor> out;
   ASSERT_TRUE((*session)->Run(feeds, &out).ok());
@@ -414,7 +408,7 @@ TEST(ViewsTest, GraphOutputViewingAGraphInputIsCopiedOut) {
 // own views, and a batch seen again reuses its plan.
 TEST(ViewsTest, BatchChangesThroughOneSession) {
   const Dims w_dims = {8, 2, 3, 3};
-  const std::vector<float> w = RandomFloats(Count(w_dims), 12), m = RandomFloats(8 * 16 * 4, 13);
+  const std::vector<float> w = SeededValues(Count(w_dims), 12), m = SeededValues(8 * 16 * 4, 13);
   const std::string text =
       "<ir_version: 8, opset_import: [\"\" : 13]>\n"
       "g (float[N,4,4,2] x) => (float[N,4] y) {\n"
@@ -434,7 +428,7 @@ TEST(ViewsTest, BatchChangesThroughOneSession) {
     for (int64_t batch : {1, 3, 1, 2}) {
       SCOPED_TRACE("batch " + std::to_string(batch));
       const Dims x_dims = {batch, 4, 4, 2};
-      const std::vector<float> x = RandomFloats(Count(x_dims), 20 + batch);
+      const std::vector<float> x = SeededValues(Count(x_dims), 20 + batch);
       std::vector<NamedTensor> out;
       ASSERT_TRUE((*session)->Run({{"x", MakeFloats(x_dims, x)}}, &out).ok());
       std::vector<double> conv = ConvRef(TransposeRef(x, x_dims, {0, 3, 1, 2}),

@@ -7,12 +7,12 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "bnfold/session.h"
 #include "tests/test_util/onnx_text.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold::onednn {
 namespace {
@@ -20,13 +20,7 @@ namespace {
 using tag = dnnl::memory::format_tag;
 constexpr auto kF32 = dnnl::memory::data_type::f32;
 
-std::vector<float> RandomFloats(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::bnfold::testing::SeededValues;
 
 // The weights layout oneDNN picks for a Winograd 3x3 convolution of this
 // shape (its F(2,3) kernel at batch 1, F(4,3) at larger batches), or a zero
@@ -63,7 +57,7 @@ TEST_P(WinogradWeightsTest, MatchesOneDnnReorder) {
   ASSERT_TRUE(CanTransformWinogradWeights(plain, wino))
       << "wino format " << wino.data.format_desc.wino_desc.wino_format;
 
-  std::vector<float> weights = RandomFloats(size_t(s.channels_out) * s.channels_in * 9, 7);
+  std::vector<float> weights = SeededValues(size_t(s.channels_out) * s.channels_in * 9, 7);
   const size_t count = wino.get_size() / sizeof(float);
   std::vector<float> expected(count, -1.0f), actual(count, -2.0f);
   dnnl::memory from(plain, engine, weights.data());
@@ -120,7 +114,7 @@ TEST(WinogradWeightsTest, RefusesLayoutsItDoesNotWrite) {
 // channels) at batch 1 and 8, compared with a float64 convolution.
 TEST(WinogradWeightsTest, ConvThroughSessionMatchesDoubleReference) {
   constexpr int kIn = 24, kOut = 40, kSize = 9;
-  const std::vector<float> w = RandomFloats(size_t(kOut) * kIn * 9, 11);
+  const std::vector<float> w = SeededValues(size_t(kOut) * kIn * 9, 11);
   std::string values;
   for (size_t i = 0; i < w.size(); ++i) values += (i ? ", " : "") + std::to_string(w[i]);
   const std::string text =
@@ -135,7 +129,7 @@ TEST(WinogradWeightsTest, ConvThroughSessionMatchesDoubleReference) {
   auto session = Session::OpenFromBytes(testing::ModelBytesFromText(text), SessionOptions{}, "");
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   for (int batch : {1, 8}) {
-    const std::vector<float> x = RandomFloats(size_t(batch) * kIn * kSize * kSize, 13 + batch);
+    const std::vector<float> x = SeededValues(size_t(batch) * kIn * kSize * kSize, 13 + batch);
     std::vector<NamedTensor> outputs;
     Tensor input = Tensor::Wrap(DataType::kFloat, {batch, kIn, kSize, kSize},
                                 const_cast<float*>(x.data()));
