@@ -100,7 +100,8 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
   LinearRewrite rewrite;
   MATCH_OR_RETURN(InputScaledWeight scaled,
                   ScaleInputChannels(op, s, shift ? &t : nullptr, "weight of " + node->Describe()));
-  rewrite.constants.push_back({node, 1, scaled.weight, op.weight->name() + "_folded"});
+  rewrite.constants.push_back(
+      {node, 1, scaled.weight.data, op.weight->name() + "_folded", scaled.weight.rescale});
   const std::vector<double>& shift_out = scaled.shift_out;  // sum_k W * t per output channel
   if (!shift) return rewrite;
 

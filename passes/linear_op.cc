@@ -130,10 +130,32 @@ DataType BiasDtype(const LinearOpInfo& info) {
   return info.bias ? info.bias->constant_data()->dtype() : info.weight->constant_data()->dtype();
 }
 
+bool CanRewriteInPlace(const ir::Value& value) {
+  const ir::Node* producer = value.producer();
+  return value.IsConstant() && value.uses().size() == 1 && !value.is_graph_input() &&
+         !value.is_graph_output() &&
+         (producer == nullptr || producer->kind() == ir::OpKind::kConstant) &&
+         value.constant_data().use_count() == 1 && value.constant_data()->owns_data_alone();
+}
+
 StatusOr<PreparedRewrite> PrepareLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite) {
   PreparedRewrite prepared;
   for (const ConstantRewrite& c : rewrite.constants) {
-    StatusOr<ir::Value*> v = AddFreshInitializer(graph, c.base_name, c.data);
+    ir::ConstTensorPtr data = c.data;
+    if (c.rescale) {
+      const ir::Value& old = *c.node->input(c.input);
+      if (CanRewriteInPlace(old)) {
+        // Shared with the old initializer until the commit removes it.
+        data = old.constant_data();
+      } else {  // something else started reading it since the match: copy
+        const Tensor& w = *old.constant_data();
+        StatusOr<Tensor> copy = Tensor::Allocate(w.dtype(), w.shape());
+        if (!copy.ok()) return copy.status();
+        c.rescale(w, *copy);
+        data = std::make_shared<const Tensor>(std::move(*copy));
+      }
+    }
+    StatusOr<ir::Value*> v = AddFreshInitializer(graph, c.base_name, std::move(data));
     if (!v.ok()) return v.status();
     prepared.constants.push_back(*v);
   }
@@ -152,8 +174,17 @@ void CommitLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite,
   for (size_t i = 0; i < rewrite.constants.size(); ++i) {
     const ConstantRewrite& c = rewrite.constants[i];
     ir::Value* old = c.node->input(c.input);
-    graph.SetNodeInput(c.node, c.input, prepared.constants[i]);
+    ir::Value* replacement = prepared.constants[i];
+    const bool in_place = c.rescale && old->constant_data() == replacement->constant_data();
+    graph.SetNodeInput(c.node, c.input, replacement);
     RemoveIfDead(graph, old);
+    if (in_place) {
+      // The old value fed only this input and is gone: the new one is the
+      // tensor's only holder (CanRewriteInPlace held at prepare).
+      const ir::ConstTensorPtr& data = replacement->constant_data();
+      Tensor& own = const_cast<Tensor&>(*data);
+      c.rescale(own, own);
+    }
   }
   if (ir::Node* gemm = rewrite.gemm_beta_to_one) {
     SetFloatAttr(*gemm, "beta", 1.0f);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,12 +42,21 @@ bool IsLinearKind(ir::OpKind kind);
 // no caller can override, of floating-point types, with consistent shapes.
 MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node);
 
+// Whether a rewrite may write a constant's new contents into its own
+// buffer: it feeds exactly one node input, is no graph input or output, and
+// no other value or tensor shares its tensor or buffer.
+bool CanRewriteInPlace(const ir::Value& value);
+
 // Replacing input `input` of `node` with a new constant.
 struct ConstantRewrite {
   ir::Node* node = nullptr;
   int input = 0;
   ir::ConstTensorPtr data;
   std::string base_name;  // the new initializer is named after it
+  // Set instead of `data`: the new constant is the old one run through
+  // rescale(old, out). The commit runs it in the old tensor's own buffer
+  // once the old initializer is gone (out is then the old tensor).
+  std::function<void(const Tensor& w, Tensor& out)> rescale;
 };
 
 // Everything a fold changes on the linear side, computed by a pure plan

@@ -93,9 +93,10 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
   const std::vector<double>& t = affine.shift;
   LinearRewrite rewrite;
 
-  MATCH_OR_RETURN(ir::ConstTensorPtr new_weight,
+  MATCH_OR_RETURN(FoldedWeight new_weight,
                   ScaleOutputChannels(op, s, "weight of " + node->Describe()));
-  rewrite.constants.push_back({node, 1, new_weight, op.weight->name() + "_folded"});
+  rewrite.constants.push_back(
+      {node, 1, new_weight.data, op.weight->name() + "_folded", new_weight.rescale});
 
   const std::string bias_base = op.bias ? op.bias->name() + "_folded" : NodeBase(*node) + "_bias";
   switch (op.op) {

@@ -1,7 +1,9 @@
 #include "passes/weight_fold.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 
 #include "runtime/common/half.h"
 
@@ -47,14 +49,15 @@ struct Element<DataType::kBfloat16> {
 };
 
 // Writes W' from W run by run, and remembers the first non-finite result
-// for the reason.
-template <DataType kType>
+// for the reason. Without kStore it only checks (match stays pure); `out`
+// may be `in` itself (each element is read before it is written).
+template <DataType kType, bool kStore = true>
 class WeightWriter {
  public:
   using Storage = typename Element<kType>::Storage;
 
-  WeightWriter(const Tensor& in, Tensor& out)
-      : in_(in.data_as<Storage>()), out_(out.data_as<Storage>()) {}
+  WeightWriter(const Tensor& in, Tensor* out)
+      : in_(in.data_as<Storage>()), out_(out ? out->data_as<Storage>() : nullptr) {}
 
   // Elements [begin, begin + count): element begin + j becomes
   // W * factor(j), and accumulate(j, W) sees its unscaled value. False at
@@ -62,13 +65,13 @@ class WeightWriter {
   template <typename Factor, typename Accumulate>
   bool Scale(int64_t begin, int64_t count, Factor factor, Accumulate accumulate) {
     const Storage* in = in_ + begin;
-    Storage* out = out_ + begin;
     for (int64_t j = 0; j < count; ++j) {
       const double value = Element<kType>::Read(in[j]);
       const double scaled = value * factor(j);
-      out[j] = Element<kType>::Round(scaled);
+      const Storage rounded = Element<kType>::Round(scaled);
       accumulate(j, value);
-      if (!Element<kType>::Finite(out[j])) {
+      if constexpr (kStore) out_[begin + j] = rounded;
+      if (!Element<kType>::Finite(rounded)) {
         bad_index_ = begin + j;
         bad_value_ = scaled;
         return false;
@@ -92,9 +95,9 @@ class WeightWriter {
   double bad_value_ = 0.0;
 };
 
-template <DataType kType>
+template <typename Writer>
 bool ScaleOutputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
-                  const std::vector<double>& s, WeightWriter<kType>& w) {
+                  const std::vector<double>& s, Writer& w) {
   switch (op.op) {
     case LinearOp::kConv: {
       const int64_t per_channel = numel / op.out_channels;
@@ -132,10 +135,9 @@ bool ScaleOutputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int
 }
 
 // Without kShift, `t` and `shift_out` are not used.
-template <DataType kType, bool kShift>
+template <bool kShift, typename Writer>
 bool ScaleInputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
-                 const std::vector<double>& s, const double* t, double* shift_out,
-                 WeightWriter<kType>& w) {
+                 const std::vector<double>& s, const double* t, double* shift_out, Writer& w) {
   switch (op.op) {
     case LinearOp::kConv: {
       const int64_t out = op.out_channels;
@@ -204,23 +206,19 @@ bool DispatchFloating(DataType dtype, Run&& run) {
   }
 }
 
-// Runs `loops` (a template on the dtype taking a WeightWriter) into a new
-// tensor shaped like `weight`; the reason says which element went
-// non-finite, as RoundToDtype does.
-template <typename Loops>
-MatchOr<ir::ConstTensorPtr> BuildScaled(const Tensor& weight, const std::string& what,
-                                        Loops&& loops) {
-  StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());
-  if (!scaled.ok()) {
-    return NoMatch{"cannot build the folded " + what + ": " + scaled.status().message()};
-  }
+// Runs `loops` (a generic lambda taking a WeightWriter) over `weight` for
+// its dtype, writing into `out` when kStore. The reason names the first
+// non-finite result, as RoundToDtype does; empty when every element is
+// finite.
+template <bool kStore, typename Loops>
+std::string RunLoops(const Tensor& weight, Tensor* out, const std::string& what, Loops&& loops) {
   int64_t bad_index = -1;
   double bad_value = 0.0;
   bool dispatched = false;
   const bool ok = DispatchFloating(weight.dtype(), [&]<DataType kType>() {
     dispatched = true;
-    WeightWriter<kType> writer(weight, *scaled);
-    if (weight.num_elements() > 0 && !loops.template operator()<kType>(writer)) {
+    WeightWriter<kType, kStore> writer(weight, out);
+    if (weight.num_elements() > 0 && !loops(writer)) {
       bad_index = writer.bad_index();
       bad_value = writer.bad_value();
       return false;
@@ -228,27 +226,55 @@ MatchOr<ir::ConstTensorPtr> BuildScaled(const Tensor& weight, const std::string&
     return true;
   });
   if (!dispatched) {
-    return NoMatch{"the " + what + " is " + DataTypeName(weight.dtype()) +
-                   ", not a floating-point type"};
+    return "the " + what + " is " + DataTypeName(weight.dtype()) + ", not a floating-point type";
   }
   if (!ok) {
-    return NoMatch{"the folded " + what + " would hold a non-finite value (" +
-                   NumberString(bad_value) + " at element " + std::to_string(bad_index) +
-                   " in " + DataTypeName(weight.dtype()) + ")"};
+    return "the folded " + what + " would hold a non-finite value (" + NumberString(bad_value) +
+           " at element " + std::to_string(bad_index) + " in " + DataTypeName(weight.dtype()) +
+           ")";
   }
-  return ir::ConstTensorPtr(std::make_shared<const Tensor>(std::move(*scaled)));
+  return "";
+}
+
+// W' by `loops`: checked only, and written later into W's own buffer when
+// nothing else reads W; else built now into a new tensor. `rescale` runs
+// the same loops from any W into any output (the commit's write).
+template <typename Loops>
+MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::string& what,
+                                 const Loops& loops,
+                                 std::function<void(const Tensor&, Tensor&)> rescale) {
+  const Tensor& weight = *weight_value.constant_data();
+  if (CanRewriteInPlace(weight_value)) {
+    std::string reason = RunLoops<false>(weight, nullptr, what, loops);
+    if (!reason.empty()) return NoMatch{std::move(reason)};
+    return FoldedWeight{nullptr, std::move(rescale)};
+  }
+  StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());
+  if (!scaled.ok()) {
+    return NoMatch{"cannot build the folded " + what + ": " + scaled.status().message()};
+  }
+  std::string reason = RunLoops<true>(weight, &*scaled, what, loops);
+  if (!reason.empty()) return NoMatch{std::move(reason)};
+  return FoldedWeight{std::make_shared<const Tensor>(std::move(*scaled)), nullptr};
 }
 
 }  // namespace
 
-MatchOr<ir::ConstTensorPtr> ScaleOutputChannels(const LinearOpInfo& op,
-                                                const std::vector<double>& scale,
-                                                const std::string& what) {
+MatchOr<FoldedWeight> ScaleOutputChannels(const LinearOpInfo& op,
+                                          const std::vector<double>& scale,
+                                          const std::string& what) {
   const Tensor& weight = *op.weight->constant_data();
   const int64_t numel = weight.num_elements();
-  return BuildScaled(weight, what, [&]<DataType kType>(WeightWriter<kType>& writer) {
-    return ScaleOutputs<kType>(op, weight.shape(), numel, scale, writer);
-  });
+  auto loops = [&](auto& writer) {
+    return ScaleOutputs(op, weight.shape(), numel, scale, writer);
+  };
+  // The write at commit owns copies of what it reads: the match is gone by then.
+  auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
+    RunLoops<true>(w, &out, what, [&](auto& writer) {
+      return ScaleOutputs(op, w.shape(), w.num_elements(), scale, writer);
+    });
+  };
+  return FoldWeight(*op.weight, what, loops, rescale);
 }
 
 MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
@@ -259,16 +285,21 @@ MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
   const int64_t numel = weight.num_elements();
   InputScaledWeight result;
   if (shift != nullptr) result.shift_out.assign(static_cast<size_t>(op.out_channels), 0.0);
-  MATCH_OR_RETURN(result.weight,
-                  BuildScaled(weight, what, [&]<DataType kType>(WeightWriter<kType>& writer) {
-                    if (shift == nullptr) {
-                      return ScaleInputs<kType, false>(op, weight.shape(), numel, scale, nullptr,
-                                                       nullptr, writer);
-                    }
-                    return ScaleInputs<kType, true>(op, weight.shape(), numel, scale,
-                                                    shift->data(), result.shift_out.data(),
-                                                    writer);
-                  }));
+  auto loops = [&](auto& writer) {
+    if (shift == nullptr) {
+      return ScaleInputs<false>(op, weight.shape(), numel, scale, nullptr, nullptr, writer);
+    }
+    std::fill(result.shift_out.begin(), result.shift_out.end(), 0.0);
+    return ScaleInputs<true>(op, weight.shape(), numel, scale, shift->data(),
+                             result.shift_out.data(), writer);
+  };
+  auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
+    RunLoops<true>(w, &out, what, [&](auto& writer) {
+      return ScaleInputs<false>(op, w.shape(), w.num_elements(), scale, nullptr, nullptr,
+                                writer);
+    });
+  };
+  MATCH_OR_RETURN(result.weight, FoldWeight(*op.weight, what, loops, rescale));
   return result;
 }
 

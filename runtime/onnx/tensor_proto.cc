@@ -163,8 +163,9 @@ StatusOr<Tensor> TensorViewOfRawData(const onnx::TensorProto& proto, const std::
   StatusOr<CheckedTensorProto> checked = CheckTensorProto(proto, what);
   if (!checked.ok()) return checked.status();
   if (!proto.has_raw_data()) return Internal(what + " has no raw_data to view");
-  // The tensor is immutable (the IR shares constants as const): the cast
-  // only fits Tensor's single data pointer.
+  // The IR shares constants as const; the only writer is a fold rewriting a
+  // weight nothing else reads, after BorrowedInitializers::Take has moved
+  // this buffer into `owner` (passes::CanRewriteInPlace).
   void* data = const_cast<char*>(proto.raw_data().data());
   return Tensor::Adopt(checked->dtype, std::move(checked->dims), std::move(owner), data);
 }

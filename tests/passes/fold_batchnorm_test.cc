@@ -373,5 +373,39 @@ TEST(FoldBatchNorm, SharedWeightIsCopiedNotEdited) {
   EXPECT_LT(CompareGraphs(*r.before, *r.after), 1e-5);
 }
 
+TEST(FoldBatchNorm, SoleWeightIsFoldedInItsOwnBuffer) {
+  // A graph loaded on its own (no copy shares its tensors), as a session's:
+  // W feeds only the Conv, so W' is written over W instead of beside it.
+  ModelSpec spec;
+  spec.text = Header(8, 15) + "g (float[1, 2, 5, 5] X) => (float Y) {\n"
+              "  T = Conv <pads = [1, 1, 1, 1]> (X, W, B)\n"
+              "  Y = BatchNormalization <epsilon = 0.001> (T, bn_scale, bn_bias, bn_mean, bn_var)\n}\n";
+  spec.inits = BatchNormInits("bn", 3);
+  spec.inits.push_back({"W", {3, 2, 3, 3}});
+  spec.inits.push_back({"B", {3}});
+  std::unique_ptr<ir::Graph> reference = LoadGraph(spec);
+  std::unique_ptr<ir::Graph> graph = LoadGraph(spec);
+  ASSERT_TRUE(reference && graph);
+  const void* buffer = graph->FindValue("W")->constant_data()->data();
+
+  PipelineReport report = RunPasses(*graph, {"fold-batchnorm", "cleanup"});
+  EXPECT_EQ(report.batchnorm_after, 0);
+  EXPECT_EQ(graph->FindValue("W"), nullptr);
+  const ir::Node* conv = FindNode(*graph, "T");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->input(1)->name(), "W_folded");
+  EXPECT_EQ(conv->input(1)->constant_data()->data(), buffer);
+
+  // Each W' element against W * gamma / sqrt(var + eps) in double.
+  const ScaleShift st = BatchNormScaleShift(*reference, "Y");
+  const Tensor& w = *reference->FindValue("W")->constant_data();
+  const Tensor& folded = *conv->input(1)->constant_data();
+  for (int64_t i = 0; i < w.num_elements(); ++i) {
+    const double want = w.GetAsDouble(i) * st.scale[i / 18];
+    EXPECT_NEAR(folded.GetAsDouble(i), want, 1e-6 * std::abs(want)) << "element " << i;
+  }
+  EXPECT_LT(CompareGraphs(*reference, *graph), 1e-5);
+}
+
 }  // namespace
 }  // namespace bnfold::passes::testing

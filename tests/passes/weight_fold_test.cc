@@ -63,6 +63,19 @@ class OneOpGraph {
     return *info;
   }
 
+  ir::ConstTensorPtr Weight() const { return node_->input(1)->constant_data(); }
+
+  // Replaces W by `folded` as the fold's rewrite does; returns the new W.
+  ir::ConstTensorPtr Apply(const FoldedWeight& folded) {
+    LinearRewrite rewrite;
+    rewrite.constants.push_back({node_, 1, folded.data, "W_folded", folded.rescale});
+    StatusOr<PreparedRewrite> prepared = PrepareLinearRewrite(graph_, rewrite);
+    EXPECT_TRUE(prepared.ok()) << prepared.status().message();
+    if (!prepared.ok()) return nullptr;
+    CommitLinearRewrite(graph_, rewrite, *prepared);
+    return Weight();
+  }
+
  private:
   void SetInt(const std::string& name, int64_t value) {
     ir::Attribute a;
@@ -119,52 +132,90 @@ void ExpectSameBits(const Tensor& got, const Tensor& want) {
 
 class WeightFoldTest : public ::testing::TestWithParam<WeightCase> {};
 
+// The fold writes W' into W's own buffer when nothing else reads W, and
+// into a new tensor (leaving W as it was) when another holder shares it.
+const bool kInPlaceModes[] = {false, true};
+
+// One fold of case `c`'s weight: alone in its graph, or shared with a
+// second holder that must see it unchanged.
+class FoldOfOneWeight {
+ public:
+  FoldOfOneWeight(const WeightCase& c, bool in_place)
+      : in_place_(in_place), graph_(c, MakeWeight(c.dtype, c.shape)),
+        other_holder_(in_place ? nullptr : graph_.Weight()), buffer_(graph_.Weight()->data()),
+        info_(graph_.Info()) {}
+
+  const LinearOpInfo& info() const { return info_; }
+
+  // Applies `folded` and expects W' bit-identical to `want`, in W's buffer
+  // exactly when in place, and the shared W equal to `original`.
+  void ExpectApplied(const FoldedWeight& folded, const Tensor& want, const Tensor& original) {
+    EXPECT_EQ(folded.data == nullptr, in_place_);
+    const ir::ConstTensorPtr result = graph_.Apply(folded);
+    ASSERT_NE(result, nullptr);
+    EXPECT_EQ(result->data() == buffer_, in_place_);
+    ExpectSameBits(*result, want);
+    if (other_holder_) ExpectSameBits(*other_holder_, original);
+  }
+
+ private:
+  bool in_place_;
+  OneOpGraph graph_;
+  ir::ConstTensorPtr other_holder_;
+  const void* buffer_;
+  LinearOpInfo info_;
+};
+
 TEST_P(WeightFoldTest, OutputChannelsMatchThePerElementFormula) {
   const WeightCase& c = GetParam();
-  ir::ConstTensorPtr weight = MakeWeight(c.dtype, c.shape);
-  OneOpGraph graph(c, weight);
-  const LinearOpInfo info = graph.Info();
-  const std::vector<double> scale = Values(info.out_channels, 0.9);
+  const ir::ConstTensorPtr original = MakeWeight(c.dtype, c.shape);
+  for (bool in_place : kInPlaceModes) {
+    SCOPED_TRACE(in_place ? "in place" : "copy");
+    FoldOfOneWeight fold(c, in_place);
+    const std::vector<double> scale = Values(fold.info().out_channels, 0.9);
+    MatchOr<FoldedWeight> got = ScaleOutputChannels(fold.info(), scale, "weight");
+    ASSERT_TRUE(got.ok()) << got.reason();
 
-  MatchOr<ir::ConstTensorPtr> got = ScaleOutputChannels(info, scale, "weight");
-  ASSERT_TRUE(got.ok()) << got.reason();
-
-  Tensor want = *Tensor::Allocate(c.dtype, c.shape);
-  for (int64_t i = 0; i < want.num_elements(); ++i) {
-    want.SetFromDouble(i, weight->GetAsDouble(i) * scale[ChannelsOf(c, i).out]);
+    Tensor want = *Tensor::Allocate(c.dtype, c.shape);
+    for (int64_t i = 0; i < want.num_elements(); ++i) {
+      want.SetFromDouble(i, original->GetAsDouble(i) * scale[ChannelsOf(c, i).out]);
+    }
+    fold.ExpectApplied(*got, want, *original);
   }
-  ExpectSameBits(**got, want);
 }
 
 TEST_P(WeightFoldTest, InputChannelsAndTheShiftMatchThePerElementFormula) {
   const WeightCase& c = GetParam();
-  ir::ConstTensorPtr weight = MakeWeight(c.dtype, c.shape);
-  OneOpGraph graph(c, weight);
-  const LinearOpInfo info = graph.Info();
-  const std::vector<double> scale = Values(info.in_channels, 1.1);
-  const std::vector<double> shift = Values(info.in_channels, -0.2);
-  // ConvTranspose takes no shift (the fold refuses it before scaling).
-  const bool with_shift = c.op != LinearOp::kConvTranspose;
+  const ir::ConstTensorPtr original = MakeWeight(c.dtype, c.shape);
+  for (bool in_place : kInPlaceModes) {
+    SCOPED_TRACE(in_place ? "in place" : "copy");
+    FoldOfOneWeight fold(c, in_place);
+    const LinearOpInfo& info = fold.info();
+    const std::vector<double> scale = Values(info.in_channels, 1.1);
+    const std::vector<double> shift = Values(info.in_channels, -0.2);
+    // ConvTranspose takes no shift (the fold refuses it before scaling).
+    const bool with_shift = c.op != LinearOp::kConvTranspose;
 
-  MatchOr<InputScaledWeight> got =
-      ScaleInputChannels(info, scale, with_shift ? &shift : nullptr, "weight");
-  ASSERT_TRUE(got.ok()) << got.reason();
+    MatchOr<InputScaledWeight> got =
+        ScaleInputChannels(info, scale, with_shift ? &shift : nullptr, "weight");
+    ASSERT_TRUE(got.ok()) << got.reason();
 
-  Tensor want = *Tensor::Allocate(c.dtype, c.shape);
-  std::vector<double> want_shift(static_cast<size_t>(info.out_channels), 0.0);
-  for (int64_t i = 0; i < want.num_elements(); ++i) {
-    const Channels ch = ChannelsOf(c, i);
-    want.SetFromDouble(i, weight->GetAsDouble(i) * scale[ch.in]);
-    if (with_shift) want_shift[ch.out] += weight->GetAsDouble(i) * shift[ch.in];
-  }
-  ExpectSameBits(*got->weight, want);
-  if (!with_shift) {
-    EXPECT_TRUE(got->shift_out.empty());
-    return;
-  }
-  ASSERT_EQ(got->shift_out.size(), want_shift.size());
-  for (size_t o = 0; o < want_shift.size(); ++o) {
-    EXPECT_EQ(got->shift_out[o], want_shift[o]) << "output channel " << o;
+    Tensor want = *Tensor::Allocate(c.dtype, c.shape);
+    std::vector<double> want_shift(static_cast<size_t>(info.out_channels), 0.0);
+    for (int64_t i = 0; i < want.num_elements(); ++i) {
+      const Channels ch = ChannelsOf(c, i);
+      want.SetFromDouble(i, original->GetAsDouble(i) * scale[ch.in]);
+      if (with_shift) want_shift[ch.out] += original->GetAsDouble(i) * shift[ch.in];
+    }
+    fold.ExpectApplied(got->weight, want, *original);
+    if (!with_shift) {
+      EXPECT_TRUE(got->shift_out.empty());
+      continue;
+    }
+    ASSERT_EQ(got->shift_out.size(), want_shift.size());
+    for (size_t o = 0; o < want_shift.size(); ++o) {
+      EXPECT_EQ(got->shift_out[o], want_shift[o]) << "output channel " << o;
+    }
   }
 }
 
@@ -194,24 +245,29 @@ TEST(WeightFold, NamesTheFirstElementThatOverflows) {
   Tensor w = *Tensor::Allocate(DataType::kFloat16, c.shape);
   for (int64_t i = 0; i < 8; ++i) w.SetFromDouble(i, i == 6 || i == 7 ? 1000.0 : 1.0);
   OneOpGraph graph(c, std::make_shared<const Tensor>(std::move(w)));
-  MatchOr<ir::ConstTensorPtr> folded =
+  MatchOr<FoldedWeight> folded =
       ScaleOutputChannels(graph.Info(), {1.0, 100.0}, "weight of Conv 'op'");
   ASSERT_FALSE(folded.ok());
   EXPECT_EQ(folded.reason(),
             "the folded weight of Conv 'op' would hold a non-finite value (100000 at element 6 "
             "in float16)");
+  // The graph is W's only holder, so the match only checked: W is as it was.
+  EXPECT_EQ(graph.Weight()->GetAsDouble(6), 1000.0);
+  EXPECT_EQ(graph.Weight()->GetAsDouble(3), 1.0);
 }
 
 TEST(WeightFold, EmptyWeightsStayEmpty) {
   const WeightCase c{"", LinearOp::kConvTranspose, {4, 0, 3, 3}, 2};
   OneOpGraph graph(c, MakeWeight(DataType::kFloat, c.shape));
-  MatchOr<ir::ConstTensorPtr> out = ScaleOutputChannels(graph.Info(), {}, "weight");
+  MatchOr<FoldedWeight> out = ScaleOutputChannels(graph.Info(), {}, "weight");
   ASSERT_TRUE(out.ok()) << out.reason();
-  EXPECT_EQ((*out)->shape(), c.shape);
   MatchOr<InputScaledWeight> in =
       ScaleInputChannels(graph.Info(), Values(4, 1.0), nullptr, "weight");
   ASSERT_TRUE(in.ok()) << in.reason();
-  EXPECT_EQ(in->weight->num_elements(), 0);
+  const ir::ConstTensorPtr folded = graph.Apply(*out);
+  ASSERT_NE(folded, nullptr);
+  EXPECT_EQ(folded->shape(), c.shape);
+  EXPECT_EQ(folded->num_elements(), 0);
 }
 
 }  // namespace

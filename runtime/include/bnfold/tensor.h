@@ -67,6 +67,9 @@ class Tensor {
   int64_t num_elements() const;
   size_t byte_size() const;
   bool owns_data() const { return owner_ != nullptr; }
+  // Owns its buffer and no copy of this tensor shares it: writing through
+  // data() changes no other tensor.
+  bool owns_data_alone() const { return owner_ != nullptr && owner_.use_count() == 1; }
 
   // Element `index` (row-major) converted to double, for any numeric dtype
   // (float16/bfloat16 included); NaN for non-numeric types.
