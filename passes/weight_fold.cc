@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 
 #include "runtime/common/half.h"
@@ -16,9 +17,14 @@ namespace {
 template <DataType kType>
 struct Element;
 
+// Bits: the element's bit pattern. With the sign cleared, a larger finite
+// magnitude has a larger pattern, and infinity and NaN (patterns from
+// kInfinity up) sort above every finite value.
 template <>
 struct Element<DataType::kFloat> {
   using Storage = float;
+  using Bits = uint32_t;
+  static constexpr Bits kMagnitude = 0x7fffffffu, kInfinity = 0x7f800000u;
   static double Read(float v) { return v; }
   static float Round(double v) { return static_cast<float>(v); }
   static bool Finite(float v) { return std::isfinite(v); }
@@ -27,6 +33,8 @@ struct Element<DataType::kFloat> {
 template <>
 struct Element<DataType::kDouble> {
   using Storage = double;
+  using Bits = uint64_t;
+  static constexpr Bits kMagnitude = 0x7fffffffffffffffull, kInfinity = 0x7ff0000000000000ull;
   static double Read(double v) { return v; }
   static double Round(double v) { return v; }
   static bool Finite(double v) { return std::isfinite(v); }
@@ -35,6 +43,8 @@ struct Element<DataType::kDouble> {
 template <>
 struct Element<DataType::kFloat16> {
   using Storage = uint16_t;
+  using Bits = uint16_t;
+  static constexpr Bits kMagnitude = 0x7fff, kInfinity = 0x7c00;
   static double Read(uint16_t v) { return HalfToFloat(v); }
   static uint16_t Round(double v) { return FloatToHalf(static_cast<float>(v)); }
   static bool Finite(uint16_t v) { return (v & 0x7c00) != 0x7c00; }  // exponent not all ones
@@ -43,15 +53,39 @@ struct Element<DataType::kFloat16> {
 template <>
 struct Element<DataType::kBfloat16> {
   using Storage = uint16_t;
+  using Bits = uint16_t;
+  static constexpr Bits kMagnitude = 0x7fff, kInfinity = 0x7f80;
   static double Read(uint16_t v) { return Bfloat16ToFloat(v); }
   static uint16_t Round(double v) { return FloatToBfloat16(static_cast<float>(v)); }
   static bool Finite(uint16_t v) { return (v & 0x7f80) != 0x7f80; }
 };
 
+// The two hot loops of a float32 fold, compiled per ISA (GCC picks a clone
+// when the library loads; the library itself targets baseline x86-64):
+// the largest |W| as a bit pattern, and W * factor over a run. Conversions
+// and one multiply are exact IEEE operations, so every clone gives the
+// same bits as the scalar loop.
+[[gnu::target_clones("avx512f", "avx2", "default")]]
+uint32_t LargestMagnitudeBits(const uint32_t* bits, int64_t n) {
+  uint32_t largest = 0;
+  for (int64_t i = 0; i < n; ++i) largest = std::max(largest, bits[i] & 0x7fffffffu);
+  return largest;
+}
+
+[[gnu::target_clones("avx512f", "avx2", "default")]]
+void ScaleFloats(const float* in, float* out, int64_t n, double factor) {
+  if (in == out) {  // one pointer: no overlap check keeping the loop scalar
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(out[i]) * factor);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(in[i]) * factor);
+}
+
 // Writes W' from W run by run, and remembers the first non-finite result
-// for the reason. Without kStore it only checks (match stays pure); `out`
-// may be `in` itself (each element is read before it is written).
-template <DataType kType, bool kStore = true>
+// for the reason. Without kStore it only checks (match stays pure); without
+// kCheck it only writes (the result is known finite). `out` may be `in`
+// itself (each element is read before it is written).
+template <DataType kType, bool kStore = true, bool kCheck = true>
 class WeightWriter {
  public:
   using Storage = typename Element<kType>::Storage;
@@ -71,7 +105,7 @@ class WeightWriter {
       const Storage rounded = Element<kType>::Round(scaled);
       accumulate(j, value);
       if constexpr (kStore) out_[begin + j] = rounded;
-      if (!Element<kType>::Finite(rounded)) {
+      if (kCheck && !Element<kType>::Finite(rounded)) {
         bad_index_ = begin + j;
         bad_value_ = scaled;
         return false;
@@ -82,6 +116,10 @@ class WeightWriter {
 
   // Scale() with one factor for the whole run and nothing to accumulate.
   bool Scale(int64_t begin, int64_t count, double factor) {
+    if constexpr (kType == DataType::kFloat && kStore && !kCheck) {
+      ScaleFloats(in_ + begin, out_ + begin, count, factor);
+      return true;
+    }
     return Scale(begin, count, [factor](int64_t) { return factor; }, [](int64_t, double) {});
   }
 
@@ -206,18 +244,44 @@ bool DispatchFloating(DataType dtype, Run&& run) {
   }
 }
 
+// Whether every W * s with |s| <= max_abs_scale rounds to a finite value:
+// true when the largest |W| times max_abs_scale does (rounding is
+// monotonic). One integer max over W's bit patterns, which vectorises: the
+// in-place path's check then costs a read of W, not a second fold.
+bool ScaledSurelyFinite(const Tensor& weight, double max_abs_scale) {
+  bool finite = false;
+  DispatchFloating(weight.dtype(), [&]<DataType kType>() {
+    using E = Element<kType>;
+    using Bits = typename E::Bits;
+    const Bits* bits = static_cast<const Bits*>(weight.data());
+    const int64_t n = weight.num_elements();
+    Bits largest = 0;
+    if constexpr (kType == DataType::kFloat) {
+      largest = LargestMagnitudeBits(bits, n);
+    } else {
+      for (int64_t i = 0; i < n; ++i) largest = std::max<Bits>(largest, bits[i] & E::kMagnitude);
+    }
+    if (largest >= E::kInfinity) return false;
+    typename E::Storage value;
+    std::memcpy(&value, &largest, sizeof(value));
+    finite = E::Finite(E::Round(E::Read(value) * max_abs_scale));
+    return true;
+  });
+  return finite;
+}
+
 // Runs `loops` (a generic lambda taking a WeightWriter) over `weight` for
 // its dtype, writing into `out` when kStore. The reason names the first
 // non-finite result, as RoundToDtype does; empty when every element is
 // finite.
-template <bool kStore, typename Loops>
+template <bool kStore, bool kCheck = true, typename Loops>
 std::string RunLoops(const Tensor& weight, Tensor* out, const std::string& what, Loops&& loops) {
   int64_t bad_index = -1;
   double bad_value = 0.0;
   bool dispatched = false;
   const bool ok = DispatchFloating(weight.dtype(), [&]<DataType kType>() {
     dispatched = true;
-    WeightWriter<kType, kStore> writer(weight, out);
+    WeightWriter<kType, kStore, kCheck> writer(weight, out);
     if (weight.num_elements() > 0 && !loops(writer)) {
       bad_index = writer.bad_index();
       bad_value = writer.bad_value();
@@ -238,15 +302,26 @@ std::string RunLoops(const Tensor& weight, Tensor* out, const std::string& what,
 
 // W' by `loops`: checked only, and written later into W's own buffer when
 // nothing else reads W; else built now into a new tensor. `rescale` runs
-// the same loops from any W into any output (the commit's write).
+// the same loops from any W into any output (the commit's write). With
+// `scale` (loops that only scale, accumulating nothing), the check is the
+// bound of ScaledSurelyFinite, and the exact loop runs only when it fails.
 template <typename Loops>
 MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::string& what,
                                  const Loops& loops,
-                                 std::function<void(const Tensor&, Tensor&)> rescale) {
+                                 std::function<void(const Tensor&, Tensor&)> rescale,
+                                 const std::vector<double>* scale) {
   const Tensor& weight = *weight_value.constant_data();
   if (CanRewriteInPlace(weight_value)) {
-    std::string reason = RunLoops<false>(weight, nullptr, what, loops);
-    if (!reason.empty()) return NoMatch{std::move(reason)};
+    bool bounded = scale != nullptr;
+    double max_abs_scale = 0.0;
+    for (size_t c = 0; bounded && c < scale->size(); ++c) {
+      bounded = std::isfinite((*scale)[c]);
+      max_abs_scale = std::max(max_abs_scale, std::fabs((*scale)[c]));
+    }
+    if (!bounded || !ScaledSurelyFinite(weight, max_abs_scale)) {
+      std::string reason = RunLoops<false>(weight, nullptr, what, loops);
+      if (!reason.empty()) return NoMatch{std::move(reason)};
+    }
     return FoldedWeight{nullptr, std::move(rescale)};
   }
   StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());
@@ -270,11 +345,11 @@ MatchOr<FoldedWeight> ScaleOutputChannels(const LinearOpInfo& op,
   };
   // The write at commit owns copies of what it reads: the match is gone by then.
   auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
-    RunLoops<true>(w, &out, what, [&](auto& writer) {
+    RunLoops<true, /*kCheck=*/false>(w, &out, what, [&](auto& writer) {
       return ScaleOutputs(op, w.shape(), w.num_elements(), scale, writer);
     });
   };
-  return FoldWeight(*op.weight, what, loops, rescale);
+  return FoldWeight(*op.weight, what, loops, rescale, &scale);
 }
 
 MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
@@ -294,12 +369,13 @@ MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
                              result.shift_out.data(), writer);
   };
   auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
-    RunLoops<true>(w, &out, what, [&](auto& writer) {
+    RunLoops<true, /*kCheck=*/false>(w, &out, what, [&](auto& writer) {
       return ScaleInputs<false>(op, w.shape(), w.num_elements(), scale, nullptr, nullptr,
                                 writer);
     });
   };
-  MATCH_OR_RETURN(result.weight, FoldWeight(*op.weight, what, loops, rescale));
+  MATCH_OR_RETURN(result.weight,
+                  FoldWeight(*op.weight, what, loops, rescale, shift ? nullptr : &scale));
   return result;
 }
 

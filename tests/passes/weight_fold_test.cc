@@ -256,6 +256,24 @@ TEST(WeightFold, NamesTheFirstElementThatOverflows) {
   EXPECT_EQ(graph.Weight()->GetAsDouble(3), 1.0);
 }
 
+TEST(WeightFold, ChecksEachElementWhenTheBoundWouldOverflow) {
+  // In place the match first bounds max|W| * max|scale|: here 1e30 * 1e10 is
+  // beyond float, yet no element is (1e30 * 1, 1 * 1e10): the exact check
+  // must run and let the fold through.
+  const WeightCase c{"", LinearOp::kConv, {2, 1, 1, 1}};
+  Tensor w = *Tensor::Allocate(DataType::kFloat, c.shape);
+  w.data_as<float>()[0] = 1e30f;
+  w.data_as<float>()[1] = 1.0f;
+  OneOpGraph graph(c, std::make_shared<const Tensor>(std::move(w)));
+  MatchOr<FoldedWeight> folded = ScaleOutputChannels(graph.Info(), {1.0, 1e10}, "weight");
+  ASSERT_TRUE(folded.ok()) << folded.reason();
+  EXPECT_EQ(folded->data, nullptr);  // in place
+  const ir::ConstTensorPtr result = graph.Apply(*folded);
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(result->data_as<float>()[0], 1e30f);
+  EXPECT_EQ(result->data_as<float>()[1], static_cast<float>(1e10));
+}
+
 TEST(WeightFold, EmptyWeightsStayEmpty) {
   const WeightCase c{"", LinearOp::kConvTranspose, {4, 0, 3, 3}, 2};
   OneOpGraph graph(c, MakeWeight(DataType::kFloat, c.shape));
