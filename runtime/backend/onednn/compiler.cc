@@ -108,11 +108,12 @@ std::string StaticShapeToString(const ir::StaticShape& shape) {
 // Kernel-facing view of one node during planning.
 class NodeCompileContext : public CompileContext {
  public:
-  NodeCompileContext(const ir::Node& node, int threads,
+  NodeCompileContext(const ir::Node& node, int threads, int convolution_depth,
                      std::vector<const TensorDesc*> inputs,
                      std::vector<const Tensor*> constants, std::vector<bool> fed)
       : node_(node),
         threads_(threads),
+        convolution_depth_(convolution_depth),
         inputs_(std::move(inputs)),
         constants_(std::move(constants)),
         fed_(std::move(fed)),
@@ -126,6 +127,7 @@ class NodeCompileContext : public CompileContext {
   const ir::Node& node() const override { return node_; }
   const dnnl::engine& engine() const override { return CpuEngine(); }
   int threads() const override { return threads_; }
+  int convolution_depth() const override { return convolution_depth_; }
   const TensorDesc& input(int i) const override {
     static const TensorDesc kNone;
     return inputs_[i] ? *inputs_[i] : kNone;
@@ -199,6 +201,7 @@ class NodeCompileContext : public CompileContext {
  private:
   const ir::Node& node_;
   int threads_;
+  int convolution_depth_;
   std::vector<const TensorDesc*> inputs_;
   std::vector<const Tensor*> constants_;
   std::vector<bool> fed_;  // input is a graph input fed at run time
@@ -264,6 +267,7 @@ class Planner : public FusionPlanner {
     RETURN_IF_ERROR(BindGraphInputs(feeds));
     const std::vector<ir::Node*> nodes = graph_.nodes();
     for (size_t i = 0; i < nodes.size(); ++i) positions_[nodes[i]] = i;
+    CountConvolutionDepths(nodes);
     if (options_.fuse) fusion_candidates_ = FindFusionCandidates(graph_);
     for (const ir::Node* node : nodes) {
       if (absorbed_.count(node)) continue;  // runs inside its anchor's step
@@ -275,6 +279,22 @@ class Planner : public FusionPlanner {
   }
 
  private:
+  // CompileContext::convolution_depth of every node, in one pass over the
+  // nodes in topological order.
+  void CountConvolutionDepths(const std::vector<ir::Node*>& nodes) {
+    for (const ir::Node* node : nodes) {
+      int longest = 0;
+      for (const ir::Value* input : node->inputs()) {
+        if (input != nullptr && input->producer() != nullptr) {
+          longest = std::max(longest, convolution_depths_[input->producer()]);
+        }
+      }
+      const bool convolution =
+          node->kind() == ir::OpKind::kConv || node->kind() == ir::OpKind::kConvTranspose;
+      convolution_depths_[node] = longest + (convolution ? 1 : 0);
+    }
+  }
+
   int AddValue(PlanValue value) {
     plan_->values.push_back(std::move(value));
     return static_cast<int>(plan_->values.size()) - 1;
@@ -494,7 +514,8 @@ class Planner : public FusionPlanner {
       all_constant = all_constant && constant;
     }
     std::unique_ptr<Kernel> kernel = factory();
-    NodeCompileContext ctx(node, options_.threads, descs, constants, fed);
+    NodeCompileContext ctx(node, options_.threads, convolution_depths_[&node], descs, constants,
+                           fed);
     const ResolvedChain fusion = all_constant ? ResolvedChain() : ResolveFusion(node);
     if (!fusion.chain.ops.empty()) ctx.OfferPostOps(&fusion.chain);
     Status compiled = kernel->Compile(ctx);
@@ -820,6 +841,7 @@ class Planner : public FusionPlanner {
   ConstantArena constant_arena_;
   std::vector<std::string> wanted_values_;
   std::unordered_map<const ir::Node*, size_t> positions_;  // in graph_.nodes()
+  std::unordered_map<const ir::Node*, int> convolution_depths_;
   FusionCandidates fusion_candidates_;
   std::unordered_set<const ir::Node*> absorbed_;  // followers run by their anchor
 };

@@ -55,6 +55,9 @@ class CompileContext {
   virtual const ir::Node& node() const = 0;
   virtual const dnnl::engine& engine() const = 0;
   virtual int threads() const = 0;
+  // Convolutions on the longest path from the graph inputs to this node,
+  // itself included (image_split.h: which way a split layer runs).
+  virtual int convolution_depth() const = 0;
 
   int num_inputs() const { return node().num_inputs(); }
   int num_outputs() const { return node().num_outputs(); }

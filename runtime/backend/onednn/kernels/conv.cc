@@ -259,7 +259,7 @@ class ConvFamilyKernel : public Kernel {
     if (split) {
       std::vector<size_t> input_strides(ctx.num_inputs(), 0);
       input_strides[0] = pd.src_desc().get_size();
-      per_image_ = PerImageRunner(std::move(runner_), images, RunsImagesReversed(ctx.node()),
+      per_image_ = PerImageRunner(std::move(runner_), images, RunsImagesReversed(ctx.convolution_depth()),
                                   std::move(input_strides), {pd.dst_desc().get_size()});
       runner_ = PrimitiveRunner();
       split_ = true;

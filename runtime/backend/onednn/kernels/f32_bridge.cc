@@ -73,6 +73,7 @@ class InnerCompileContext : public CompileContext {
   const ir::Node& node() const override { return outer_.node(); }
   const dnnl::engine& engine() const override { return outer_.engine(); }
   int threads() const override { return outer_.threads(); }
+  int convolution_depth() const override { return outer_.convolution_depth(); }
   const TensorDesc& input(int i) const override { return inputs_[i]; }
   const Tensor* constant_input(int i) const override { return constants_[i]; }
   void AcceptInputLayout(int) override {}

@@ -1,10 +1,7 @@
 #include "runtime/backend/onednn/kernels/image_split.h"
 
 #include <algorithm>
-#include <unordered_map>
 #include <utility>
-
-#include "runtime/ir/graph.h"
 
 namespace bnfold::onednn {
 
@@ -63,10 +60,6 @@ bool IsOuterAxis(const dnnl_memory_desc_t& md, size_t bytes) {
              static_cast<size_t>(md.dims[0]) == bytes;
 }
 
-bool IsConvolution(const ir::Node& node) {
-  return node.kind() == ir::OpKind::kConv || node.kind() == ir::OpKind::kConvTranspose;
-}
-
 }  // namespace
 
 dnnl::memory::desc OneImageDesc(const dnnl::memory::desc& md) {
@@ -90,36 +83,6 @@ dnnl::memory::desc AllImagesDesc(const dnnl::memory::desc& one_image, int64_t im
   all.dims[0] = images;
   all.padded_dims[0] = images;
   return dnnl::memory::desc(all);
-}
-
-bool RunsImagesReversed(const ir::Node& node) {
-  // Longest path in convolutions, by an explicit-stack DFS over producers
-  // (graphs can be thousands of nodes deep).
-  std::unordered_map<const ir::Node*, int> depth;
-  std::vector<std::pair<const ir::Node*, bool>> stack = {{&node, false}};
-  while (!stack.empty()) {
-    auto [current, expanded] = stack.back();
-    stack.pop_back();
-    if (depth.count(current) != 0) continue;
-    if (!expanded) {
-      stack.push_back({current, true});
-      for (const ir::Value* input : current->inputs()) {
-        if (input != nullptr && input->producer() != nullptr &&
-            depth.count(input->producer()) == 0) {
-          stack.push_back({input->producer(), false});
-        }
-      }
-      continue;
-    }
-    int longest = 0;
-    for (const ir::Value* input : current->inputs()) {
-      if (input != nullptr && input->producer() != nullptr) {
-        longest = std::max(longest, depth[input->producer()]);
-      }
-    }
-    depth[current] = longest + (IsConvolution(*current) ? 1 : 0);
-  }
-  return depth[&node] % 2 == 0;
 }
 
 PerImageRunner::PerImageRunner(PrimitiveRunner runner, int64_t images, bool reversed,

@@ -31,11 +31,11 @@ dnnl::memory::desc OneImageDesc(const dnnl::memory::desc& md);
 // so (its batch stride is not its size).
 dnnl::memory::desc AllImagesDesc(const dnnl::memory::desc& one_image, int64_t images);
 
-// Whether the convolution `node` runs its images last to first: the
-// convolutions on the longest path from the graph inputs to `node` (itself
-// included) are counted, and every second one runs reversed, so along a
-// chain of convolutions the direction alternates.
-bool RunsImagesReversed(const ir::Node& node);
+// Whether a split convolution runs its images last to first: every second
+// one by CompileContext::convolution_depth (convolutions on the longest path
+// from the graph inputs, itself included), so along a chain of convolutions
+// the direction alternates.
+inline bool RunsImagesReversed(int convolution_depth) { return convolution_depth % 2 == 0; }
 
 // A PrimitiveRunner built for one image, replayed for each of `images`
 // with the step's inputs and outputs offset per image.
