@@ -135,80 +135,6 @@ StatusOr<std::vector<std::string>> ExternalDataFiles(const std::string& model_pa
   return std::vector<std::string>(files.begin(), files.end());
 }
 
-// A file written next to its final path and renamed into place only when
-// complete; removed if never committed. Streams, so the weights of a large
-// model are not held in memory twice.
-class PendingFile {
- public:
-  explicit PendingFile(std::string final_path) : final_path_(std::move(final_path)) {}
-  PendingFile(const PendingFile&) = delete;
-  PendingFile& operator=(const PendingFile&) = delete;
-  ~PendingFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!tmp_path_.empty() && !committed_) ::unlink(tmp_path_.c_str());
-  }
-
-  Status Open() {
-    tmp_path_ = final_path_ + ".tmp-XXXXXX";
-    fd_ = ::mkstemp(tmp_path_.data());
-    if (fd_ < 0) {
-      const std::string err = std::strerror(errno);
-      tmp_path_.clear();
-      return IoError(final_path_ + ": cannot create a temporary file next to it: " + err);
-    }
-    return Status::Ok();
-  }
-
-  Status Write(const char* data, size_t size) {
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::write(fd_, data + done, size - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return IoError(final_path_ + ": write failed: " + std::strerror(errno));
-      done += static_cast<size_t>(n);
-    }
-    written_ += size;
-    return Status::Ok();
-  }
-
-  // Zero bytes up to the next multiple of `alignment`.
-  Status Align(size_t alignment) {
-    static const char kZeros[4096] = {};
-    while (written_ % alignment != 0) {
-      RETURN_IF_ERROR(Write(kZeros, std::min(sizeof kZeros, alignment - written_ % alignment)));
-    }
-    return Status::Ok();
-  }
-
-  size_t written() const { return written_; }
-
-  // Flushes and closes; the file is complete but not yet in place.
-  Status Finish() {
-    ::fchmod(fd_, 0644);
-    const bool ok = ::fsync(fd_) == 0;
-    const bool closed = ::close(fd_) == 0;
-    fd_ = -1;
-    if (!ok || !closed) return IoError(final_path_ + ": cannot flush the temporary file");
-    return Status::Ok();
-  }
-
-  Status Commit() {
-    if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
-      return IoError(final_path_ + ": cannot rename the temporary file into place: " +
-                     std::strerror(errno));
-    }
-    committed_ = true;
-    return Status::Ok();
-  }
-
- private:
-  std::string final_path_;
-  std::string tmp_path_;
-  int fd_ = -1;
-  size_t written_ = 0;
-  bool committed_ = false;
-};
-
 // ---------------------------------------------------------------- export
 
 // Initializers below this stay inline even in an external-data model (as
@@ -337,11 +263,9 @@ Status WriteWithExternalData(onnx::ModelProto* model, const std::set<std::string
   if (model->ByteSizeLong() > onnx_io::kMaxModelFileBytes) {
     return Unsupported(path + ": the model is over 2 GiB even with its weights external");
   }
-  std::string bytes;
-  if (!model->SerializeToString(&bytes)) return Internal(path + ": cannot serialize the model");
   PendingFile model_file(path);
   RETURN_IF_ERROR(model_file.Open());
-  RETURN_IF_ERROR(model_file.Write(bytes.data(), bytes.size()));
+  RETURN_IF_ERROR(onnx_io::SerializeModel(*model, &model_file));
   RETURN_IF_ERROR(model_file.Finish());
   RETURN_IF_ERROR(data_file.Commit());
   return model_file.Commit();

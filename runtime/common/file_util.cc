@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
+
+#include "runtime/common/status_macros.h"
 
 namespace bnfold {
 
@@ -68,36 +71,66 @@ StatusOr<std::string> ReadFileToString(const std::string& path,
   return data;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    return IoError(path + ": cannot create a temporary file next to it: " +
-                   std::strerror(errno));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return IoError(path + ": write failed: " + err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return IoError(path + ": cannot flush the temporary file");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+PendingFile::~PendingFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_path_.empty() && !committed_) ::unlink(tmp_path_.c_str());
+}
+
+Status PendingFile::Open() {
+  tmp_path_ = final_path_ + ".tmp-XXXXXX";
+  fd_ = ::mkstemp(tmp_path_.data());
+  if (fd_ < 0) {
     const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return IoError(path + ": cannot rename the temporary file into place: " + err);
+    tmp_path_.clear();
+    return IoError(final_path_ + ": cannot create a temporary file next to it: " + err);
   }
   return Status::Ok();
+}
+
+Status PendingFile::Write(const char* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd_, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return IoError(final_path_ + ": write failed: " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  written_ += size;
+  return Status::Ok();
+}
+
+Status PendingFile::Align(size_t alignment) {
+  static const char kZeros[4096] = {};
+  while (written_ % alignment != 0) {
+    RETURN_IF_ERROR(Write(kZeros, std::min(sizeof kZeros, alignment - written_ % alignment)));
+  }
+  return Status::Ok();
+}
+
+Status PendingFile::Finish() {
+  ::fchmod(fd_, 0644);
+  const bool ok = ::fsync(fd_) == 0;
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!ok || !closed) return IoError(final_path_ + ": cannot flush the temporary file");
+  return Status::Ok();
+}
+
+Status PendingFile::Commit() {
+  if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
+    return IoError(final_path_ + ": cannot rename the temporary file into place: " +
+                   std::strerror(errno));
+  }
+  committed_ = true;
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  PendingFile file(path);
+  RETURN_IF_ERROR(file.Open());
+  RETURN_IF_ERROR(file.Write(bytes.data(), bytes.size()));
+  RETURN_IF_ERROR(file.Finish());
+  return file.Commit();
 }
 
 std::string DirName(const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "bnfold/status.h"
 
@@ -37,8 +38,38 @@ class ReadOnlyFile {
 StatusOr<std::string> ReadFileToString(const std::string& path,
                                        size_t max_bytes);
 
-// Writes `bytes` to a temporary file next to `path`, flushes it and renames
-// it over `path`, so readers never see a half-written file.
+// A file written next to its final path (a temporary file in the same
+// directory) and renamed into place only by Commit, so readers never see a
+// half-written file; removed if never committed. Written as a stream, so
+// the weights of a large model need not be held in memory a second time.
+class PendingFile {
+ public:
+  explicit PendingFile(std::string final_path) : final_path_(std::move(final_path)) {}
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  ~PendingFile();
+
+  Status Open();
+  Status Write(const char* data, size_t size);
+  // Zero bytes up to the next multiple of `alignment`.
+  Status Align(size_t alignment);
+  size_t written() const { return written_; }
+  // Flushes and closes; the file is complete but not yet in place.
+  Status Finish();
+  // Renames it over the final path.
+  Status Commit();
+
+  const std::string& final_path() const { return final_path_; }
+
+ private:
+  std::string final_path_;
+  std::string tmp_path_;
+  int fd_ = -1;
+  size_t written_ = 0;
+  bool committed_ = false;
+};
+
+// Writes `bytes` through a PendingFile: all of it at `path`, or nothing.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 // Directory part of `path` ("." when none).

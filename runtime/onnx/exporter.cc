@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "onnx/onnx_pb.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
@@ -134,16 +136,45 @@ StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
   return model;
 }
 
+namespace {
+
+// Protobuf's output buffer drained into a PendingFile; the first write
+// error is kept for the caller's Status.
+class PendingFileStream : public google::protobuf::io::CopyingOutputStream {
+ public:
+  explicit PendingFileStream(PendingFile* file) : file_(file) {}
+  bool Write(const void* buffer, int size) override {
+    status_ = file_->Write(static_cast<const char*>(buffer), static_cast<size_t>(size));
+    return status_.ok();
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  PendingFile* file_;
+  Status status_;
+};
+
+}  // namespace
+
+Status SerializeModel(const onnx::ModelProto& model, PendingFile* file) {
+  PendingFileStream sink(file);
+  google::protobuf::io::CopyingOutputStreamAdaptor stream(&sink);
+  const bool serialized = model.SerializeToZeroCopyStream(&stream) && stream.Flush();
+  if (!sink.status().ok()) return sink.status();
+  if (!serialized) return Internal(file->final_path() + ": cannot serialize the model");
+  return Status::Ok();
+}
+
 Status WriteModelFile(const onnx::ModelProto& model, const std::string& path) {
   if (model.ByteSizeLong() > kMaxModelFileBytes) {
     return Unsupported(path + ": the model is over 2 GiB; it must be written "
                        "with external data");
   }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes)) {
-    return Internal(path + ": cannot serialize the model");
-  }
-  return WriteFileAtomically(path, bytes);
+  PendingFile file(path);
+  RETURN_IF_ERROR(file.Open());
+  RETURN_IF_ERROR(SerializeModel(model, &file));
+  RETURN_IF_ERROR(file.Finish());
+  return file.Commit();
 }
 
 }  // namespace bnfold::onnx_io

@@ -12,6 +12,10 @@ namespace onnx {
 class ModelProto;
 }
 
+namespace bnfold {
+class PendingFile;
+}
+
 namespace bnfold::onnx_io {
 
 // `skeleton` is LoadedModel::skeleton: the input model without nodes and
@@ -19,7 +23,11 @@ namespace bnfold::onnx_io {
 StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
     const onnx::ModelProto& skeleton, const ir::Graph& graph);
 
-// Serializes `model` and writes it to `path` atomically (temp file + rename).
+// Serializes `model` into `file` as a stream: no serialized copy of the
+// model in memory. The caller finishes and commits the file.
+Status SerializeModel(const onnx::ModelProto& model, PendingFile* file);
+
+// Writes `model` to `path` atomically (a PendingFile, streamed).
 Status WriteModelFile(const onnx::ModelProto& model, const std::string& path);
 
 }  // namespace bnfold::onnx_io
