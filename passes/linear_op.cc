@@ -143,17 +143,13 @@ StatusOr<PreparedRewrite> PrepareLinearRewrite(ir::Graph& graph, const LinearRew
   for (const ConstantRewrite& c : rewrite.constants) {
     ir::ConstTensorPtr data = c.data;
     if (c.rescale) {
+      // Shared with the old initializer until the commit removes it.
       const ir::Value& old = *c.node->input(c.input);
-      if (CanRewriteInPlace(old)) {
-        // Shared with the old initializer until the commit removes it.
-        data = old.constant_data();
-      } else {  // something else started reading it since the match: copy
-        const Tensor& w = *old.constant_data();
-        StatusOr<Tensor> copy = Tensor::Allocate(w.dtype(), w.shape());
-        if (!copy.ok()) return copy.status();
-        c.rescale(w, *copy);
-        data = std::make_shared<const Tensor>(std::move(*copy));
+      if (!CanRewriteInPlace(old)) {
+        return Internal(c.node->Describe() + ": input '" + old.name() +
+                        "' gained another reader between match and rewrite");
       }
+      data = old.constant_data();
     }
     StatusOr<ir::Value*> v = AddFreshInitializer(graph, c.base_name, std::move(data));
     if (!v.ok()) return v.status();
@@ -175,10 +171,9 @@ void CommitLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite,
     const ConstantRewrite& c = rewrite.constants[i];
     ir::Value* old = c.node->input(c.input);
     ir::Value* replacement = prepared.constants[i];
-    const bool in_place = c.rescale && old->constant_data() == replacement->constant_data();
     graph.SetNodeInput(c.node, c.input, replacement);
     RemoveIfDead(graph, old);
-    if (in_place) {
+    if (c.rescale) {
       // The old value fed only this input and is gone: the new one is the
       // tensor's only holder (CanRewriteInPlace held at prepare).
       const ir::ConstTensorPtr& data = replacement->constant_data();

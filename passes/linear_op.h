@@ -53,9 +53,9 @@ struct ConstantRewrite {
   int input = 0;
   ir::ConstTensorPtr data;
   std::string base_name;  // the new initializer is named after it
-  // Set instead of `data`: the new constant is the old one run through
-  // rescale(old, out). The commit runs it in the old tensor's own buffer
-  // once the old initializer is gone (out is then the old tensor).
+  // Set instead of `data` (only when CanRewriteInPlace held at match): the
+  // new constant is the old one run through rescale(old, old), in its own
+  // buffer, by the commit once the old initializer is gone.
   std::function<void(const Tensor& w, Tensor& out)> rescale;
 };
 

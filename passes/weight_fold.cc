@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 
 #include "runtime/common/half.h"
 
@@ -300,35 +299,38 @@ std::string RunLoops(const Tensor& weight, Tensor* out, const std::string& what,
   return "";
 }
 
-// W' by `loops`: checked only, and written later into W's own buffer when
-// nothing else reads W; else built now into a new tensor. `rescale` runs
-// the same loops from any W into any output (the commit's write). With
-// `scale` (loops that only scale, accumulating nothing), the check is the
-// bound of ScaledSurelyFinite, and the exact loop runs only when it fails.
+// W' by `loops(w, writer)`, the fold's per-channel scaling of any w by
+// `scale` (it accumulates nothing and owns copies of what it reads: the
+// commit runs it after the match is gone). When nothing else reads W, only
+// checked now: by the bound of ScaledSurelyFinite, the exact loop only when
+// that fails; the commit writes W' into W's own buffer. Else built now into
+// a new tensor.
 template <typename Loops>
-MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::string& what,
-                                 const Loops& loops,
-                                 std::function<void(const Tensor&, Tensor&)> rescale,
-                                 const std::vector<double>* scale) {
+MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::vector<double>& scale,
+                                 const std::string& what, Loops loops) {
   const Tensor& weight = *weight_value.constant_data();
+  auto on_weight = [&](auto& writer) { return loops(weight, writer); };
   if (CanRewriteInPlace(weight_value)) {
-    bool bounded = scale != nullptr;
+    bool bounded = true;
     double max_abs_scale = 0.0;
-    for (size_t c = 0; bounded && c < scale->size(); ++c) {
-      bounded = std::isfinite((*scale)[c]);
-      max_abs_scale = std::max(max_abs_scale, std::fabs((*scale)[c]));
+    for (size_t c = 0; bounded && c < scale.size(); ++c) {
+      bounded = std::isfinite(scale[c]);
+      max_abs_scale = std::max(max_abs_scale, std::fabs(scale[c]));
     }
     if (!bounded || !ScaledSurelyFinite(weight, max_abs_scale)) {
-      std::string reason = RunLoops<false>(weight, nullptr, what, loops);
+      std::string reason = RunLoops<false>(weight, nullptr, what, on_weight);
       if (!reason.empty()) return NoMatch{std::move(reason)};
     }
-    return FoldedWeight{nullptr, std::move(rescale)};
+    return FoldedWeight{nullptr, [loops, what](const Tensor& w, Tensor& out) {
+                          RunLoops<true, /*kCheck=*/false>(
+                              w, &out, what, [&](auto& writer) { return loops(w, writer); });
+                        }};
   }
   StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());
   if (!scaled.ok()) {
     return NoMatch{"cannot build the folded " + what + ": " + scaled.status().message()};
   }
-  std::string reason = RunLoops<true>(weight, &*scaled, what, loops);
+  std::string reason = RunLoops<true>(weight, &*scaled, what, on_weight);
   if (!reason.empty()) return NoMatch{std::move(reason)};
   return FoldedWeight{std::make_shared<const Tensor>(std::move(*scaled)), nullptr};
 }
@@ -338,44 +340,30 @@ MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::strin
 MatchOr<FoldedWeight> ScaleOutputChannels(const LinearOpInfo& op,
                                           const std::vector<double>& scale,
                                           const std::string& what) {
-  const Tensor& weight = *op.weight->constant_data();
-  const int64_t numel = weight.num_elements();
-  auto loops = [&](auto& writer) {
-    return ScaleOutputs(op, weight.shape(), numel, scale, writer);
-  };
-  // The write at commit owns copies of what it reads: the match is gone by then.
-  auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
-    RunLoops<true, /*kCheck=*/false>(w, &out, what, [&](auto& writer) {
-      return ScaleOutputs(op, w.shape(), w.num_elements(), scale, writer);
-    });
-  };
-  return FoldWeight(*op.weight, what, loops, rescale, &scale);
+  return FoldWeight(*op.weight, scale, what, [op, scale](const Tensor& w, auto& writer) {
+    return ScaleOutputs(op, w.shape(), w.num_elements(), scale, writer);
+  });
 }
 
 MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
                                               const std::vector<double>& scale,
                                               const std::vector<double>* shift,
                                               const std::string& what) {
-  const Tensor& weight = *op.weight->constant_data();
-  const int64_t numel = weight.num_elements();
   InputScaledWeight result;
-  if (shift != nullptr) result.shift_out.assign(static_cast<size_t>(op.out_channels), 0.0);
-  auto loops = [&](auto& writer) {
-    if (shift == nullptr) {
-      return ScaleInputs<false>(op, weight.shape(), numel, scale, nullptr, nullptr, writer);
-    }
-    std::fill(result.shift_out.begin(), result.shift_out.end(), 0.0);
-    return ScaleInputs<true>(op, weight.shape(), numel, scale, shift->data(),
-                             result.shift_out.data(), writer);
-  };
-  auto rescale = [op, scale, what](const Tensor& w, Tensor& out) {
-    RunLoops<true, /*kCheck=*/false>(w, &out, what, [&](auto& writer) {
-      return ScaleInputs<false>(op, w.shape(), w.num_elements(), scale, nullptr, nullptr,
-                                writer);
-    });
-  };
   MATCH_OR_RETURN(result.weight,
-                  FoldWeight(*op.weight, what, loops, rescale, shift ? nullptr : &scale));
+                  FoldWeight(*op.weight, scale, what, [op, scale](const Tensor& w, auto& writer) {
+                    return ScaleInputs<false>(op, w.shape(), w.num_elements(), scale, nullptr,
+                                              nullptr, writer);
+                  }));
+  if (shift != nullptr) {
+    // sum W * shift per output channel, over the same loops, W unscaled.
+    const Tensor& weight = *op.weight->constant_data();
+    result.shift_out.assign(static_cast<size_t>(op.out_channels), 0.0);
+    RunLoops<false, /*kCheck=*/false>(weight, nullptr, what, [&](auto& writer) {
+      return ScaleInputs<true>(op, weight.shape(), weight.num_elements(), scale, shift->data(),
+                               result.shift_out.data(), writer);
+    });
+  }
   return result;
 }
 

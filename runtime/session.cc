@@ -52,7 +52,7 @@ bool FusionAllowedByEnvironment() {
 struct Session::Impl {
   SessionOptions options;
   int threads = 1;
-  onnx_io::LoadedModel loaded;  // its graph has moved into `graph`
+  std::string source;  // the model's path or name, for errors
   std::unique_ptr<ir::Graph> graph;  // the graph that runs (optimized or not)
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> overridable;
@@ -122,22 +122,20 @@ struct Session::Impl {
   Status Init(onnx_io::LoadedModel model, const SessionOptions& opts) {
     options = opts;
     threads = opts.threads > 0 ? opts.threads : omp_get_num_procs();
-    loaded = std::move(model);
+    source = model.model.source;
     // The session owns the only copy of the loaded graph: optimize it in
-    // place, so each weight a fold replaces is freed there and then, not
-    // kept next to its folded copy for the session's lifetime. Only
-    // `loaded.model.source` is used afterwards.
-    graph = std::move(loaded.model.graph);
-    loaded.skeleton.reset();
+    // place, so a fold writes each weight nothing else reads over itself
+    // and frees what it folds away. The rest of `model` goes here.
+    graph = std::move(model.model.graph);
     batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     if (options.optimize) {
       ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
-      RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(loaded.model.source));
+      RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(source));
     }
     batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     // Refuse ops without a kernel now rather than on the first run.
     for (const ir::Node* node : graph->nodes()) {
-      RETURN_IF_ERROR(onednn::CheckKernelExists(*node).WithContext(loaded.model.source));
+      RETURN_IF_ERROR(onednn::CheckKernelExists(*node).WithContext(source));
     }
     for (const ir::Value* in : graph->inputs()) {
       feedable[in->name()] = in;
@@ -232,7 +230,7 @@ struct Session::Impl {
         }
       }
     }
-    if (!added) return plan.status().WithContext(loaded.model.source);
+    if (!added) return plan.status().WithContext(source);
     return StatusOr<std::shared_ptr<const onednn::Plan>>(nullptr);  // retry with the new key
   }
 
@@ -276,7 +274,7 @@ struct Session::Impl {
       std::lock_guard<std::mutex> lock(mutex);
       entry->idle.push_back(std::move(context));
     }
-    return status.ok() ? status : status.WithContext(loaded.model.source);
+    return status.ok() ? status : status.WithContext(source);
   }
 
   // The slow path: checks the feeds, builds the plan key, compiles when the

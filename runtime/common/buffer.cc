@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -35,7 +36,11 @@ std::shared_ptr<void> MapLargeBuffer(size_t bytes) {
 
 std::shared_ptr<void> AllocateBuffer(size_t bytes, bool zeroed) {
   if (bytes >= kHugePageBytes) return MapLargeBuffer(bytes);
-  const size_t rounded = bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
+  return AllocateHeapBuffer(bytes, zeroed);
+}
+
+std::shared_ptr<void> AllocateHeapBuffer(size_t bytes, bool zeroed) {
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   void* data = std::aligned_alloc(64, rounded);
   if (data == nullptr) return nullptr;
   if (zeroed) std::memset(data, 0, rounded);

@@ -19,4 +19,9 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // the resident size does not grow.
 std::shared_ptr<void> AllocateBuffer(size_t bytes, bool zeroed);
 
+// AllocateBuffer's small-buffer path at any size: 64-byte aligned heap
+// memory in small pages (freed heap memory is reused without new page
+// faults), zeroed when `zeroed`; null when it cannot be had.
+std::shared_ptr<void> AllocateHeapBuffer(size_t bytes, bool zeroed);
+
 }  // namespace bnfold

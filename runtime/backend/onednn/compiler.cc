@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -39,8 +38,7 @@ namespace {
 // No zeroing needed: every buffer is written before it is read (oneDNN
 // zeroes blocked padding).
 std::shared_ptr<void> AllocateAligned(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-  return std::shared_ptr<void>(std::aligned_alloc(64, rounded), std::free);
+  return AllocateHeapBuffer(bytes, /*zeroed=*/false);
 }
 
 // Where a plan places its reordered constants (the weights in the layouts
@@ -268,7 +266,7 @@ class Planner : public FusionPlanner {
     const std::vector<ir::Node*> nodes = graph_.nodes();
     for (size_t i = 0; i < nodes.size(); ++i) positions_[nodes[i]] = i;
     CountConvolutionDepths(nodes);
-    if (options_.fuse) fusion_candidates_ = FindFusionCandidates(graph_);
+    if (options_.fuse) fusion_candidates_ = FindFusionCandidates(nodes, positions_);
     for (const ir::Node* node : nodes) {
       if (absorbed_.count(node)) continue;  // runs inside its anchor's step
       RETURN_IF_ERROR(CompileNode(*node));
@@ -840,7 +838,7 @@ class Planner : public FusionPlanner {
   std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
   ConstantArena constant_arena_;
   std::vector<std::string> wanted_values_;
-  std::unordered_map<const ir::Node*, size_t> positions_;  // in graph_.nodes()
+  NodePositions positions_;  // in graph_.nodes()
   std::unordered_map<const ir::Node*, int> convolution_depths_;
   FusionCandidates fusion_candidates_;
   std::unordered_set<const ir::Node*> absorbed_;  // followers run by their anchor

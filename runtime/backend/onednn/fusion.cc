@@ -84,10 +84,8 @@ std::optional<PostOp> ResolveDepthwise(const ir::Node& node, const FusionPlanner
   return op;
 }
 
-using Positions = std::unordered_map<const ir::Node*, size_t>;
-
 // Whether `value` exists by the time the anchor at `anchor_pos` runs.
-bool AvailableAt(const ir::Value* value, size_t anchor_pos, const Positions& positions) {
+bool AvailableAt(const ir::Value* value, size_t anchor_pos, const NodePositions& positions) {
   if (value == nullptr || value->constant_data() || value->is_graph_input()) return true;
   const ir::Node* producer = value->producer();
   if (producer == nullptr) return false;
@@ -96,7 +94,8 @@ bool AvailableAt(const ir::Value* value, size_t anchor_pos, const Positions& pos
 }
 
 // Preconditions 2-3 for `node` reading the chain value as input `index`.
-bool CanFollow(const ir::Node& node, int index, size_t anchor_pos, const Positions& positions) {
+bool CanFollow(const ir::Node& node, int index, size_t anchor_pos,
+               const NodePositions& positions) {
   if (node.num_outputs() != 1 || node.output(0) == nullptr) return false;
   if (IsEltwiseFollower(node.kind())) {
     if (index != 0) return false;
@@ -194,10 +193,8 @@ dnnl::algorithm BinaryAlgorithm(OpKind kind) {
 
 }  // namespace
 
-FusionCandidates FindFusionCandidates(const ir::Graph& graph) {
-  const std::vector<ir::Node*> nodes = graph.nodes();
-  Positions positions;
-  for (size_t i = 0; i < nodes.size(); ++i) positions[nodes[i]] = i;
+FusionCandidates FindFusionCandidates(const std::vector<ir::Node*>& nodes,
+                                      const NodePositions& positions) {
   FusionCandidates candidates;
   for (size_t pos = 0; pos < nodes.size(); ++pos) {
     const ir::Node& anchor = *nodes[pos];

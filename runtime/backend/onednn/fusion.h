@@ -103,8 +103,13 @@ struct PostOpChain {
 using FusionCandidates =
     std::unordered_map<const ir::Node*, std::vector<const ir::Node*>>;
 
-// Structural preconditions 1-3 over `graph` (topologically sorted).
-FusionCandidates FindFusionCandidates(const ir::Graph& graph);
+// Each node's position in the planner's topological order.
+using NodePositions = std::unordered_map<const ir::Node*, size_t>;
+
+// Structural preconditions 1-3 over `nodes` (a graph's nodes, topologically
+// sorted) at `positions` (their indices there).
+FusionCandidates FindFusionCandidates(const std::vector<ir::Node*>& nodes,
+                                      const NodePositions& positions);
 
 // What resolving a chain needs from the planner.
 class FusionPlanner {

@@ -182,13 +182,15 @@ class ConvFamilyKernel : public Kernel {
         const bool refuse_slow = !last || fused > 0;
         if (operands.empty() && !depthwise && SplitsImages(g, variants[i])) {
           try {
-            BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/true);
+            BuildVariant(ctx, g, has_bias, variants[i], attr, fused, depthwise, refuse_slow,
+                         /*split=*/true);
             return;
           } catch (const dnnl::error&) {
             // No fast batch-1 primitive: run the batch as a whole.
           }
         }
-        BuildVariant(ctx, g, has_bias, variants[i], attr, fused, refuse_slow, /*split=*/false);
+        BuildVariant(ctx, g, has_bias, variants[i], attr, fused, depthwise, refuse_slow,
+                     /*split=*/false);
         BindPostOpOperands(operands, &runner_);
         return;
       } catch (const dnnl::error&) {
@@ -197,9 +199,10 @@ class ConvFamilyKernel : public Kernel {
     }
   }
 
+  // `depthwise`: the first `fused` post-ops hold a `dw`.
   void BuildVariant(CompileContext& ctx, const ConvGeometry& g, bool has_bias,
                     const Variant& variant, const dnnl::primitive_attr& attr, size_t fused,
-                    bool refuse_slow, bool split) {
+                    bool depthwise, bool refuse_slow, bool split) {
     const auto f32 = dnnl::memory::data_type::f32;
     runner_ = PrimitiveRunner();
     split_ = false;
@@ -229,7 +232,7 @@ class ConvFamilyKernel : public Kernel {
                                 plain_only_, make_pd, &pd, &runner_);
     // A fused depthwise post-op (fusion.h) makes the dst its output.
     std::vector<int64_t> output_dims = g.output_dims;
-    if (fused > 0 && HasDepthwisePostOp(*ctx.post_ops(), fused)) {
+    if (depthwise) {
       const dnnl::memory::dims want = PostOpOutputDims(
           *ctx.post_ops(), fused, dnnl::memory::dims(output_dims.begin(), output_dims.end()));
       if (pd.dst_desc().dims() != want) {

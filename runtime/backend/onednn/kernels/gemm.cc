@@ -78,20 +78,23 @@ dnnl::memory::desc RowBiasDesc(size_t rank, int64_t n) {
   return PlainDesc(DataType::kFloat, std::vector<int64_t>(dims.begin(), dims.end()));
 }
 
+// A plain float32 operand whose dims are all 1 but the last: one row (or a
+// scalar) that broadcasts along every other axis.
+bool IsPlainFloatRow(const TensorDesc& operand) {
+  if (!operand.is_plain() || operand.dtype != DataType::kFloat) return false;
+  for (size_t d = 0; d + 1 < operand.dims.size(); ++d) {
+    if (operand.dims[d] != 1) return false;
+  }
+  return true;
+}
+
 // Whether offered post-op 0 adds a plain float row of the dst's `n` values
 // (the bias of a MatMul -> Add pair), which the matmul can add as its bias.
 bool FirstPostOpIsRowBias(const CompileContext& ctx, size_t fused, int64_t n) {
   if (fused == 0) return false;
   const PostOp& op = ctx.post_ops()->ops[0];
-  if (op.kind != PostOp::Kind::kBinary || op.algorithm != dnnl::algorithm::binary_add ||
-      !op.operand.is_plain() || op.operand.dtype != DataType::kFloat ||
-      op.operand.dims.empty() || op.operand.dims.back() != n) {
-    return false;
-  }
-  for (size_t d = 0; d + 1 < op.operand.dims.size(); ++d) {
-    if (op.operand.dims[d] != 1) return false;
-  }
-  return true;
+  return op.kind == PostOp::Kind::kBinary && op.algorithm == dnnl::algorithm::binary_add &&
+         IsPlainFloatRow(op.operand) && !op.operand.dims.empty() && op.operand.dims.back() == n;
 }
 
 // Appends the GEMV form of the first `fused` offered post-ops (fusion.h) to
@@ -120,13 +123,7 @@ bool AppendGemvPostOps(const CompileContext& ctx, size_t fused,
         // Into the dst as ONNX broadcasts (right-aligned): every operand dim
         // 1, but the last, which may be the dst's.
         const std::vector<int64_t>& dims = post_op.operand.dims;
-        if (!post_op.operand.is_plain() || post_op.operand.dtype != DataType::kFloat ||
-            dims.size() > dst_dims.size()) {
-          return false;
-        }
-        for (size_t d = 0; d + 1 < dims.size(); ++d) {
-          if (dims[d] != 1) return false;
-        }
+        if (!IsPlainFloatRow(post_op.operand) || dims.size() > dst_dims.size()) return false;
         if (!dims.empty() && dims.back() != 1 && dims.back() != n) return false;
         switch (post_op.algorithm) {
           case dnnl::algorithm::binary_add: op.kind = GemvOp::Kind::kAdd; break;

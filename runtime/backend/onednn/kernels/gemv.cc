@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
+
+#include "runtime/common/buffer.h"
 
 namespace bnfold::onednn {
 
@@ -184,7 +184,6 @@ std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, 
                                                      bool transposed, std::vector<GemvOp> ops) {
   std::shared_ptr<PackedGemv> gemv(new PackedGemv());
   gemv->k_ = k;
-  gemv->n_ = n;
   gemv->ops_ = std::move(ops);
   size_t total = 0;
   for (int64_t column = 0; column < n; column += kPanelColumns) {
@@ -193,11 +192,11 @@ std::shared_ptr<const PackedGemv> PackedGemv::Create(const float* b, int64_t k, 
     total += static_cast<size_t>(k) * static_cast<size_t>(VectorsFor(width) * kLanes);
   }
   gemv->prefetch_ = total * sizeof(float) > kL2Bytes;
-  const size_t bytes = (std::max<size_t>(total * sizeof(float), 64) + 63) / 64 * 64;
-  gemv->packed_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)), std::free);
+  // Zeroed: the padding columns of each panel's last vector stay zero.
+  gemv->packed_ = std::static_pointer_cast<float>(
+      AllocateHeapBuffer(total * sizeof(float), /*zeroed=*/true));
   if (!gemv->packed_) return nullptr;
   float* packed = gemv->packed_.get();
-  std::memset(packed, 0, total * sizeof(float));
   for (const Panel& p : gemv->panels_) {
     const int64_t row = VectorsFor(p.width) * kLanes;
     for (int64_t r = 0; r < k; ++r) {

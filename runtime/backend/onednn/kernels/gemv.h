@@ -68,7 +68,7 @@ class PackedGemv {
   };
   PackedGemv() = default;
 
-  int64_t k_ = 0, n_ = 0;
+  int64_t k_ = 0;
   std::vector<Panel> panels_;
   bool prefetch_ = false;  // B larger than L2
   std::shared_ptr<float> packed_;
