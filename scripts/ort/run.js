@@ -4,6 +4,7 @@
 //
 //   node scripts/ort/run.js MODEL --input NAME=FILE ... --output-dir DIR
 //        [--threads T] [--format npy|pb] [--warmup W] [--iters K]
+//        [--overhead-model PATH]
 //
 // Inputs are .npy or TensorProto .pb files. Outputs go to
 // DIR/output_<i>.<format> in graph output order (.pb carries the output
@@ -13,6 +14,17 @@
 // (InferenceSession.create: parse, graph optimizations, kernel setup),
 // first_run_ms and max_rss_mb (this process's peak resident memory, Node
 // itself included).
+//
+// --overhead-model PATH measures the per-call cost of this binding in the
+// same process: a second session (same options) on PATH, which must have one
+// float32 input of fixed shape, fed zeros. With --iters it is timed
+// interleaved with MODEL, in blocks of min(25, K) MODEL runs then as many
+// overhead runs until both have K, after W warm-up runs of each, so both see
+// the same machine state while the tiny overhead run does not disturb the
+// MODEL's caches on every run. The JSON then carries overhead_median_ms,
+// overhead_p90_ms, overhead_min_ms and overhead_iters (same percentiles).
+// The overhead session is created after MODEL's first run, so load_ms and
+// first_run_ms are MODEL's alone; max_rss_mb includes it.
 // Exit codes follow the bnfold CLI: 0 ok, 2 bad usage or input.
 'use strict';
 
@@ -25,12 +37,14 @@ const ORT_DIR = process.env.BNFOLD_ORT_DIR || path.join(__dirname, '..', '..', '
 function usage(message) {
   process.stderr.write(`ort/run: ${message}\n` +
     'usage: run.js MODEL --input NAME=FILE ... --output-dir DIR [--threads T] ' +
-    '[--format npy|pb] [--warmup W] [--iters K]\n');
+    '[--format npy|pb] [--warmup W] [--iters K] [--overhead-model PATH]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = { inputs: [], threads: 0, format: 'npy', warmup: 0, iters: 0, outputDir: '' };
+  const args = {
+    inputs: [], threads: 0, format: 'npy', warmup: 0, iters: 0, outputDir: '', overheadModel: '',
+  };
   const positional = [];
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
@@ -54,6 +68,7 @@ function parseArgs(argv) {
     else if (flag === '--threads') args.threads = integer();
     else if (flag === '--warmup') args.warmup = integer();
     else if (flag === '--iters') args.iters = integer();
+    else if (flag === '--overhead-model') args.overheadModel = value;
     else if (flag === '--format') {
       if (value !== 'npy' && value !== 'pb') usage(`--format must be npy or pb, got '${value}'`);
       args.format = value;
@@ -87,6 +102,41 @@ function peakRssMb() {
   return process.resourceUsage().maxRSS / 1024;  // kB
 }
 
+// Nearest-rank statistics, as `bnfold bench` reports them.
+function timeStats(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const percentile = (p) =>
+    sorted[Math.max(0, Math.min(sorted.length, Math.ceil(p * sorted.length)) - 1)];
+  return {
+    median: percentile(0.5),
+    p90: percentile(0.9),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
+}
+
+// MODEL runs per block before switching to the overhead model: long enough
+// that MODEL's working set is warm again after the switch, short enough that
+// both still see the same machine state.
+const OVERHEAD_BLOCK = 25;
+
+// The per-call cost model: its single float32 input, of fixed shape, is fed
+// zeros (the data does not matter to an Identity-like model).
+async function openOverheadSession(ort, modelPath, options) {
+  const session = await ort.InferenceSession.create(modelPath, options);
+  const inputs = session.inputMetadata;
+  const input = inputs.length === 1 ? inputs[0] : null;
+  if (!input || !input.isTensor || input.type !== 'float32' ||
+      !input.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    usage(`--overhead-model ${modelPath}: expected one float32 input of fixed shape, got ` +
+          JSON.stringify(inputs));
+  }
+  const size = input.shape.reduce((a, b) => a * b, 1);
+  const feeds = { [input.name]: new ort.Tensor('float32', new Float32Array(size), input.shape) };
+  return { session, feeds };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
@@ -118,11 +168,32 @@ async function main() {
   const startFirst = process.hrtime.bigint();
   let results = await session.run(feeds);
   const firstRunMs = Number(process.hrtime.bigint() - startFirst) / 1e6;
+  const overhead = args.overheadModel
+    ? await openOverheadSession(ort, args.overheadModel, options) : null;
+  // `count` runs of session `s`, each timed into `into` unless it is null;
+  // returns the last run's outputs (or `last` when count is 0).
+  const runTimed = async (s, f, count, into, last) => {
+    let out = last;
+    for (let i = 0; i < count; ++i) {
+      const start = process.hrtime.bigint();
+      out = await s.run(f);
+      if (into) into.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return out;
+  };
   const times = [];
-  for (let i = 0; i < args.warmup + args.iters; ++i) {
-    const start = process.hrtime.bigint();
-    results = await session.run(feeds);
-    if (i >= args.warmup) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  const overheadTimes = [];
+  results = await runTimed(session, feeds, args.warmup, null, results);
+  if (overhead) {
+    await runTimed(overhead.session, overhead.feeds, args.warmup, null);
+    const block = Math.max(1, Math.min(OVERHEAD_BLOCK, args.iters));
+    while (times.length < args.iters) {
+      const count = Math.min(block, args.iters - times.length);
+      results = await runTimed(session, feeds, count, times, results);
+      await runTimed(overhead.session, overhead.feeds, count, overheadTimes);
+    }
+  } else {
+    results = await runTimed(session, feeds, args.iters, times, results);
   }
 
   const report = { outputs: [], load_ms: loadMs, first_run_ms: firstRunMs };
@@ -137,16 +208,21 @@ async function main() {
     report.outputs.push(entry);
   });
   if (times.length > 0) {
-    times.sort((a, b) => a - b);
-    // Nearest rank, as `bnfold bench` reports it.
-    const percentile = (p) => times[Math.max(0, Math.min(times.length, Math.ceil(p * times.length)) - 1)];
-    report.median_ms = percentile(0.5);
-    report.p90_ms = percentile(0.9);
-    report.min_ms = times[0];
-    report.max_ms = times[times.length - 1];
-    report.mean_ms = times.reduce((a, b) => a + b, 0) / times.length;
+    const stats = timeStats(times);
+    report.median_ms = stats.median;
+    report.p90_ms = stats.p90;
+    report.min_ms = stats.min;
+    report.max_ms = stats.max;
+    report.mean_ms = stats.mean;
     report.iters = times.length;
     report.warmup = args.warmup;
+  }
+  if (overheadTimes.length > 0) {
+    const stats = timeStats(overheadTimes);
+    report.overhead_median_ms = stats.median;
+    report.overhead_p90_ms = stats.p90;
+    report.overhead_min_ms = stats.min;
+    report.overhead_iters = overheadTimes.length;
   }
   report.threads = args.threads;
   report.ort_version = ort.env.versions ? ort.env.versions.common : undefined;
