@@ -22,7 +22,8 @@
 // overhead runs until both have K, after W warm-up runs of each, so both see
 // the same machine state while the tiny overhead run does not disturb the
 // MODEL's caches on every run. The JSON then carries overhead_median_ms,
-// overhead_p90_ms, overhead_min_ms and overhead_iters (same percentiles).
+// overhead_p90_ms, overhead_min_ms, overhead_max_ms, overhead_mean_ms and
+// overhead_iters (same percentiles).
 // The overhead session is created after MODEL's first run, so load_ms and
 // first_run_ms are MODEL's alone; max_rss_mb includes it.
 // Exit codes follow the bnfold CLI: 0 ok, 2 bad usage or input.
@@ -108,11 +109,12 @@ function timeStats(times) {
   const percentile = (p) =>
     sorted[Math.max(0, Math.min(sorted.length, Math.ceil(p * sorted.length)) - 1)];
   return {
-    median: percentile(0.5),
-    p90: percentile(0.9),
-    min: sorted[0],
-    max: sorted[sorted.length - 1],
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    median_ms: percentile(0.5),
+    p90_ms: percentile(0.9),
+    min_ms: sorted[0],
+    max_ms: sorted[sorted.length - 1],
+    mean_ms: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    iters: sorted.length,
   };
 }
 
@@ -207,22 +209,11 @@ async function main() {
     }
     report.outputs.push(entry);
   });
-  if (times.length > 0) {
-    const stats = timeStats(times);
-    report.median_ms = stats.median;
-    report.p90_ms = stats.p90;
-    report.min_ms = stats.min;
-    report.max_ms = stats.max;
-    report.mean_ms = stats.mean;
-    report.iters = times.length;
-    report.warmup = args.warmup;
-  }
+  if (times.length > 0) Object.assign(report, timeStats(times), { warmup: args.warmup });
   if (overheadTimes.length > 0) {
-    const stats = timeStats(overheadTimes);
-    report.overhead_median_ms = stats.median;
-    report.overhead_p90_ms = stats.p90;
-    report.overhead_min_ms = stats.min;
-    report.overhead_iters = overheadTimes.length;
+    for (const [key, value] of Object.entries(timeStats(overheadTimes))) {
+      report[`overhead_${key}`] = value;
+    }
   }
   report.threads = args.threads;
   report.ort_version = ort.env.versions ? ort.env.versions.common : undefined;
