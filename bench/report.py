@@ -25,7 +25,11 @@ def present(values):
 
 def summarize(rows, fold_rows, identity_rows):
     """Per row: times = median over rounds of each process's median; ratio =
-    median over rounds of the ratio within the round."""
+    median over rounds of the ratio within the round, against ORT's median
+    minus its per-call cost. That cost is each ORT sample's own `call_ms` (an
+    Identity model timed in the same process, interleaved); a sample without
+    it falls back to the separate Identity process of its round, then to that
+    process's median over rounds."""
     overhead, call_by_round = {}, {}
     for row in identity_rows:
         overhead[row["threads"]] = {
@@ -39,11 +43,13 @@ def summarize(rows, fold_rows, identity_rows):
     table = []
     for row in rows:
         ours, theirs = row.get("bnfold", []), row.get("ort", [])
-        # ORT minus the call overhead measured in the same round (the median
-        # over rounds when that round's Identity run failed).
-        call_ms = overhead.get(row["threads"], {}).get("ort_ms") or 0.0
+        # ORT minus the call cost measured in the same process; without it,
+        # the separate Identity process of the same round, then its median.
+        fallback_ms = overhead.get(row["threads"], {}).get("ort_ms") or 0.0
         calls = call_by_round.get(row["threads"], {})
-        net = [dict(s, median_ms=s["median_ms"] - calls.get(s["round"], call_ms)) for s in theirs]
+        subtracted = [s["call_ms"] if s.get("call_ms") is not None
+                      else calls.get(s["round"], fallback_ms) for s in theirs]
+        net = [dict(s, median_ms=s["median_ms"] - c) for s, c in zip(theirs, subtracted)]
         ours_ms, theirs_ms = median_of(ours, "median_ms"), median_of(theirs, "median_ms")
         theirs_net = median_of(net, "median_ms")
         # The ratio is the median over rounds of each round's ratio: the two
@@ -59,7 +65,11 @@ def summarize(rows, fold_rows, identity_rows):
             "iters": row["iters"], "rounds": min(len(ours), len(theirs)),
             "bnfold_ms": ours_ms, "bnfold_p90_ms": median_of(ours, "p90_ms"),
             "ort_ms": theirs_ms, "ort_p90_ms": median_of(theirs, "p90_ms"),
-            "ort_call_overhead_ms": call_ms, "ort_net_ms": theirs_net,
+            # The median of what was subtracted, and how many samples had to
+            # fall back to the separate Identity process.
+            "ort_call_overhead_ms": statistics.median(subtracted) if subtracted else fallback_ms,
+            "ort_call_fallbacks": sum(s.get("call_ms") is None for s in theirs),
+            "ort_net_ms": theirs_net,
             "ratio": r, "ratio_raw": statistics.median(paired_raw) if paired_raw else None,
             "ratio_of_medians": ratio(ours_ms, theirs_net),
             "ratio_rounds_min": min(paired) if paired else None,
@@ -83,6 +93,9 @@ def summarize(rows, fold_rows, identity_rows):
             "errors": row.get("errors", []),
             "samples": {"bnfold": ours, "ort": theirs},
         })
+    for t, o in overhead.items():
+        o["ort_in_process_ms"] = median_of(
+            [s for r in table if r["threads"] == t for s in r["samples"]["ort"]], "call_ms")
     folds = []
     for row in fold_rows:
         folded, unfolded = row.get("folded", []), row.get("unfolded", [])
@@ -134,8 +147,10 @@ def markdown_tables(summary):
     """Rows shared by the text and markdown output: (title, header, rows)."""
     main = []
     for r in summary["table"]:
+        fell_back = " †" if r.get("ort_call_fallbacks") else ""
         main.append([r["model"], str(r["batch"]), str(r["threads"]), fmt(r["bnfold_ms"]),
-                     fmt(r["ort_ms"]), fmt(r["ort_net_ms"]), fmt_ratio(r["ratio"]),
+                     fmt(r["ort_ms"]), fmt(r["ort_call_overhead_ms"]) + fell_back,
+                     fmt(r["ort_net_ms"]), fmt_ratio(r["ratio"]),
                      f"{fmt_ratio(r['ratio_rounds_min'])}–{fmt_ratio(r['ratio_rounds_max'])}",
                      fmt_ratio(r["ratio_raw"]), f"≤ {r['target']:.2f}", verdict(r),
                      fmt(r["bnfold_gflops"]), fmt(r["ort_gflops"])])
@@ -155,7 +170,7 @@ def markdown_tables(summary):
                      at_most(r["bnfold_rss_mb"], r["ort_rss_mb"])])
     return [
         ("bnfold vs ONNX Runtime (median ms per run)",
-         ["model", "batch", "threads", "bnfold", "ORT raw", "ORT − call", "ratio",
+         ["model", "batch", "threads", "bnfold", "ORT raw", "ORT call", "ORT − call", "ratio",
           "ratio per round", "raw ratio", "target", "result", "bnfold GFLOP/s", "ORT GFLOP/s"], main),
         ("BatchNormalization folded vs not (bnfold, median ms per run)",
          ["model", "batch", "threads", "folded", "unfolded", "speedup", "per round",
@@ -171,15 +186,32 @@ def markdown_tables(summary):
 
 
 def overhead_line(summary):
-    parts = []
-    for t, o in sorted(summary["overhead"].items()):
-        us = lambda ms: fmt(ms * 1000.0 if ms is not None else None)  # noqa: E731
-        parts.append(f"{t} thread{'s' if t != 1 else ''}: ORT via Node {us(o['ort_ms'])} µs, "
-                     f"bnfold {us(o['bnfold_ms'])} µs; RSS ORT+Node {fmt(o['ort_rss_mb'])} MiB, "
-                     f"bnfold {fmt(o['bnfold_rss_mb'])} MiB")
-    return ("Per-call cost (one-op Identity model): " + "; ".join(parts) +
-            ". The ratio uses ORT's median minus the ORT figure (conservative for bnfold: "
-            "it also removes ORT's own fixed per-run cost); the raw ratio does not.")
+    us = lambda ms: fmt(ms * 1000.0 if ms is not None else None)  # noqa: E731
+    threads = lambda t: f"{t} thread{'s' if t != 1 else ''}"  # noqa: E731
+    overhead = sorted(summary["overhead"].items())
+    separate = "; ".join(
+        f"{threads(t)}: ORT via Node {us(o['ort_ms'])} µs, bnfold {us(o['bnfold_ms'])} µs; "
+        f"RSS ORT+Node {fmt(o['ort_rss_mb'])} MiB, bnfold {fmt(o['bnfold_rss_mb'])} MiB"
+        for t, o in overhead)
+    in_process = [(t, o["ort_in_process_ms"]) for t, o in overhead
+                  if o.get("ort_in_process_ms") is not None]
+    if not in_process:  # files written before the in-process measurement
+        return ("Per-call cost (one-op Identity model): " + separate +
+                ". The ratio uses ORT's median minus the ORT figure (conservative for bnfold: "
+                "it also removes ORT's own fixed per-run cost); the raw ratio does not.")
+    fell_back = ""
+    if any(r.get("ort_call_fallbacks") for r in summary["table"]):
+        fell_back = (" † some samples lacked it and used the separate Identity process "
+                     "of their round.")
+    return ("Per-call cost of ORT's Node binding: \"ORT call\" is a one-op Identity model "
+            "timed in the same process as each ORT measurement, interleaved with the model "
+            f"in blocks of up to 25 runs (median over rounds; all rows: "
+            + ", ".join(f"{threads(t)} {us(ms)} µs" for t, ms in in_process) +
+            "). \"ORT − call\" subtracts each sample's own figure from that sample's median, "
+            "and the ratio is bnfold over it within each round (conservative for bnfold: the "
+            "Identity run also contains ORT's own fixed per-run cost); the raw ratio subtracts "
+            "nothing." + fell_back + " Separate Identity processes, for comparison: " +
+            separate + ".")
 
 
 def from_json(saved):

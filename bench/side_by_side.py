@@ -16,10 +16,16 @@ MACs from models/graph_builder.count_macs), load and first-run times, and the
 peak RSS of each process (ru_maxrss from wait4, the same measure for both).
 
 ONNX Runtime is called through its Node binding, which adds a per-call cost a
-C++ caller does not pay. It is measured with a one-op Identity model and
-subtracted: the ratio uses ORT's time minus that overhead. This is
-conservative for bnfold (the Identity run also contains ORT's own fixed
-per-run cost); the raw ratio is reported too.
+C++ caller does not pay. Every ORT measurement also times a one-op Identity
+model in the same process (run.js --overhead-model), interleaved in blocks
+with the model, so the figure sees the same machine state; the ratio uses
+each sample's ORT median minus its own Identity median (the separate Identity
+process of the round, then the median over rounds, only when a sample lacks
+it). A separate process cannot stand in: its figure swung 8-13 us between
+runs, as large as a whole MLP b1 run. This is conservative for bnfold (the
+Identity run also contains ORT's own fixed per-run cost); the raw ratio is
+reported too. The separate Identity rows remain: they give bnfold's per-call
+figure and both processes' baseline RSS.
 
 Also interleaved: bnfold with its passes (BatchNormalization folded) against
 `--no-optimize` on ResNet-50 and MobileNetV2.
@@ -93,7 +99,7 @@ def model_path(name):
     return os.path.join(ROOT, "models", f"{name}.onnx")
 
 
-def write_identity_model():
+def identity_model():
     """One Identity op on a float[1, 16]: what remains of a run is the cost
     of calling the runtime."""
     import onnx
@@ -106,8 +112,13 @@ def write_identity_model():
                               producer_name="bnfold bench/side_by_side.py")
     model.ir_version = 8
     onnx.checker.check_model(model)
+    return model
+
+
+def write_identity_model():
+    import onnx
     tmp = f"{model_path(IDENTITY)}.tmp{os.getpid()}"
-    onnx.save(model, tmp)
+    onnx.save(identity_model(), tmp)
     os.replace(tmp, model_path(IDENTITY))
 
 
@@ -170,7 +181,8 @@ def measure(bnfold, runtime, row, iters, warmup, optimize=True):
                "--json"] + ([] if optimize else ["--no-optimize"])
     else:
         cmd = ["node", RUN_JS, model_path(model), "--input", feed, "--threads", str(threads),
-               "--warmup", str(warmup), "--iters", str(iters)]
+               "--warmup", str(warmup), "--iters", str(iters),
+               "--overhead-model", model_path(IDENTITY)]
     result, time_rss_mb = run_child(cmd)
     first_run_ms = result["compile_ms"] if runtime == "bnfold" else result["first_run_ms"]
     return {
@@ -183,6 +195,8 @@ def measure(bnfold, runtime, row, iters, warmup, optimize=True):
         "time_rss_mb": time_rss_mb,
         "iters": iters, "warmup": warmup,
         "ort_version": result.get("ort_version"),
+        # ORT only: the Identity model's median in this process, interleaved.
+        "call_ms": result.get("overhead_median_ms"),
     }
 
 
@@ -257,7 +271,8 @@ def try_record(row, key, run, record):
         log(f"  {label}: FAILED {e}")
         row.setdefault("errors", []).append(f"{key}: {e}")
         return
-    log(f"  {label}: median {sample['median_ms']:.4g} ms ({sample['iters']} runs)")
+    call = f", call {sample['call_ms'] * 1000:.3g} us" if sample.get("call_ms") else ""
+    log(f"  {label}: median {sample['median_ms']:.4g} ms ({sample['iters']} runs{call})")
     record(row, key, sample)
 
 
