@@ -43,6 +43,22 @@ struct PlanStep {
   std::vector<int> inputs;   // value ids; -1 for omitted
   std::vector<int> outputs;  // value ids; -1 for omitted
   std::string label;         // "Conv 'conv1'", for errors and profiles
+  // Inside the plan's image loop: bytes between images of each input /
+  // output (0: the same buffer for every image, e.g. weights, or a
+  // one-image intermediate reused by each image in turn). Empty outside.
+  std::vector<size_t> input_image_strides;
+  std::vector<size_t> output_image_strides;
+};
+
+// Steps [begin, end) run image by image: image 0 through all of them, then
+// image 1, ... Their kernels were compiled for one image. A batch's early
+// layers then keep one image's activations in cache from one layer to the
+// next instead of streaming the whole batch through memory per layer.
+struct ImageLoop {
+  size_t begin = 0;
+  size_t end = 0;
+  int64_t images = 1;
+  bool active() const { return end > begin && images > 1; }
 };
 
 // A graph input the caller feeds, with the desc it was compiled for.
@@ -59,6 +75,7 @@ struct Plan {
   std::vector<PlanInput> inputs;
   std::vector<int> outputs;  // graph outputs in order; always plain layout
   std::vector<std::string> output_names;
+  ImageLoop image_loop;
   size_t arena_bytes = 0;
   size_t scratchpad_bytes = 0;
   int threads = 1;
@@ -103,6 +120,10 @@ struct CompileOptions {
   // Run activations, residual adds and other followers as oneDNN post-ops of
   // the Conv/Gemm/MatMul before them (fusion.h). Off: one step per node.
   bool fuse = true;
+  // At batch 2 or more, run the early convolutions image by image (see
+  // ImageLoop and compiler.cc, ImageLoopPlanner). Off: every step sees the
+  // whole batch.
+  bool image_loop = true;
   // Null: this plan's reordered constants are its own.
   std::shared_ptr<ReorderedConstantCache> constant_cache;
 };
@@ -152,9 +173,13 @@ class ExecState {
   std::vector<StepPointers> step_pointers_;
   std::vector<InputPatch> input_patches_;
   std::vector<const void*> output_pointers_;
+  // One image's pointers for a step in the image loop (reused per step).
+  StepPointers image_pointers_;
   std::vector<int> output_slots_;  // fed input a graph output aliases, or -1
   std::vector<std::unique_ptr<KernelState>> states_;  // per step
   dnnl::stream stream_;
+
+  Status RunStep(size_t step, int64_t image);
 };
 
 // Unsupported (naming op, node, domain and opset) when no kernel runs `node`.
