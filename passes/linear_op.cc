@@ -176,9 +176,7 @@ void CommitLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite,
     if (c.rescale) {
       // The old value fed only this input and is gone: the new one is the
       // tensor's only holder (CanRewriteInPlace held at prepare).
-      const ir::ConstTensorPtr& data = replacement->constant_data();
-      Tensor& own = const_cast<Tensor&>(*data);
-      c.rescale(own, own);
+      c.rescale(const_cast<Tensor&>(*replacement->constant_data()));
     }
   }
   if (ir::Node* gemm = rewrite.gemm_beta_to_one) {

@@ -54,9 +54,9 @@ struct ConstantRewrite {
   ir::ConstTensorPtr data;
   std::string base_name;  // the new initializer is named after it
   // Set instead of `data` (only when CanRewriteInPlace held at match): the
-  // new constant is the old one run through rescale(old, old), in its own
+  // new constant is the old one rewritten by rescale(old) in its own
   // buffer, by the commit once the old initializer is gone.
-  std::function<void(const Tensor& w, Tensor& out)> rescale;
+  std::function<void(Tensor& w)> rescale;
 };
 
 // Everything a fold changes on the linear side, computed by a pure plan

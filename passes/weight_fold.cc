@@ -321,9 +321,9 @@ MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::vecto
       std::string reason = RunLoops<false>(weight, nullptr, what, on_weight);
       if (!reason.empty()) return NoMatch{std::move(reason)};
     }
-    return FoldedWeight{nullptr, [loops, what](const Tensor& w, Tensor& out) {
+    return FoldedWeight{nullptr, [loops, what](Tensor& w) {
                           RunLoops<true, /*kCheck=*/false>(
-                              w, &out, what, [&](auto& writer) { return loops(w, writer); });
+                              w, &w, what, [&](auto& writer) { return loops(w, writer); });
                         }};
   }
   StatusOr<Tensor> scaled = Tensor::Allocate(weight.dtype(), weight.shape());

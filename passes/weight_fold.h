@@ -30,7 +30,7 @@ namespace bnfold::passes {
 //   most of a model's bytes: fewer pages to fault in at load.
 struct FoldedWeight {
   ir::ConstTensorPtr data;
-  std::function<void(const Tensor& w, Tensor& out)> rescale;
+  std::function<void(Tensor& w)> rescale;
 };
 
 // W' = W * scale[output channel], in W's dtype. `scale` has op.out_channels

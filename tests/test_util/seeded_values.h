@@ -8,14 +8,19 @@
 
 namespace bnfold::testing {
 
-// `n` values from a fixed-seed generator, uniform in [lo, hi).
+// `n` values of type T from a fixed-seed generator, uniform in [lo, hi).
+template <typename T>
+std::vector<T> SeededUniform(size_t n, uint32_t seed, T lo, T hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<T> uniform(lo, hi);
+  std::vector<T> v(n);
+  for (T& x : v) x = uniform(rng);
+  return v;
+}
+
 inline std::vector<float> SeededValues(size_t n, uint32_t seed, float lo = -1.0f,
                                        float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(rng);
-  return v;
+  return SeededUniform<float>(n, seed, lo, hi);
 }
 
 }  // namespace bnfold::testing

@@ -263,13 +263,6 @@ class PointerExecContext : public ExecContext {
 // matter more.
 constexpr int64_t kMinImageLoopPixels = 56 * 56;
 
-bool IsUnaryActivation(ir::OpKind kind) {
-  using ir::OpKind;
-  return kind == OpKind::kRelu || kind == OpKind::kLeakyRelu || kind == OpKind::kElu ||
-         kind == OpKind::kSigmoid || kind == OpKind::kTanh || kind == OpKind::kHardSwish ||
-         kind == OpKind::kClip;
-}
-
 // Whether `node` computes each image from that image alone, in a way the
 // image loop can run (its inputs are checked by the planner): convolutions,
 // pooling, activations, inference BatchNormalization, binary arithmetic.
@@ -294,7 +287,7 @@ bool ComputesPerImage(const ir::Node& node) {
       return training.ok() && *training == 0 && is_test.ok() && *is_test != 0;
     }
     default:
-      return IsUnaryActivation(node.kind());
+      return IsEltwiseFollower(node.kind());
   }
 }
 
@@ -896,19 +889,21 @@ class Planner : public FusionPlanner {
       const ir::Value* in = node.input(i);
       if (in == nullptr) continue;
       auto it = value_ids_.find(in);
-      if (it == value_ids_.end()) {
-        // A constant not used yet: the same for every image unless batched.
-        if (!in->constant_data()) return false;
-        if (!conv && !SameForEveryImage(in->constant_data()->shape())) return false;
+      const bool constant = it == value_ids_.end() ? in->constant_data() != nullptr
+                                                   : IsConstant(it->second);
+      if (constant) {
+        if (i == 0) return false;  // nothing to run per image
+        // A Conv's weights and bias; any other constant must be the same
+        // for every image.
+        const std::vector<int64_t>& dims = it == value_ids_.end()
+                                               ? in->constant_data()->shape()
+                                               : plan_->values[it->second].desc.dims;
+        if (!conv && !SameForEveryImage(dims)) return false;
         continue;
       }
+      if (it == value_ids_.end()) return false;
       const int id = it->second;
       const TensorDesc& desc = plan_->values[id].desc;
-      if (IsConstant(id)) {
-        if (i == 0) return false;  // nothing to run per image
-        if (!conv && !SameForEveryImage(desc.dims)) return false;
-        continue;
-      }
       if (!IsLoopValue(id) && !IsBatchedInput(id)) return false;
       if (i == 0) {
         if (desc.dims.size() != 4 || desc.dims[2] * desc.dims[3] < kMinImageLoopPixels) {
@@ -996,8 +991,8 @@ class Planner : public FusionPlanner {
   StatusOr<size_t> ImageStride(int id, const std::string& label) const {
     if (id < 0) return size_t{0};
     const PlanValue& v = plan_->values[id];
-    if (one_image_views_.count(v.alias_of) && v.storage == PlanValue::Storage::kAlias &&
-        one_image_views_.at(v.alias_of) == id) {
+    // A loop step sees a batched input only through its one-image view.
+    if (v.storage == PlanValue::Storage::kAlias && IsBatchedInput(v.alias_of)) {
       return v.desc.byte_size();
     }
     if (IsLoopValue(id)) return whole_batch_views_.count(id) ? v.desc.byte_size() : size_t{0};
@@ -1120,7 +1115,7 @@ class Planner : public FusionPlanner {
   int64_t loop_images_ = 1;
   size_t loop_first_value_ = 0;  // values [first, end) were created inside it
   size_t loop_end_value_ = 0;
-  std::unordered_map<int, int> one_image_views_;    // batched input -> its one-image view
+  std::unordered_map<int, int> one_image_views_;    // batched input -> its one-image view (memo)
   std::unordered_map<int, int> whole_batch_views_;  // exported loop value -> its batch view
 };
 
@@ -1207,10 +1202,6 @@ ExecState::ExecState(std::shared_ptr<const Plan> plan)
       sp.inputs.push_back(id >= 0 ? pointers[id] : nullptr);
     }
     for (int id : step.outputs) sp.outputs.push_back(id >= 0 ? pointers[id] : nullptr);
-    // Room for one image's pointers, so that a run allocates nothing.
-    image_pointers_.inputs.reserve(std::max(image_pointers_.inputs.capacity(), sp.inputs.size()));
-    image_pointers_.outputs.reserve(
-        std::max(image_pointers_.outputs.capacity(), sp.outputs.size()));
     step_pointers_.push_back(std::move(sp));
     states_.push_back(step.kernel->CreateState(CpuEngine()));
   }
@@ -1233,15 +1224,16 @@ Status ExecState::Run(const std::vector<const void*>& inputs) {
   for (size_t i = 0; i < output_slots_.size(); ++i) {
     if (output_slots_[i] >= 0) output_pointers_[i] = inputs[output_slots_[i]];
   }
+  // The steps before the image loop, the loop image by image, the steps
+  // after it (without a loop, all of them on the whole batch).
   const ImageLoop& loop = plan_->image_loop;
-  const size_t loop_begin = loop.active() ? loop.begin : plan_->steps.size();
-  for (size_t s = 0; s < loop_begin; ++s) RETURN_IF_ERROR(RunStep(s, 0));
-  if (loop.active()) {
-    for (int64_t image = 0; image < loop.images; ++image) {
-      for (size_t s = loop.begin; s < loop.end; ++s) RETURN_IF_ERROR(RunStep(s, image));
-    }
-    for (size_t s = loop.end; s < plan_->steps.size(); ++s) RETURN_IF_ERROR(RunStep(s, 0));
+  const size_t steps = plan_->steps.size();
+  const size_t begin = loop.active() ? loop.begin : steps, end = loop.active() ? loop.end : steps;
+  for (size_t s = 0; s < begin; ++s) RETURN_IF_ERROR(RunStep(s, 0));
+  for (int64_t image = 0; image < loop.images; ++image) {
+    for (size_t s = begin; s < end; ++s) RETURN_IF_ERROR(RunStep(s, image));
   }
+  for (size_t s = end; s < steps; ++s) RETURN_IF_ERROR(RunStep(s, 0));
   stream_.wait();
   return Status::Ok();
 }
@@ -1250,25 +1242,13 @@ Status ExecState::Run(const std::vector<const void*>& inputs) {
 // outputs.
 Status ExecState::RunStep(size_t s, int64_t image) {
   const PlanStep& step = plan_->steps[s];
-  const StepPointers* sp = &step_pointers_[s];
-  if (image > 0) {
-    const StepPointers& whole = step_pointers_[s];
-    image_pointers_.inputs.resize(whole.inputs.size());
-    image_pointers_.outputs.resize(whole.outputs.size());
-    for (size_t i = 0; i < whole.inputs.size(); ++i) {
-      const char* base = static_cast<const char*>(whole.inputs[i]);
-      image_pointers_.inputs[i] = base ? base + image * step.input_image_strides[i] : nullptr;
-    }
-    for (size_t i = 0; i < whole.outputs.size(); ++i) {
-      char* base = static_cast<char*>(whole.outputs[i]);
-      image_pointers_.outputs[i] = base ? base + image * step.output_image_strides[i] : nullptr;
-    }
-    sp = &image_pointers_;
-  }
-  PointerExecContext ctx(sp->inputs.data(), sp->inputs.size(), sp->outputs.data(),
-                         sp->outputs.size(), scratchpad_.get(), &stream_, states_[s].get());
+  const StepPointers& sp = step_pointers_[s];
+  PointerExecContext whole(sp.inputs.data(), sp.inputs.size(), sp.outputs.data(),
+                           sp.outputs.size(), scratchpad_.get(), &stream_, states_[s].get());
+  ImageContext one(whole, image, step.input_image_strides, step.output_image_strides,
+                   states_[s].get());
   try {
-    Status status = step.kernel->Execute(ctx);
+    Status status = step.kernel->Execute(image > 0 ? static_cast<ExecContext&>(one) : whole);
     if (!status.ok()) return status.WithContext(step.label);
   } catch (const dnnl::error& e) {
     return Internal(step.label + ": oneDNN error: " + e.what());

@@ -14,6 +14,8 @@ bool IsAnchor(OpKind kind) {
          kind == OpKind::kMatMul;
 }
 
+}  // namespace
+
 bool IsEltwiseFollower(OpKind kind) {
   switch (kind) {
     case OpKind::kRelu:
@@ -28,6 +30,8 @@ bool IsEltwiseFollower(OpKind kind) {
       return false;
   }
 }
+
+namespace {
 
 bool IsBinaryFollower(OpKind kind) {
   return kind == OpKind::kAdd || kind == OpKind::kMul || kind == OpKind::kSub ||

@@ -103,6 +103,10 @@ struct PostOpChain {
 using FusionCandidates =
     std::unordered_map<const ir::Node*, std::vector<const ir::Node*>>;
 
+// The element-wise activations a chain may hold (precondition 3): Relu,
+// LeakyRelu, Elu, Sigmoid, Tanh, HardSwish, Clip.
+bool IsEltwiseFollower(ir::OpKind kind);
+
 // Each node's position in the planner's topological order.
 using NodePositions = std::unordered_map<const ir::Node*, size_t>;
 

@@ -121,7 +121,7 @@ struct CompileOptions {
   // the Conv/Gemm/MatMul before them (fusion.h). Off: one step per node.
   bool fuse = true;
   // At batch 2 or more, run the early convolutions image by image (see
-  // ImageLoop and compiler.cc, ImageLoopPlanner). Off: every step sees the
+  // ImageLoop and the image loop section of compiler.cc). Off: every step sees the
   // whole batch.
   bool image_loop = true;
   // Null: this plan's reordered constants are its own.
@@ -173,8 +173,6 @@ class ExecState {
   std::vector<StepPointers> step_pointers_;
   std::vector<InputPatch> input_patches_;
   std::vector<const void*> output_pointers_;
-  // One image's pointers for a step in the image loop (reused per step).
-  StepPointers image_pointers_;
   std::vector<int> output_slots_;  // fed input a graph output aliases, or -1
   std::vector<std::unique_ptr<KernelState>> states_;  // per step
   dnnl::stream stream_;

@@ -4,6 +4,7 @@
 // reference computes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
+#include "tests/passes/reference_evaluator.h"
 #include "tests/test_util/onnx_text.h"
 #include "tests/test_util/seeded_values.h"
 
@@ -26,13 +28,6 @@ std::string Values(const std::vector<float>& v) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
   return s;
-}
-
-// The weights as the model text holds them (std::to_string's 6 decimals).
-std::vector<double> AsWritten(const std::vector<float>& v) {
-  std::vector<double> d;
-  for (float x : v) d.push_back(std::stod(std::to_string(x)));
-  return d;
 }
 
 // Conv 1x1 -> Relu -> Conv 3x3 (pads 1): both weights are reordered into
@@ -63,46 +58,23 @@ class ConstantSharingTest : public ::testing::Test {
     return plan.ok() ? *plan : nullptr;
   }
 
-  // Largest difference between the plan's output and the reference.
+  // Largest difference between the plan's output and the graph evaluated in
+  // double precision (tests/passes/reference_evaluator.h).
   double WorstError(const std::shared_ptr<const Plan>& plan, int batch) const {
     const std::vector<float> x = SeededValues(size_t(batch) * kIn * kSize * kSize, 17 + batch);
     ExecState state(plan);
     Status status = state.Run({x.data()});
     EXPECT_TRUE(status.ok()) << status.ToString();
     if (!status.ok()) return INFINITY;
+    const passes::testing::RefTensor ref_x{{batch, kIn, kSize, kSize},
+                                           std::vector<double>(x.begin(), x.end())};
+    auto want = passes::testing::EvaluateGraph(*model_->model.graph, {{"x", ref_x}});
+    EXPECT_TRUE(want.ok()) << want.status().ToString();
+    if (!want.ok()) return INFINITY;
+    const std::vector<double>& y_ref = want->at("y").values;
     const float* y = static_cast<const float*>(state.output(0));
-    const std::vector<double> w1 = AsWritten(w1_), w2 = AsWritten(w2_);
-    const int plane = kSize * kSize;
     double worst = 0.0;
-    for (int n = 0; n < batch; ++n) {
-      std::vector<double> r(size_t(kMid) * plane, 0.0);
-      for (int m = 0; m < kMid; ++m) {
-        for (int p = 0; p < plane; ++p) {
-          double sum = 0.0;
-          for (int c = 0; c < kIn; ++c) sum += w1[m * kIn + c] * x[(size_t(n) * kIn + c) * plane + p];
-          r[size_t(m) * plane + p] = std::max(sum, 0.0);
-        }
-      }
-      for (int o = 0; o < kOut; ++o) {
-        for (int oy = 0; oy < kSize; ++oy) {
-          for (int ox = 0; ox < kSize; ++ox) {
-            double sum = 0.0;
-            for (int m = 0; m < kMid; ++m) {
-              for (int ky = 0; ky < 3; ++ky) {
-                for (int kx = 0; kx < 3; ++kx) {
-                  const int iy = oy + ky - 1, ix = ox + kx - 1;
-                  if (iy < 0 || iy >= kSize || ix < 0 || ix >= kSize) continue;
-                  sum += w2[((size_t(o) * kMid + m) * 3 + ky) * 3 + kx] *
-                         r[size_t(m) * plane + iy * kSize + ix];
-                }
-              }
-            }
-            const double got = y[(size_t(n) * kOut + o) * plane + oy * kSize + ox];
-            worst = std::max(worst, std::abs(got - sum));
-          }
-        }
-      }
-    }
+    for (size_t i = 0; i < y_ref.size(); ++i) worst = std::max(worst, std::abs(y[i] - y_ref[i]));
     return worst;
   }
 

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "bnfold/session.h"
+#include "runtime/onnx/loader.h"
+#include "tests/passes/reference_evaluator.h"
 #include "tests/test_util/onnx_text.h"
 #include "tests/test_util/seeded_values.h"
 
@@ -122,11 +125,11 @@ TEST(WinogradWeightsTest, ConvThroughSessionMatchesDoubleReference) {
       "g (float[N, 24, 9, 9] x) => (float[N, 40, 9, 9] y)\n"
       "<float[40, 24, 3, 3] w = {" + values + "}>\n"
       "{ y = Conv<pads = [1, 1, 1, 1]>(x, w) }";
-  // The weights as the model holds them (std::to_string's 6 decimals).
-  std::vector<double> wd;
-  for (size_t i = 0; i < w.size(); ++i) wd.push_back(std::stod(std::to_string(w[i])));
+  const std::string bytes = testing::ModelBytesFromText(text);
+  auto loaded = onnx_io::LoadModelBytes(bytes, "", "test");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
 
-  auto session = Session::OpenFromBytes(testing::ModelBytesFromText(text), SessionOptions{}, "");
+  auto session = Session::OpenFromBytes(bytes, SessionOptions{}, "");
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   for (int batch : {1, 8}) {
     const std::vector<float> x = SeededValues(size_t(batch) * kIn * kSize * kSize, 13 + batch);
@@ -136,29 +139,16 @@ TEST(WinogradWeightsTest, ConvThroughSessionMatchesDoubleReference) {
     Status status = (*session)->Run({{"x", input}}, &outputs);
     ASSERT_TRUE(status.ok()) << status.ToString();
     ASSERT_EQ(outputs.size(), 1u);
+    // The graph evaluated in double (tests/passes/reference_evaluator.h).
+    const passes::testing::RefTensor ref_x{{batch, kIn, kSize, kSize},
+                                           std::vector<double>(x.begin(), x.end())};
+    auto want = passes::testing::EvaluateGraph(*loaded->model.graph, {{"x", ref_x}});
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    const std::vector<double>& y_ref = want->at("y").values;
+    ASSERT_EQ(outputs[0].tensor.num_elements(), static_cast<int64_t>(y_ref.size()));
     const float* y = static_cast<const float*>(outputs[0].tensor.data());
     double worst = 0.0;
-    for (int n = 0; n < batch; ++n) {
-      for (int oc = 0; oc < kOut; ++oc) {
-        for (int oy = 0; oy < kSize; ++oy) {
-          for (int ox = 0; ox < kSize; ++ox) {
-            double sum = 0.0;
-            for (int ic = 0; ic < kIn; ++ic) {
-              for (int ky = 0; ky < 3; ++ky) {
-                for (int kx = 0; kx < 3; ++kx) {
-                  const int iy = oy + ky - 1, ix = ox + kx - 1;
-                  if (iy < 0 || iy >= kSize || ix < 0 || ix >= kSize) continue;
-                  sum += wd[((size_t(oc) * kIn + ic) * 3 + ky) * 3 + kx] *
-                         x[((size_t(n) * kIn + ic) * kSize + iy) * kSize + ix];
-                }
-              }
-            }
-            const double got = y[((size_t(n) * kOut + oc) * kSize + oy) * kSize + ox];
-            worst = std::max(worst, std::abs(got - sum));
-          }
-        }
-      }
-    }
+    for (size_t i = 0; i < y_ref.size(); ++i) worst = std::max(worst, std::abs(y[i] - y_ref[i]));
     // Sums of 216 products of magnitude <= 1: Winograd's float error is
     // around 1e-5 here; a misplaced weight gives errors of order 1.
     EXPECT_LT(worst, 2e-4) << "batch " << batch;

@@ -141,10 +141,10 @@ TEST(LoaderTest, OwnValidationStillRunsWhenTheCheckerIsSkipped) {
             "any node");
   // Whether FooBar exists at opset 19 only a newer ONNX could say: it loads,
   // and a Session (which must run it) refuses it, naming op, node and opset.
-  const std::string foo =
-      Serialize(ParseModel(header + "g (float[2] x) => (float[2] y) { y = FooBar(x) }"));
-  EXPECT_TRUE(Load(ParseModel(header + "g (float[2] x) => (float[2] y) { y = FooBar(x) }")).ok());
-  StatusOr<std::unique_ptr<Session>> session = Session::OpenFromBytes(foo);
+  const onnx::ModelProto foo =
+      ParseModel(header + "g (float[2] x) => (float[2] y) { y = FooBar(x) }");
+  EXPECT_TRUE(Load(foo).ok());
+  StatusOr<std::unique_ptr<Session>> session = Session::OpenFromBytes(Serialize(foo));
   ASSERT_FALSE(session.ok());
   EXPECT_EQ(session.status().message(),
             "<memory>: FooBar 'n0': op 'FooBar' (domain 'ai.onnx', opset 19) is not supported by "

@@ -45,8 +45,9 @@ class PackedGemv {
   // Ops an epilogue may hold.
   static constexpr size_t kMaxOps = 8;
 
-  // Whether the CPU runs this kernel and a [k, n] B is small enough (stays
-  // in L2) for it to beat oneDNN's matmul running on `threads` threads.
+  // Whether the CPU runs this kernel and a [k, n] B is small enough for it
+  // to beat oneDNN's matmul on `threads` threads (gemv.cc, MaxPackedBytes:
+  // up to 2 MiB on one thread, L2-sized on two).
   static bool Worthwhile(int64_t k, int64_t n, int threads);
 
   // Packs `b`, [k, n] row-major or [n, k] when `transposed`; null when out

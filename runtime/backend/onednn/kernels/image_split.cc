@@ -5,41 +5,19 @@
 
 namespace bnfold::onednn {
 
+const void* ImageContext::input(int i) const {
+  const void* p = base_.input(i);
+  const size_t stride = static_cast<size_t>(i) < input_strides_.size() ? input_strides_[i] : 0;
+  return p == nullptr ? p : static_cast<const char*>(p) + stride * image_;
+}
+
+void* ImageContext::output(int i) const {
+  void* p = base_.output(i);
+  const size_t stride = static_cast<size_t>(i) < output_strides_.size() ? output_strides_[i] : 0;
+  return p == nullptr ? p : static_cast<char*>(p) + stride * image_;
+}
+
 namespace {
-
-// The step's context seen for one image: split inputs and outputs offset.
-class ImageContext : public ExecContext {
- public:
-  ImageContext(ExecContext& base, int64_t image, const std::vector<size_t>& input_strides,
-               const std::vector<size_t>& output_strides, KernelState* state)
-      : base_(base),
-        image_(image),
-        input_strides_(input_strides),
-        output_strides_(output_strides),
-        state_(state) {}
-
-  const void* input(int i) const override {
-    const void* p = base_.input(i);
-    const size_t stride = static_cast<size_t>(i) < input_strides_.size() ? input_strides_[i] : 0;
-    return p == nullptr ? p : static_cast<const char*>(p) + stride * image_;
-  }
-  void* output(int i) const override {
-    void* p = base_.output(i);
-    const size_t stride =
-        static_cast<size_t>(i) < output_strides_.size() ? output_strides_[i] : 0;
-    return p == nullptr ? p : static_cast<char*>(p) + stride * image_;
-  }
-  void* scratchpad() const override { return base_.scratchpad(); }
-  dnnl::stream& stream() const override { return base_.stream(); }
-  KernelState* state() const override { return state_; }
-
- private:
-  ExecContext& base_;
-  int64_t image_;
-  const std::vector<size_t>& input_strides_;
-  const std::vector<size_t>& output_strides_;
-  KernelState* state_;
-};
 
 // One runner state per image: each keeps the data handles of its image, so
 // replays set no handle (and zero-fill no padding) again.

@@ -37,6 +37,34 @@ dnnl::memory::desc AllImagesDesc(const dnnl::memory::desc& one_image, int64_t im
 // the direction alternates.
 inline bool RunsImagesReversed(int convolution_depth) { return convolution_depth % 2 == 0; }
 
+// A step's context seen for image `image` of its batch: input / output i
+// offset by image * strides[i] bytes (strides missing or 0: the same buffer
+// for every image), with `state` as its kernel state. Used by
+// PerImageRunner and by the plan's image loop (plan.h, ImageLoop).
+class ImageContext : public ExecContext {
+ public:
+  ImageContext(ExecContext& base, int64_t image, const std::vector<size_t>& input_strides,
+               const std::vector<size_t>& output_strides, KernelState* state)
+      : base_(base),
+        image_(image),
+        input_strides_(input_strides),
+        output_strides_(output_strides),
+        state_(state) {}
+
+  const void* input(int i) const override;
+  void* output(int i) const override;
+  void* scratchpad() const override { return base_.scratchpad(); }
+  dnnl::stream& stream() const override { return base_.stream(); }
+  KernelState* state() const override { return state_; }
+
+ private:
+  ExecContext& base_;
+  int64_t image_;
+  const std::vector<size_t>& input_strides_;
+  const std::vector<size_t>& output_strides_;
+  KernelState* state_;
+};
+
 // A PrimitiveRunner built for one image, replayed for each of `images`
 // with the step's inputs and outputs offset per image.
 class PerImageRunner {

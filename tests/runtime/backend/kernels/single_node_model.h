@@ -13,6 +13,7 @@
 #include "bnfold/status.h"
 #include "bnfold/tensor.h"
 #include "onnx/onnx_pb.h"
+#include "tests/test_util/seeded_values.h"
 
 namespace bnfold::testing {
 
@@ -36,11 +37,7 @@ inline std::vector<double> ToDoubles(const Tensor& t) {
 // `count` pseudo-random values uniform in [lo, hi), reproducible by seed.
 inline std::vector<double> RandomValues(size_t count, uint32_t seed, double lo = -2.0,
                                         double hi = 2.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(count);
-  for (double& x : v) x = dist(rng);
-  return v;
+  return SeededUniform<double>(count, seed, lo, hi);
 }
 
 // Values exactly representable in float16 (multiples of 1/64 in [-4, 4)),
