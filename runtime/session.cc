@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -100,11 +101,22 @@ struct Session::Impl {
   // One compiled plan per input signature, with a pool of idle contexts:
   // one spare taken and returned without the lock (the single-caller
   // serving loop), the rest under `mutex`.
+  // Runs whose step times a profile keeps per plan (~64 KiB per step).
+  static constexpr uint64_t kMaxProfiledRuns = 16384;
+
   struct PlanEntry {
     std::shared_ptr<const onednn::Plan> plan;
     std::vector<std::unique_ptr<Context>> idle;  // guarded by `mutex`
     std::atomic<Context*> spare{nullptr};
     FeedSignature signature;
+    // SessionOptions::profile, guarded by `mutex`: each step's time in the
+    // runs kept since the last TakeProfile (see RecordProfile), the sum over
+    // all of them, and what ran each step.
+    std::vector<std::vector<float>> step_ms;
+    std::vector<double> step_ms_sum;
+    uint64_t sampler = 0;
+    std::vector<std::string> implementations;
+    int64_t profiled_runs = 0;
 
     ~PlanEntry() { delete spare.load(); }
   };
@@ -259,7 +271,10 @@ struct Session::Impl {
         entry->idle.pop_back();
       }
     }
-    if (!context) context = std::make_unique<Context>(entry->plan);
+    if (!context) {
+      context = std::make_unique<Context>(entry->plan);
+      if (options.profile) context->state.EnableProfiling();
+    }
     for (size_t i = 0; i < plan_inputs->size(); ++i) {
       context->pointers[i] = feeds[(*plan_inputs)[i]].tensor.data();
     }
@@ -267,6 +282,7 @@ struct Session::Impl {
     omp_set_num_threads(threads);
     Status status = context->state.Run(context->pointers);
     if (status.ok()) status = CollectOutputs(*entry->plan, context->state, results);
+    if (status.ok() && options.profile) RecordProfile(context->state, entry);
     Context* expected = nullptr;
     if (entry->spare.compare_exchange_strong(expected, context.get(), std::memory_order_release)) {
       context.release();
@@ -309,6 +325,71 @@ struct Session::Impl {
       return &entry;
     }
     return Internal("no plan after specialising on input values");
+  }
+
+  // Keeps the step times of a run. Past kMaxProfiledRuns runs a run's times
+  // replace a kept run's with probability kept/seen (reservoir sampling), so
+  // a profiled service holds bounded memory while its medians stay those of
+  // a uniform sample; the means stay exact.
+  void RecordProfile(const onednn::ExecState& state, PlanEntry* entry) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    const std::vector<double>& times = state.step_ms();
+    entry->step_ms.resize(times.size());
+    entry->step_ms_sum.resize(times.size(), 0.0);
+    const uint64_t seen = static_cast<uint64_t>(entry->profiled_runs);
+    size_t slot = seen;
+    if (seen >= kMaxProfiledRuns) {
+      entry->sampler = entry->sampler * 6364136223846793005ULL + 1442695040888963407ULL;
+      slot = static_cast<size_t>((entry->sampler >> 11) % (seen + 1));
+    }
+    for (size_t s = 0; s < times.size(); ++s) {
+      entry->step_ms_sum[s] += times[s];
+      if (slot < entry->step_ms[s].size()) {
+        entry->step_ms[s][slot] = static_cast<float>(times[s]);
+      } else if (slot == entry->step_ms[s].size()) {
+        entry->step_ms[s].push_back(static_cast<float>(times[s]));
+      }
+    }
+    if (entry->implementations.empty()) entry->implementations = state.step_implementations();
+    ++entry->profiled_runs;
+  }
+
+  std::vector<PlanProfile> TakeProfile() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::vector<PlanProfile> profiles;
+    for (auto& [key, entry] : plans) {
+      if (entry.profiled_runs == 0) continue;
+      PlanProfile profile;
+      for (const FeedSignature::Feed& feed : entry.signature.feeds) {
+        profile.inputs.push_back({feed.name, feed.dtype, feed.dims, {}});
+      }
+      profile.runs = entry.profiled_runs;
+      for (size_t s = 0; s < entry.step_ms.size(); ++s) {
+        const onednn::PlanStep& step = entry.plan->steps[s];
+        StepProfile out;
+        out.label = step.label;
+        out.implementation = entry.implementations[s];
+        for (int id : step.outputs) {
+          if (id < 0) continue;
+          const onednn::TensorDesc& desc = entry.plan->values[id].desc;
+          out.output_shape = desc.dims;
+          out.output_layout = desc.is_plain() ? "plain" : onednn::LayoutName(desc.layout);
+          break;
+        }
+        std::vector<float>& times = entry.step_ms[s];
+        out.mean_ms = entry.step_ms_sum[s] / static_cast<double>(entry.profiled_runs);
+        // The lower median, as `bnfold bench` reports a run's.
+        auto middle = times.begin() + static_cast<std::ptrdiff_t>((times.size() - 1) / 2);
+        std::nth_element(times.begin(), middle, times.end());
+        out.median_ms = *middle;
+        profile.steps.push_back(std::move(out));
+      }
+      profiles.push_back(std::move(profile));
+      entry.step_ms.clear();
+      entry.step_ms_sum.clear();
+      entry.profiled_runs = 0;
+    }
+    return profiles;
   }
 
   Status CollectOutputs(const onednn::Plan& plan, const onednn::ExecState& state,
@@ -384,6 +465,8 @@ Status Session::Run(const std::vector<NamedTensor>& inputs,
                     std::vector<NamedTensor>* outputs) const {
   return impl_->Run(inputs, outputs);
 }
+
+std::vector<PlanProfile> Session::TakeProfile() const { return impl_->TakeProfile(); }
 
 int Session::batchnorm_count_before() const { return impl_->batchnorm_before; }
 int Session::batchnorm_count_after() const { return impl_->batchnorm_after; }

@@ -1,6 +1,6 @@
 // bnfold bench MODEL [--batch N] [--threads T] [--iters K] [--warmup W]
 //                    [--no-optimize] [--passes a,b,...] [--input NAME=FILE]...
-//                    [--json]
+//                    [--profile] [--json]
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,12 +21,16 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: bnfold bench MODEL [--batch N] [--threads T] [--iters K] [--warmup W]\n"
-    "                   [--no-optimize] [--passes a,b,...] [--input NAME=FILE]... [--json]\n"
+    "                   [--no-optimize] [--passes a,b,...] [--input NAME=FILE]...\n"
+    "                   [--profile] [--json]\n"
     "  times Session::Open (load + passes), the first run (compiles the plan)\n"
     "  and K timed runs after W warm-up runs (defaults 50 and 5) on random\n"
     "  inputs (batch N for unknown dims, default 1); reports median/p90/min\n"
     "  latency and the process's peak resident memory.\n"
-    "  --threads  threads per run (default 0 = every core available)\n";
+    "  --threads  threads per run (default 0 = every core available)\n"
+    "  --profile  also time every step of the plan over the K runs (its\n"
+    "             median, share, what ran it, its output's shape and layout);\n"
+    "             the run times then include two clock reads per step\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -84,6 +88,79 @@ class Progress {
   double last_ms_ = 0.0;
 };
 
+// Sum of the steps' medians.
+double StepsMedianSum(const PlanProfile& plan) {
+  double sum = 0.0;
+  for (const StepProfile& step : plan.steps) sum += step.median_ms;
+  return sum;
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text;
+  for (int64_t d : shape) text += (text.empty() ? "" : "x") + std::to_string(d);
+  return text.empty() ? "scalar" : text;
+}
+
+// "profile": {"runs": K, "steps": [{"label", "implementation", "output_shape",
+// "output_layout", "median_ms", "mean_ms", "share"}, ...]}, share being the
+// step's part of the sum of the steps' medians. bench runs one plan.
+void WriteProfileJson(const std::vector<PlanProfile>& profiles, Json* json) {
+  json->Key("profile").BeginObject();
+  if (!profiles.empty()) {
+    const PlanProfile& plan = profiles.front();
+    const double sum = StepsMedianSum(plan);
+    json->Key("runs").Int(plan.runs).Key("steps_median_sum_ms").Number(sum);
+    json->Key("steps").BeginArray();
+    for (const StepProfile& step : plan.steps) {
+      json->BeginObject().Key("label").String(step.label);
+      json->Key("implementation").String(step.implementation);
+      json->Key("output_shape").BeginArray();
+      for (int64_t d : step.output_shape) json->Int(d);
+      json->EndArray().Key("output_layout").String(step.output_layout);
+      json->Key("median_ms").Number(step.median_ms).Key("mean_ms").Number(step.mean_ms);
+      json->Key("share").Number(sum > 0.0 ? step.median_ms / sum : 0.0).EndObject();
+    }
+    json->EndArray();
+  }
+  json->EndObject();
+}
+
+// The steps in execution order, then the time per operator kind (the op a
+// step is anchored on), largest first.
+void PrintProfile(const std::vector<PlanProfile>& profiles, double run_median_ms) {
+  if (profiles.empty()) return;
+  const PlanProfile& plan = profiles.front();
+  const double sum = StepsMedianSum(plan);
+  char numbers[128];
+  std::snprintf(numbers, sizeof numbers, "%.4g ms (run median %.4g ms)", sum, run_median_ms);
+  std::cout << "profile over " << plan.runs << " runs: " << plan.steps.size()
+            << " steps, their medians sum to " << numbers << "\n"
+            << "    step  median ms  share  implementation | output | nodes\n";
+  std::vector<std::pair<std::string, double>> by_op;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const StepProfile& step = plan.steps[i];
+    std::snprintf(numbers, sizeof numbers, "  %6zu  %9.4f  %4.1f%%  ", i, step.median_ms,
+                  sum > 0.0 ? 100.0 * step.median_ms / sum : 0.0);
+    std::cout << numbers << step.implementation << " | " << ShapeText(step.output_shape) << " "
+              << step.output_layout << " | " << step.label << "\n";
+    const std::string op = step.label.substr(0, step.label.find_first_of(" ("));
+    auto it = std::find_if(by_op.begin(), by_op.end(), [&](const auto& e) { return e.first == op; });
+    if (it == by_op.end()) {
+      by_op.emplace_back(op, step.median_ms);
+    } else {
+      it->second += step.median_ms;
+    }
+  }
+  std::stable_sort(by_op.begin(), by_op.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::cout << "  by operator (steps anchored on it, fused followers included):\n";
+  for (const auto& [op, ms] : by_op) {
+    std::snprintf(numbers, sizeof numbers, "    %-22s %9.4f ms  %4.1f%%\n", op.c_str(), ms,
+                  sum > 0.0 ? 100.0 * ms / sum : 0.0);
+    std::cout << numbers;
+  }
+}
+
 struct BenchResult {
   double load_ms = 0.0;
   double compile_ms = 0.0;
@@ -96,7 +173,7 @@ struct BenchResult {
 int BenchCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--batch", "--threads", "--iters", "--warmup", "--passes", "--input"},
-      {"--no-optimize", "--json", "--help"});
+      {"--no-optimize", "--profile", "--json", "--help"});
   if (!args.ok()) return ReportError("bench", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   StatusOr<int64_t> batch = args->GetInt("--batch", 1);
@@ -119,6 +196,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   SessionOptions options;
   options.threads = static_cast<int>(*threads);
   options.optimize = !args->Has("--no-optimize");
+  options.profile = args->Has("--profile");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("bench", passes.status());
@@ -154,6 +232,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
       progress.Update(i + 1, *warmup);
     }
   }
+  (*session)->TakeProfile();  // the profile covers the timed runs only
   {
     Progress progress("run");
     result.run_ms.reserve(static_cast<size_t>(*iters));
@@ -172,6 +251,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   double mean = 0.0;
   for (double ms : result.run_ms) mean += ms / static_cast<double>(result.run_ms.size());
   const int used_threads = *threads > 0 ? static_cast<int>(*threads) : AvailableCores();
+  const std::vector<PlanProfile> profiles = (*session)->TakeProfile();
   if (args->Has("--json")) {
     Json json;
     json.BeginObject().Key("median_ms").Number(median).Key("p90_ms").Number(p90);
@@ -183,7 +263,9 @@ int BenchCommand(const std::vector<std::string>& argv) {
     json.Key("batchnorm_before").Int((*session)->batchnorm_count_before());
     json.Key("batchnorm_after").Int((*session)->batchnorm_count_after());
     json.Key("batch").Int(*batch).Key("threads").Int(used_threads);
-    json.Key("iters").Int(*iters).Key("warmup").Int(*warmup).EndObject();
+    json.Key("iters").Int(*iters).Key("warmup").Int(*warmup);
+    if (options.profile) WriteProfileJson(profiles, &json);
+    json.EndObject();
     std::cout << json.str() << "\n";
     return kExitOk;
   }
@@ -199,6 +281,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
                 result.load_ms, result.compile_ms, static_cast<long long>(*iters), median, p90,
                 result.run_ms.front(), mean, result.peak_rss_mb);
   std::cout << line;
+  if (options.profile) PrintProfile(profiles, median);
   return kExitOk;
 }
 

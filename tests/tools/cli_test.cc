@@ -316,6 +316,51 @@ TEST(BenchCli, JsonKeys) {
   EXPECT_FALSE(ParseOrFail(plain)["optimized"].boolean);
 }
 
+// --profile: every step of the plan, in run order, with its median over the
+// timed runs and its share; the shares add up to one.
+TEST(BenchCli, Profile) {
+  TempDir dir;
+  testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"bench", dir.File("m.onnx"), "--iters", "7", "--warmup",
+                                        "2", "--threads", "1", "--profile", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  const JsonValue& profile = json["profile"];
+  EXPECT_EQ(profile["runs"].number, 7);  // the timed runs only
+  const JsonValue& steps = profile["steps"];
+  ASSERT_EQ(steps.kind, JsonValue::kArray);
+  ASSERT_GE(steps.size(), 1u);
+  double shares = 0.0, medians = 0.0;
+  bool relu_seen = false;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const JsonValue& step = steps[i];
+    EXPECT_EQ(step["label"].kind, JsonValue::kString);
+    relu_seen = relu_seen || step["label"].string.rfind("Relu ", 0) == 0;
+    EXPECT_FALSE(step["implementation"].string.empty());
+    EXPECT_EQ(step["output_shape"].kind, JsonValue::kArray);
+    EXPECT_FALSE(step["output_layout"].string.empty());
+    EXPECT_GT(step["median_ms"].number, 0.0);
+    EXPECT_GT(step["mean_ms"].number, 0.0);
+    shares += step["share"].number;
+    medians += step["median_ms"].number;
+  }
+  EXPECT_TRUE(relu_seen);
+  EXPECT_NEAR(shares, 1.0, 1e-6);
+  EXPECT_NEAR(profile["steps_median_sum_ms"].number, medians, 1e-6 * medians + 1e-9);
+
+  testing::CommandResult text = RunBnfold(
+      {"bench", dir.File("m.onnx"), "--iters", "3", "--threads", "1", "--profile"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("profile over 3 runs"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("by operator"), std::string::npos) << text.out;
+
+  // Without --profile the JSON has no profile.
+  testing::CommandResult unprofiled =
+      RunBnfold({"bench", dir.File("m.onnx"), "--iters", "2", "--json"});
+  ASSERT_EQ(unprofiled.exit_code, 0) << unprofiled.err;
+  EXPECT_FALSE(ParseOrFail(unprofiled).Has("profile"));
+}
+
 TEST(BenchCli, BadUsage) {
   TempDir dir;
   testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -1229,13 +1230,40 @@ Status ExecState::Run(const std::vector<const void*>& inputs) {
   const ImageLoop& loop = plan_->image_loop;
   const size_t steps = plan_->steps.size();
   const size_t begin = loop.active() ? loop.begin : steps, end = loop.active() ? loop.end : steps;
-  for (size_t s = 0; s < begin; ++s) RETURN_IF_ERROR(RunStep(s, 0));
+  const auto run_step = profiling_ ? &ExecState::RunStepProfiled : &ExecState::RunStep;
+  if (profiling_) step_ms_.assign(steps, 0.0);
+  for (size_t s = 0; s < begin; ++s) RETURN_IF_ERROR((this->*run_step)(s, 0));
   for (int64_t image = 0; image < loop.images; ++image) {
-    for (size_t s = begin; s < end; ++s) RETURN_IF_ERROR(RunStep(s, image));
+    for (size_t s = begin; s < end; ++s) RETURN_IF_ERROR((this->*run_step)(s, image));
   }
-  for (size_t s = end; s < steps; ++s) RETURN_IF_ERROR(RunStep(s, 0));
+  for (size_t s = end; s < steps; ++s) RETURN_IF_ERROR((this->*run_step)(s, 0));
   stream_.wait();
+  named_ = profiling_;
   return Status::Ok();
+}
+
+void ExecState::EnableProfiling() {
+  profiling_ = true;
+  step_implementations_.assign(plan_->steps.size(), "");
+}
+
+Status ExecState::RunStepProfiled(size_t s, int64_t image) {
+  const bool name_it = !named_ && image == 0;
+  std::vector<std::string> primitives;
+  if (name_it) SetPrimitiveNameSink(&primitives);
+  const auto start = std::chrono::steady_clock::now();
+  Status status = RunStep(s, image);
+  step_ms_[s] +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!name_it) return status;
+  SetPrimitiveNameSink(nullptr);
+  std::string& name = step_implementations_[s];
+  name.clear();
+  for (const std::string& p : primitives) {
+    if (name.find(p) == std::string::npos) name += (name.empty() ? "" : ", ") + p;
+  }
+  if (name.empty()) name = "bnfold";
+  return status;
 }
 
 // Runs step `s`; inside the image loop on image `image` of its inputs and

@@ -1,5 +1,10 @@
 #include "runtime/backend/onednn/kernel.h"
 
+#include <algorithm>
+#include <cctype>
+#include <numeric>
+
+#include "oneapi/dnnl/dnnl_debug.h"
 
 namespace bnfold::onednn {
 
@@ -60,6 +65,19 @@ dnnl::memory::desc PlainDesc(DataType dtype, const std::vector<int64_t>& dims) {
 }
 
 namespace {
+
+thread_local std::vector<std::string>* primitive_name_sink = nullptr;
+
+// "convolution jit_1x1:avx512_core" for `primitive`.
+std::string PrimitiveName(const dnnl::primitive& primitive) {
+  const_dnnl_primitive_desc_t pd = nullptr;
+  if (dnnl_primitive_get_primitive_desc(primitive.get(), &pd) != dnnl_success) return "oneDNN";
+  dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+  const char* impl = nullptr;
+  dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind);
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+  return std::string(dnnl_prim_kind2str(kind)) + " " + (impl ? impl : "?");
+}
 
 struct PrimitiveState : KernelState {
   std::vector<dnnl::memory> memories;  // parallel to bindings
@@ -129,6 +147,30 @@ void PrimitiveRunner::Execute(ExecContext& ctx, KernelState* raw_state) const {
       dnnl_primitive_execute(primitive_.get(), ctx.stream().get(),
                              static_cast<int>(state->args.size()), state->args.data());
   if (status != dnnl_success) throw dnnl::error(status, "could not execute a primitive");
+  if (primitive_name_sink) primitive_name_sink->push_back(PrimitiveName(primitive_));
+}
+
+void SetPrimitiveNameSink(std::vector<std::string>* sink) { primitive_name_sink = sink; }
+
+std::string LayoutName(const dnnl::memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  if (d.format_kind != dnnl_blocked) return "opaque";  // e.g. a Winograd weight layout
+  const dnnl_blocking_desc_t& blocking = d.format_desc.blocking;
+  std::vector<int> order(d.ndims);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return blocking.strides[a] > blocking.strides[b]; });
+  std::vector<bool> blocked(d.ndims, false);
+  for (int i = 0; i < blocking.inner_nblks; ++i) blocked[blocking.inner_idxs[i]] = true;
+  std::string name;
+  for (int dim : order) {
+    const char letter = static_cast<char>('a' + dim);
+    name += blocked[dim] ? static_cast<char>(std::toupper(letter)) : letter;
+  }
+  for (int i = 0; i < blocking.inner_nblks; ++i) {
+    name += std::to_string(blocking.inner_blks[i]) + static_cast<char>('a' + blocking.inner_idxs[i]);
+  }
+  return name;
 }
 
 dnnl::primitive_attr DefaultPrimitiveAttr() {

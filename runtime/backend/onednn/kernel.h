@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bnfold/status.h"
@@ -178,6 +179,16 @@ class PrimitiveRunner {
   dnnl::primitive primitive_;
   std::vector<Binding> bindings_;
 };
+
+// Profiling: while `sink` is set on this thread, PrimitiveRunner::Execute
+// appends the kind and implementation of each oneDNN primitive it runs
+// ("convolution jit_1x1:avx512_core"). Null (the default) collects nothing.
+void SetPrimitiveNameSink(std::vector<std::string>* sink);
+
+// oneDNN's name for a layout in its letter notation, as ONEDNN_VERBOSE
+// prints it: dims from outermost to innermost, a capital for a blocked
+// dim, then the inner blocks ("aBcd16b" is nChw16c, "acdb" nhwc).
+std::string LayoutName(const dnnl::memory::desc& md);
 
 // Primitive attributes every backend primitive uses: user-managed scratchpad
 // (so concurrent runs never share one).

@@ -155,6 +155,17 @@ class ExecState {
   // Data of graph output `i` after Run (plain layout).
   const void* output(size_t i) const;
 
+  // Profiling: from now on each Run times every step (two clock reads per
+  // step) and the first such run records what ran each step.
+  void EnableProfiling();
+  // Milliseconds each step of plan().steps took in the last Run, the image
+  // loop's images summed. Empty unless profiling.
+  const std::vector<double>& step_ms() const { return step_ms_; }
+  // What ran each step: the oneDNN primitives' kinds and implementations
+  // ("convolution jit_1x1:avx512_core"), joined by ", " when several, or
+  // "bnfold" for the runtime's own code. Known after the first profiled run.
+  const std::vector<std::string>& step_implementations() const { return step_implementations_; }
+
  private:
   struct StepPointers {
     std::vector<const void*> inputs;
@@ -176,8 +187,14 @@ class ExecState {
   std::vector<int> output_slots_;  // fed input a graph output aliases, or -1
   std::vector<std::unique_ptr<KernelState>> states_;  // per step
   dnnl::stream stream_;
+  bool profiling_ = false;
+  bool named_ = false;  // step_implementations_ filled
+  std::vector<double> step_ms_;
+  std::vector<std::string> step_implementations_;
 
   Status RunStep(size_t step, int64_t image);
+  // RunStep, timed into step_ms_; the first time also names what ran it.
+  Status RunStepProfiled(size_t step, int64_t image);
 };
 
 // Unsupported (naming op, node, domain and opset) when no kernel runs `node`.

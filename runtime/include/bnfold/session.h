@@ -34,6 +34,9 @@ struct SessionOptions {
   // The environment variable BNFOLD_FUSE=0, read once per process, turns it
   // off for every session (e.g. `BNFOLD_FUSE=0 bnfold bench MODEL`).
   bool fuse = true;
+  // Time every step of every run (two clock reads per step) and keep the
+  // times for TakeProfile(). Off by default.
+  bool profile = false;
 };
 
 struct TensorInfo {
@@ -43,6 +46,31 @@ struct TensorInfo {
   std::vector<int64_t> shape;
   // Symbolic name of each dimension ("" when none), e.g. "batch".
   std::vector<std::string> dim_names;
+};
+
+// One step of a compiled plan over the profiled runs.
+struct StepProfile {
+  // The nodes the step runs, "OpType 'name'", joined by " + " when followers
+  // run fused into it; a step the planner added says what it is for, e.g.
+  // "Reorder(x) for Conv 'conv1'".
+  std::string label;
+  // What ran it: oneDNN's primitive kind and implementation
+  // ("convolution jit_1x1:avx512_core"), or "bnfold" for the runtime's own
+  // code.
+  std::string implementation;
+  std::vector<int64_t> output_shape;  // of its first output
+  // "plain", or oneDNN's letter notation ("aBcd16b" is nChw16c).
+  std::string output_layout;
+  double median_ms = 0.0;
+  double mean_ms = 0.0;
+};
+
+// Where the runs of one compiled plan (one set of input shapes) spent their
+// time, step by step in execution order.
+struct PlanProfile {
+  std::vector<TensorInfo> inputs;  // the shapes the plan was compiled for
+  int64_t runs = 0;
+  std::vector<StepProfile> steps;
 };
 
 class Session {
@@ -75,6 +103,11 @@ class Session {
   // named are not returned.
   Status Run(const std::vector<NamedTensor>& inputs,
              std::vector<NamedTensor>* outputs) const;
+
+  // With SessionOptions::profile: the step times of the runs since the
+  // last call (or since Open), one entry per plan that ran, and starts
+  // afresh. Empty when profiling is off.
+  std::vector<PlanProfile> TakeProfile() const;
 
   // How many BatchNormalization nodes the graph has before/after the passes.
   int batchnorm_count_before() const;
