@@ -4,7 +4,7 @@
 //
 //   node scripts/ort/run.js MODEL --input NAME=FILE ... --output-dir DIR
 //        [--threads T] [--format npy|pb] [--warmup W] [--iters K]
-//        [--overhead-model PATH]
+//        [--overhead-model PATH] [--profile]
 //
 // Inputs are .npy or TensorProto .pb files. Outputs go to
 // DIR/output_<i>.<format> in graph output order (.pb carries the output
@@ -24,6 +24,11 @@
 // MODEL's caches on every run. The JSON then carries overhead_median_ms,
 // overhead_p90_ms, overhead_min_ms, overhead_max_ms, overhead_mean_ms and
 // overhead_iters (same percentiles).
+// --profile turns on ORT's profiler for MODEL and adds to the JSON
+// "profile": {"runs", "steps": [{"label", "op", "output_shape", "median_ms"}]}:
+// each node ORT ran (after its own fusions: its names and op types), in run
+// order, with its median kernel time over the K timed runs, as `bnfold bench
+// --profile` reports steps. The run times then include the profiler's cost.
 // The overhead session is created after MODEL's first run, so load_ms and
 // first_run_ms are MODEL's alone; max_rss_mb includes it.
 // Exit codes follow the bnfold CLI: 0 ok, 2 bad usage or input.
@@ -38,19 +43,24 @@ const ORT_DIR = process.env.BNFOLD_ORT_DIR || path.join(__dirname, '..', '..', '
 function usage(message) {
   process.stderr.write(`ort/run: ${message}\n` +
     'usage: run.js MODEL --input NAME=FILE ... --output-dir DIR [--threads T] ' +
-    '[--format npy|pb] [--warmup W] [--iters K] [--overhead-model PATH]\n');
+    '[--format npy|pb] [--warmup W] [--iters K] [--overhead-model PATH] [--profile]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
   const args = {
     inputs: [], threads: 0, format: 'npy', warmup: 0, iters: 0, outputDir: '', overheadModel: '',
+    profile: false,
   };
   const positional = [];
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (!a.startsWith('--')) {
       positional.push(a);
+      continue;
+    }
+    if (a === '--profile') {
+      args.profile = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -139,6 +149,34 @@ async function openOverheadSession(ort, modelPath, options) {
   return { session, feeds };
 }
 
+// The per-node kernel times of ORT's profile file `file` for the last
+// `runs` runs, summarized per node in the order nodes ran.
+function summarizeProfile(file, runs) {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const starts = events.filter((e) => e.cat === 'Session' && e.name === 'model_run')
+    .map((e) => e.ts).sort((a, b) => a - b);
+  const firstTimed = starts.length >= runs ? starts[starts.length - runs] : 0;
+  const nodes = new Map();  // name -> {op, output_shape, times}
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < firstTimed) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!nodes.has(name)) {
+      const shapes = (e.args && e.args.output_type_shape) || [];
+      const first = shapes.length > 0 ? Object.values(shapes[0])[0] : [];
+      nodes.set(name, { op: (e.args && e.args.op_name) || '?', output_shape: first, times: [] });
+    }
+    nodes.get(name).times.push(e.dur / 1000);  // us -> ms
+  }
+  const steps = [];
+  for (const [name, n] of nodes) {
+    steps.push({
+      label: `${n.op} '${name}'`, op: n.op, output_shape: n.output_shape,
+      median_ms: timeStats(n.times).median_ms,
+    });
+  }
+  return { runs: Math.min(runs, starts.length), steps };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
@@ -161,8 +199,14 @@ async function main() {
     interOpNumThreads: 1,
   };
   if (args.threads > 0) options.intraOpNumThreads = args.threads;
+  let profileDir = '';
+  const modelOptions = { ...options };
+  if (args.profile) {
+    profileDir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ort-profile-'));
+    Object.assign(modelOptions, { enableProfiling: true, profileFilePrefix: path.join(profileDir, 'p') });
+  }
   const startLoad = process.hrtime.bigint();
-  const session = await ort.InferenceSession.create(args.model, options);
+  const session = await ort.InferenceSession.create(args.model, modelOptions);
   const loadMs = Number(process.hrtime.bigint() - startLoad) / 1e6;
   const missing = session.inputNames.filter((n) => !(n in feeds));
   if (missing.length > 0) usage(`no --input for ${missing.join(', ')}`);
@@ -214,6 +258,13 @@ async function main() {
     for (const [key, value] of Object.entries(timeStats(overheadTimes))) {
       report[`overhead_${key}`] = value;
     }
+  }
+  if (args.profile) {
+    await session.endProfiling();
+    const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.json'));
+    if (files.length !== 1) usage(`--profile: expected one profile file in ${profileDir}`);
+    report.profile = summarizeProfile(path.join(profileDir, files[0]), times.length);
+    fs.rmSync(profileDir, { recursive: true, force: true });
   }
   report.threads = args.threads;
   report.ort_version = ort.env.versions ? ort.env.versions.common : undefined;
