@@ -14,18 +14,14 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.dont_write_bytecode = True  # keep tests/ and bench/ free of __pycache__
+from bench_paths import MODELS_DIR, ORT_DIR, RUN_JS, ort_installed  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 
 import side_by_side  # noqa: E402  (the Identity model the benchmark uses)
 
-ORT_DIR = os.environ.get("BNFOLD_ORT_DIR", os.path.join(ROOT, ".cache", "ort"))
-MODELS_DIR = os.environ.get("BNFOLD_MODELS_DIR", os.path.join(ROOT, "models"))
-RUN_JS = os.path.join(ROOT, "scripts", "ort", "run.js")
 ITERS = 21
 
 
@@ -78,7 +74,7 @@ class OverheadModelTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node")):
+    if not ort_installed():
         print(f"skipped: onnxruntime-node not installed in {ORT_DIR} (scripts/ort/install.sh)")
         sys.exit(77)
     unittest.main()

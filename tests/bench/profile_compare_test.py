@@ -15,17 +15,13 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.dont_write_bytecode = True  # keep tests/ and bench/ free of __pycache__
+from bench_paths import MODELS_DIR, ORT_DIR, RUN_JS, ort_installed  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import profile_compare  # noqa: E402
 
-ORT_DIR = os.environ.get("BNFOLD_ORT_DIR", os.path.join(ROOT, ".cache", "ort"))
-MODELS_DIR = os.environ.get("BNFOLD_MODELS_DIR", os.path.join(ROOT, "models"))
-RUN_JS = os.path.join(ROOT, "scripts", "ort", "run.js")
 ITERS = 9
 
 
@@ -75,7 +71,7 @@ class MatchLayersTest(unittest.TestCase):
 
 class OrtProfileTest(unittest.TestCase):
     def test_mlp_nodes_over_the_timed_runs(self):
-        if not os.path.isdir(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node")):
+        if not ort_installed():
             sys.exit(77)
         with tempfile.TemporaryDirectory() as work:
             feed = os.path.join(work, "x.npy")
