@@ -1262,7 +1262,10 @@ Status ExecState::RunStepProfiled(size_t s, int64_t image) {
   for (const std::string& p : primitives) {
     if (name.find(p) == std::string::npos) name += (name.empty() ? "" : ", ") + p;
   }
-  if (name.empty()) name = "bnfold";
+  if (name.empty()) {
+    const char* own = plan_->steps[s].kernel->Implementation();
+    name = own ? own : "bnfold";
+  }
   return status;
 }
 

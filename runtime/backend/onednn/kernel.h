@@ -144,6 +144,9 @@ class Kernel {
     return nullptr;
   }
   virtual Status Execute(ExecContext& ctx) const = 0;
+  // For profiles: what runs the node when it runs no oneDNN primitive, e.g.
+  // "bnfold gemv:avx512"; null for the runtime's plain C++ code ("bnfold").
+  virtual const char* Implementation() const { return nullptr; }
 };
 
 // A oneDNN primitive whose arguments are bound to the step's inputs and

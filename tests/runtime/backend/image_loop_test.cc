@@ -46,6 +46,8 @@ std::string Initializer(const std::string& name, const std::vector<int64_t>& dim
   return text + "}";
 }
 
+// 16 channels: with 8 or fewer a Conv runs on NarrowOutputConv (nhwc out,
+// no residual sum), another plan than this test is about.
 // Conv 3x3 -> Relu -> depthwise 3x3 -> 1x1 -> Add (residual) -> inference
 // BatchNormalization -> Conv 3x3 stride 2 (reads 56x56: still in the loop)
 // -> Conv 3x3 at 28x28 (closes it) -> GlobalAveragePool. Outputs: the pooled
@@ -53,21 +55,21 @@ std::string Initializer(const std::string& name, const std::vector<int64_t>& dim
 std::string ChainModel(int64_t batch) {
   const std::string n = std::to_string(batch);
   std::vector<std::string> inits = {
-      Initializer("w1", {8, 4, 3, 3}, 1), Initializer("b1", {8}, 2),
-      Initializer("wd", {8, 1, 3, 3}, 3), Initializer("bd", {8}, 4),
-      Initializer("wp", {8, 8, 1, 1}, 5), Initializer("bp", {8}, 6),
-      Initializer("gamma", {8}, 7, 0.5f, 1.5f), Initializer("beta", {8}, 8),
-      Initializer("mean", {8}, 9), Initializer("var", {8}, 10, 0.5f, 2.0f),
-      Initializer("w2", {8, 8, 3, 3}, 11), Initializer("b2", {8}, 12),
-      Initializer("w3", {8, 8, 3, 3}, 13), Initializer("b3", {8}, 14)};
+      Initializer("w1", {16, 4, 3, 3}, 1), Initializer("b1", {16}, 2),
+      Initializer("wd", {16, 1, 3, 3}, 3), Initializer("bd", {16}, 4),
+      Initializer("wp", {16, 16, 1, 1}, 5), Initializer("bp", {16}, 6),
+      Initializer("gamma", {16}, 7, 0.5f, 1.5f), Initializer("beta", {16}, 8),
+      Initializer("mean", {16}, 9), Initializer("var", {16}, 10, 0.5f, 2.0f),
+      Initializer("w2", {16, 16, 3, 3}, 11), Initializer("b2", {16}, 12),
+      Initializer("w3", {16, 16, 3, 3}, 13), Initializer("b3", {16}, 14)};
   std::string text = "<ir_version: 8, opset_import: [\"\" : 15]>\ng (float[" + n +
-                     ",4,56,56] x) => (float[" + n + ",8,1,1] y, float[" + n +
-                     ",8,56,56] s) <";
+                     ",4,56,56] x) => (float[" + n + ",16,1,1] y, float[" + n +
+                     ",16,56,56] s) <";
   for (size_t i = 0; i < inits.size(); ++i) text += (i ? ", " : "") + inits[i];
   return text + "> {\n"
       "a = Conv <pads = [1, 1, 1, 1]> (x, w1, b1)\n"
       "r = Relu(a)\n"
-      "d = Conv <group = 8, pads = [1, 1, 1, 1]> (r, wd, bd)\n"
+      "d = Conv <group = 16, pads = [1, 1, 1, 1]> (r, wd, bd)\n"
       "p = Conv (d, wp, bp)\n"
       "s = Add(p, r)\n"
       "bn = BatchNormalization <epsilon = 0.001> (s, gamma, beta, mean, var)\n"
@@ -81,8 +83,8 @@ std::string ChainModel(int64_t batch) {
 // run image by image, so the loop holds the Conv alone.
 std::string PerImageConstantModel() {
   return "<ir_version: 8, opset_import: [\"\" : 15]>\ng (float[2,4,56,56] x) => "
-         "(float[2,8,56,56] y) <" +
-         Initializer("w1", {8, 4, 3, 3}, 1) + ", " + Initializer("b1", {8}, 2) + ", " +
+         "(float[2,16,56,56] y) <" +
+         Initializer("w1", {16, 4, 3, 3}, 1) + ", " + Initializer("b1", {16}, 2) + ", " +
          Initializer("k", {2, 1, 1, 1}, 3, 0.5f, 2.0f) +
          "> {\n"
          "c = Conv <pads = [1, 1, 1, 1]> (x, w1, b1)\n"

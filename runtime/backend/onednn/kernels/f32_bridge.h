@@ -60,6 +60,7 @@ class FloatKernel : public Kernel {
     return impl_->CreateState(engine);
   }
   Status Execute(ExecContext& ctx) const override { return impl_->Execute(ctx); }
+  const char* Implementation() const override { return impl_->Implementation(); }
 
  private:
   std::unique_ptr<Kernel> impl_;

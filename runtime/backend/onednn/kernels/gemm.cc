@@ -161,6 +161,9 @@ std::shared_ptr<const PackedGemv> TryGemv(CompileContext& ctx, int64_t k, int64_
   return gemv;
 }
 
+// How profiles name PackedGemv.
+constexpr const char* kGemvName = "bnfold gemv:avx512";
+
 // Runs `gemv` on the step's input 0 into output 0.
 void RunGemv(const PackedGemv& gemv, ExecContext& ctx) {
   const float* operands[PackedGemv::kMaxOps];
@@ -316,6 +319,7 @@ class GemmKernel : public Kernel {
     }
     return Status::Ok();
   }
+  const char* Implementation() const override { return gemv_ ? kGemvName : nullptr; }
 
  private:
   bool plain_only_;
@@ -421,6 +425,7 @@ class MatMulKernel : public Kernel {
     }
     return Status::Ok();
   }
+  const char* Implementation() const override { return gemv_ ? kGemvName : nullptr; }
 
  private:
   bool plain_only_;

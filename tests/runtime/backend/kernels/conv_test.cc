@@ -11,64 +11,6 @@
 namespace bnfold::testing {
 namespace {
 
-struct ConvParams {
-  int64_t group = 1;
-  std::vector<int64_t> strides, dilations, pads_begin;  // per spatial axis
-};
-
-// Spatial dims padded to 3 with unit axes so one loop nest covers 1D-3D.
-std::vector<int64_t> Spatial3(const std::vector<int64_t>& dims, int64_t fill) {
-  std::vector<int64_t> s(dims.begin() + 2, dims.end());
-  s.resize(3, fill);
-  return s;
-}
-std::vector<int64_t> Axis3(const std::vector<int64_t>& v, int64_t fill) {
-  std::vector<int64_t> s = v;
-  s.resize(3, fill);
-  return s;
-}
-
-// y[n, m, o] = b[m] + sum_{c in group(m), k} x[n, c, o*s + k*d - pad] * w[m, c', k]
-Reference ReferenceConv(const std::vector<int64_t>& x_dims, const std::vector<double>& x,
-                        const Tensor& w, const Tensor* b, const ConvParams& p,
-                        const std::vector<int64_t>& out_dims) {
-  const int64_t n_batch = x_dims[0], c_in = x_dims[1], m_out = w.shape()[0];
-  const int64_t cg = c_in / p.group, mg = m_out / p.group;
-  const auto in = Spatial3(x_dims, 1), k = Spatial3(w.shape(), 1), out = Spatial3(out_dims, 1);
-  const auto s = Axis3(p.strides, 1), d = Axis3(p.dilations, 1), pad = Axis3(p.pads_begin, 0);
-  Reference r{out_dims, {}, {}};
-  for (int64_t n = 0; n < n_batch; ++n)
-    for (int64_t m = 0; m < m_out; ++m)
-      for (int64_t o0 = 0; o0 < out[0]; ++o0)
-        for (int64_t o1 = 0; o1 < out[1]; ++o1)
-          for (int64_t o2 = 0; o2 < out[2]; ++o2) {
-            double sum = b ? b->GetAsDouble(m) : 0.0, mag = std::abs(sum);
-            for (int64_t c = 0; c < cg; ++c)
-              for (int64_t k0 = 0; k0 < k[0]; ++k0)
-                for (int64_t k1 = 0; k1 < k[1]; ++k1)
-                  for (int64_t k2 = 0; k2 < k[2]; ++k2) {
-                    const int64_t i0 = o0 * s[0] + k0 * d[0] - pad[0];
-                    const int64_t i1 = o1 * s[1] + k1 * d[1] - pad[1];
-                    const int64_t i2 = o2 * s[2] + k2 * d[2] - pad[2];
-                    if (i0 < 0 || i0 >= in[0] || i1 < 0 || i1 >= in[1] || i2 < 0 || i2 >= in[2]) continue;
-                    const int64_t ci = (m / mg) * cg + c;
-                    const double xv = x[(((n * c_in + ci) * in[0] + i0) * in[1] + i1) * in[2] + i2];
-                    const double wv = w.GetAsDouble((((m * cg + c) * k[0] + k0) * k[1] + k1) * k[2] + k2);
-                    sum += xv * wv;
-                    mag += std::abs(xv * wv);
-                  }
-            r.values.push_back(sum);
-            r.magnitude.push_back(mag);
-          }
-  return r;
-}
-
-std::vector<double> Values(const Tensor& t) {
-  std::vector<double> v(t.num_elements());
-  for (int64_t i = 0; i < t.num_elements(); ++i) v[i] = t.GetAsDouble(i);
-  return v;
-}
-
 // y[n, m, i*s + k*d - pad] += x[n, c, i] * w[c, m', k], scattered.
 Reference ReferenceConvTranspose(const Tensor& x, const Tensor& w, const Tensor* b,
                                  const ConvParams& p, const std::vector<int64_t>& out_dims) {

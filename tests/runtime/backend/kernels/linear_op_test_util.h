@@ -57,6 +57,25 @@ struct Reference {
   std::vector<double> magnitude;
 };
 
+// Conv geometry for the reference: per spatial axis.
+struct ConvParams {
+  int64_t group = 1;
+  std::vector<int64_t> strides, dilations, pads_begin;  // per spatial axis
+};
+
+// Spatial dims padded to 3 with unit axes so one loop nest covers 1D-3D.
+std::vector<int64_t> Spatial3(const std::vector<int64_t>& dims, int64_t fill);
+std::vector<int64_t> Axis3(const std::vector<int64_t>& v, int64_t fill);
+
+// y[n, m, o] = b[m] + sum_{c in group(m), k} x[n, c, o*s + k*d - pad] * w[m, c', k],
+// in double precision; x given as doubles with dims x_dims.
+Reference ReferenceConv(const std::vector<int64_t>& x_dims, const std::vector<double>& x,
+                        const Tensor& w, const Tensor* b, const ConvParams& p,
+                        const std::vector<int64_t>& out_dims);
+
+// The elements of `t` as doubles.
+std::vector<double> Values(const Tensor& t);
+
 // Every element of `got` within rtol * magnitude + atol of the reference.
 void ExpectMatches(const Tensor& got, const Reference& want, double rtol = 1e-5,
                    double atol = 1e-6);
