@@ -16,8 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "bnfold/optimizer.h"
 #include "bnfold/session.h"
+#include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 #include "runtime/common/npy.h"
 #include "tests/runtime/onnx/test_models.h"
 
@@ -596,6 +599,72 @@ TEST(MalformedModels, ExternalDataThatIsFineLoadsAndRuns) {
   ASSERT_TRUE(cli.exited);
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_TRUE(Contains(cli.out, "z: float [2,3] [11, 12, 13, 14, 15, 16]")) << cli.out;
+}
+
+// ---------------------------------------------------------------- optimize
+// Cases found by tests/tools/fuzz_models.py: `bnfold optimize` must write a
+// model that passes ONNX's full check whenever its input did.
+
+// What ONNX's checker and strict shape inference (check_model(full_check=
+// True) in Python) say about the model in `path`; "" when it passes.
+std::string FullCheckError(const std::string& path) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(ReadAll(path))) return "does not parse";
+  try {
+    onnx::checker::check_model(model);
+    onnx::ShapeInferenceOptions options{/*check_type=*/true, /*error_mode=*/1};
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// `bnfold optimize in out` succeeds and writes a model passing the full check.
+void ExpectCliOptimizes(const std::string& in, const std::string& out, const TempDir& dir) {
+  ASSERT_EQ(FullCheckError(in), "") << "the test's input model is not valid ONNX";
+  const CliResult cli = RunCli({"optimize", in, out}, dir);
+  ASSERT_TRUE(cli.exited);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(FullCheckError(out), "");
+}
+
+TEST(MalformedModels, OptimizeBatchNormReadingOneInitializerTwice) {
+  // scale and var are the same initializer `v`: removing the folded
+  // BatchNormalization freed `v` on its first input and read it again on
+  // its second (a crash in optimize, run and verify).
+  TempDir dir;
+  onnx::ModelProto model = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,2] x) => (float[1,2] y) {
+      g = Gemm(x, w, c)
+      y = BatchNormalization(g, v, b, m, v)
+    }
+  )");
+  AddFloatInitializer(&model, "w", {2, 2}, {1, 0, 0, 1});
+  AddFloatInitializer(&model, "c", {2}, {0, 0});
+  AddFloatInitializer(&model, "v", {2}, {4, 1});
+  AddFloatInitializer(&model, "b", {2}, {0.5f, 0});
+  AddFloatInitializer(&model, "m", {2}, {1, -1});
+  const std::string in = SaveModel(dir, "m.onnx", model);
+  const std::string out = dir.File("out.onnx");
+
+  StatusOr<OptimizeReport> report = OptimizeModel(in, out);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->batchnorm_after, 0);
+  ExpectCliOptimizes(in, dir.File("cli_out.onnx"), dir);
+
+  // y = v * (x - m) / sqrt(v + 1e-5) + b; by hand for x = [3, 2]:
+  // [4 * 2 / 2 + 0.5, 1 * 3 / 1 + 0] = [4.5, 3] (to 1e-5).
+  for (const std::string& path : {in, out}) {
+    StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    std::vector<NamedTensor> outputs;
+    const Status run = (*session)->Run({{"x", FloatTensor({1, 2}, {3, 2})}}, &outputs);
+    ASSERT_TRUE(run.ok()) << run.ToString();
+    EXPECT_NEAR(outputs[0].tensor.data_as<float>()[0], 4.5f, 1e-4) << path;
+    EXPECT_NEAR(outputs[0].tensor.data_as<float>()[1], 3.0f, 1e-4) << path;
+  }
 }
 
 }  // namespace
