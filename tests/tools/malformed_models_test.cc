@@ -629,6 +629,47 @@ void ExpectCliOptimizes(const std::string& in, const std::string& out, const Tem
   EXPECT_EQ(FullCheckError(out), "");
 }
 
+const onnx::ValueInfoProto* FindValueInfo(const onnx::ModelProto& model, const std::string& name) {
+  for (const auto& info : model.graph().value_info()) {
+    if (info.name() == name) return &info;
+  }
+  return nullptr;
+}
+
+TEST(MalformedModels, OptimizeRedescribesValueInfoAPassChanged) {
+  // cancel-transposes moves the Relu between the two Transposes to NCHW and
+  // keeps the name `r`: its NHWC value_info from the input model no longer
+  // holds, and copying it made the written model fail shape inference.
+  TempDir dir;
+  onnx::ModelProto model = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,2,3,3] x) => (float[1,2,3,3] y) <float[1,3,3,2] r> {
+      c = Conv(x, w)
+      u = Transpose<perm=[0,2,3,1]>(c)
+      r = Relu(u)
+      t = Transpose<perm=[0,3,1,2]>(r)
+      y = Conv(t, w)
+    }
+  )");
+  AddFloatInitializer(&model, "w", {2, 2, 1, 1}, {1, -2, 3, 0.5f});
+  const std::string in = SaveModel(dir, "m.onnx", model);
+  const std::string out = dir.File("out.onnx");
+
+  StatusOr<OptimizeReport> report = OptimizeModel(in, out);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->nodes_after, 3) << "the Transposes did not cancel: the case tests nothing";
+  EXPECT_EQ(FullCheckError(out), "");
+  onnx::ModelProto written;
+  ASSERT_TRUE(written.ParseFromString(ReadAll(out)));
+  const onnx::ValueInfoProto* r = FindValueInfo(written, "r");
+  ASSERT_NE(r, nullptr) << "the surviving value lost its declaration";
+  std::vector<int64_t> dims;
+  for (const auto& d : r->type().tensor_type().shape().dim()) dims.push_back(d.dim_value());
+  EXPECT_EQ(dims, (std::vector<int64_t>{1, 2, 3, 3}));
+
+  ExpectCliOptimizes(in, dir.File("cli_out.onnx"), dir);
+}
+
 TEST(MalformedModels, OptimizeBatchNormReadingOneInitializerTwice) {
   // scale and var are the same initializer `v`: removing the folded
   // BatchNormalization freed `v` on its first input and read it again on
