@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <string>
@@ -65,8 +66,9 @@ std::string ReadAll(const std::string& path) {
 }
 
 // Runs the built `bnfold` with `args`, stdout and stderr captured in files
-// of `dir`; kills it after two minutes.
-CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir) {
+// of `dir`; kills it after `timeout`.
+CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir,
+                 std::chrono::seconds timeout = std::chrono::minutes(2)) {
   const std::string out_path = dir.File("cli.out");
   const std::string err_path = dir.File("cli.err");
   posix_spawn_file_actions_t actions;
@@ -90,12 +92,12 @@ CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir) {
     return result;
   }
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      ADD_FAILURE() << "bnfold did not finish within two minutes";
+      ADD_FAILURE() << "bnfold did not finish within " << timeout.count() << " s";
       return result;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -706,6 +708,47 @@ TEST(MalformedModels, OptimizeBatchNormReadingOneInitializerTwice) {
     EXPECT_NEAR(outputs[0].tensor.data_as<float>()[0], 4.5f, 1e-4) << path;
     EXPECT_NEAR(outputs[0].tensor.data_as<float>()[1], 3.0f, 1e-4) << path;
   }
+}
+
+// ---------------------------------------------------------------- kernels
+// Cases found by tests/tools/fuzz_models.py that ran for hours.
+
+TEST(MalformedModels, PoolWindowFarLongerThanItsInputFinishes) {
+  // A 2^31-row window with auto_pad SAME pads by 2^30 rows on each side:
+  // oneDNN's pooling visited every padded tap, 2^31 per output row and
+  // column tap, about five seconds per output; only the taps inside the
+  // input count. Each output is the max over all rows of its columns
+  // (width: kernel 2, SAME_UPPER pads 0 and 1).
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,1,3,8] x) => (float[1,1,3,8] y) {
+      y = MaxPool<kernel_shape=[2147483648,2], auto_pad="SAME_UPPER">(x)
+    }
+  )"));
+  std::vector<float> values(24);
+  for (int i = 0; i < 24; ++i) values[i] = static_cast<float>((i * 7) % 24);  // 0..23 shuffled
+  const Tensor x = FloatTensor({1, 1, 3, 8}, values);
+  std::vector<float> expected(24);
+  for (int col = 0; col < 8; ++col) {
+    float best = values[col];
+    for (int row = 0; row < 3; ++row) {
+      for (int c = col; c < std::min(col + 2, 8); ++c) best = std::max(best, values[row * 8 + c]);
+    }
+    for (int row = 0; row < 3; ++row) expected[row * 8 + col] = best;
+  }
+  ASSERT_NO_FATAL_FAILURE(WriteNpy(dir.File("x.npy"), x));
+  // The CLI first, with a deadline: the library call would just wait.
+  const CliResult cli =
+      RunCli({"run", path, "--input", "x=" + dir.File("x.npy")}, dir, std::chrono::seconds(20));
+  ASSERT_TRUE(cli.exited);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+
+  StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE((*session)->Run({{"x", x}}, &outputs).ok());
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(outputs[0].tensor.data_as<float>()[i], expected[i]) << i;
 }
 
 }  // namespace
