@@ -751,5 +751,51 @@ TEST(MalformedModels, PoolWindowFarLongerThanItsInputFinishes) {
   for (int i = 0; i < 24; ++i) EXPECT_EQ(outputs[0].tensor.data_as<float>()[i], expected[i]) << i;
 }
 
+// A model that loads but whose kernel refuses it when compiled, at the first
+// Run: the Status names `path` and `parts`, and `bnfold run PATH
+// --random-inputs` prints it and exits with 2.
+void ExpectRunRefused(const std::string& path, const std::vector<std::string>& parts,
+                      const TempDir& dir) {
+  StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<NamedTensor> inputs;
+  for (const TensorInfo& info : (*session)->inputs()) {
+    StatusOr<Tensor> zeros = Tensor::Allocate(info.dtype, info.shape);
+    ASSERT_TRUE(zeros.ok()) << zeros.status().ToString();
+    inputs.push_back({info.name, *zeros});
+  }
+  std::vector<NamedTensor> outputs;
+  const Status status = (*session)->Run(inputs, &outputs);
+  ASSERT_NO_FATAL_FAILURE(ExpectMessage(status, StatusCode::kInvalidModel, path, parts));
+  ExpectCliRefuses({"run", path, "--random-inputs"}, status.message(), dir);
+}
+
+TEST(MalformedModels, DepthToSpaceBlocksizeNear2To63) {
+  // b * b wrapped around (undefined behaviour) and the output dims h * b
+  // overflowed; each is now checked by division, before any product.
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,8,2,2] x) => (float[1,2,4,4] y) {
+      y = DepthToSpace<blocksize=9223372036854775807>(x)
+    }
+  )", {"d2s"}));
+  ExpectRunRefused(path,
+                   {"DepthToSpace 'd2s': channels 8 are not divisible by blocksize^2 (blocksize "
+                    "9223372036854775807)"},
+                   dir);
+  // No channels: any blocksize divides them, the spatial dims still overflow.
+  const std::string empty_path = SaveModel(dir, "empty.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,0,3,3] x) => (float[1,0,6,6] y) {
+      y = DepthToSpace<blocksize=4611686018427387904>(x)
+    }
+  )", {"d2s"}));
+  ExpectRunRefused(empty_path,
+                   {"DepthToSpace 'd2s': blocksize 4611686018427387904 times the spatial dims "
+                    "[1,0,3,3] does not fit in 64 bits"},
+                   dir);
+}
+
 }  // namespace
 }  // namespace bnfold
