@@ -797,5 +797,37 @@ TEST(MalformedModels, DepthToSpaceBlocksizeNear2To63) {
                    dir);
 }
 
+// ---------------------------------------------------------------- past ONNX's checker
+// Opset 18 and newer: the installed ONNX library (opset 17) cannot check the
+// model, so bnfold's own validation is all there is.
+
+TEST(MalformedModels, NodeWithoutItsRequiredInputsPastTheChecker) {
+  // Kernels read inputs by position: ReduceMean with no input read past
+  // the end of the node's inputs (a crash).
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 19]>
+    g (float[2,3] x) => (float[1,1] y) { y = ReduceMean() }
+  )", {"mean"}));
+  ExpectRefused(path, StatusCode::kInvalidModel,
+                {"ReduceMean 'mean': has 0 inputs; ReduceMean needs at least 1"}, dir);
+
+  onnx::ModelProto slice = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 19]>
+    g (float[2,3] x, int64[1] starts, int64[1] ends) => (float[2,3] y) {
+      y = Slice(x, starts, ends)
+    }
+  )", {"slice"});
+  slice.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();
+  const std::string slice_path = SaveModel(dir, "slice.onnx", slice);
+  ExpectRefused(slice_path, StatusCode::kInvalidModel,
+                {"Slice 'slice': has 2 inputs; Slice needs at least 3"}, dir);
+
+  slice.mutable_graph()->mutable_node(0)->add_input("");  // an empty name: omitted
+  const std::string empty_path = SaveModel(dir, "empty.onnx", slice);
+  ExpectRefused(empty_path, StatusCode::kInvalidModel,
+                {"Slice 'slice': input 2 ('ends') is required but empty"}, dir);
+}
+
 }  // namespace
 }  // namespace bnfold
