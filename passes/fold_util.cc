@@ -135,7 +135,12 @@ void RemoveIfDead(ir::Graph& graph, ir::Value* value) {
 }
 
 void RemoveNodeAndDeadInputs(ir::Graph& graph, ir::Node* node) {
-  const std::vector<ir::Value*> inputs = node->inputs();
+  // Once each: a node may read one value twice (BatchNormalization with the
+  // same initializer as scale and var), and the first RemoveIfDead frees it.
+  std::vector<ir::Value*> inputs;
+  for (ir::Value* in : node->inputs()) {
+    if (std::find(inputs.begin(), inputs.end(), in) == inputs.end()) inputs.push_back(in);
+  }
   graph.RemoveNode(node);
   for (ir::Value* in : inputs) RemoveIfDead(graph, in);
 }

@@ -74,6 +74,29 @@ void DescribeValue(const ir::Value& value, onnx::ValueInfoProto* info) {
   }
 }
 
+// Whether the input model's declaration `info` still holds for `value`: a
+// pass may change a value's shape and keep its name (cancel-transposes moves
+// a value out of NHWC), and a stale shape makes the written model fail ONNX
+// shape inference.
+bool StillDescribes(const onnx::ValueInfoProto& info, const ir::Value& value) {
+  if (!info.type().has_tensor_type()) return true;  // not a type bnfold tracks
+  const auto& tensor_type = info.type().tensor_type();
+  if (tensor_type.elem_type() != 0 && value.dtype() != DataType::kUndefined &&
+      tensor_type.elem_type() != static_cast<int32_t>(value.dtype())) {
+    return false;
+  }
+  if (!tensor_type.has_shape() || !value.shape()) return true;
+  const ir::StaticShape& shape = *value.shape();
+  if (tensor_type.shape().dim_size() != static_cast<int>(shape.size())) return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const auto& dim = tensor_type.shape().dim(static_cast<int>(i));
+    if (dim.has_dim_value() && shape[i].is_fixed() && dim.dim_value() != shape[i].value) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
@@ -125,12 +148,16 @@ StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
     }
   }
 
-  // Keep the input's value_info for values that still exist as node outputs.
+  // Keep the input's value_info for values that still exist as node outputs,
+  // redescribed from the IR where a pass changed the value's type or shape.
   g->clear_value_info();
   for (const auto& info : skeleton.graph().value_info()) {
     const ir::Value* v = graph.FindValue(info.name());
-    if (v && v->producer() && !v->is_graph_output() && !v->is_initializer()) {
+    if (!v || !v->producer() || v->is_graph_output() || v->is_initializer()) continue;
+    if (StillDescribes(info, *v)) {
       *g->add_value_info() = info;
+    } else if (v->dtype() != DataType::kUndefined) {
+      DescribeValue(*v, g->add_value_info());
     }
   }
   return model;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <set>
@@ -108,6 +109,36 @@ Status CheckOpsExist(const onnx::ModelProto& proto, int64_t default_opset) {
                         std::to_string(default_opset) + " (domain 'ai.onnx')" +
                         (exists_later ? "; it was added in a later opset"
                                       : "; is it a custom op without its domain?"));
+  }
+  return Status::Ok();
+}
+
+// What ONNX's checker verifies of each node's input count, for models it
+// cannot judge (an opset or IR version newer than the installed library):
+// kernels read inputs by position, so a node without the inputs its op
+// requires (ReduceMean with none, Slice without ends) must stop here. No
+// op's required inputs have grown since opset 17, so the installed schemas
+// serve newer opsets.
+Status CheckRequiredInputs(const ir::Graph& graph, int64_t default_opset) {
+  const int opset = static_cast<int>(std::min(default_opset, InstalledOnnxMaxOpset()));
+  for (const ir::Node* node : graph.nodes()) {
+    if (!node->domain().empty() && node->domain() != "ai.onnx") continue;
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Schema(node->op_type(), opset, onnx::ONNX_DOMAIN);
+    if (schema == nullptr) continue;
+    if (node->num_inputs() < schema->min_input()) {
+      return InvalidModel(node->Describe() + ": has " + std::to_string(node->num_inputs()) +
+                          " inputs; " + node->op_type() + " needs at least " +
+                          std::to_string(schema->min_input()));
+    }
+    const auto& formal = schema->inputs();
+    for (int i = 0; i < node->num_inputs() && i < static_cast<int>(formal.size()); ++i) {
+      if (node->input(i) == nullptr &&
+          formal[i].GetOption() == onnx::OpSchema::FormalParameterOption::Single) {
+        return InvalidModel(node->Describe() + ": input " + std::to_string(i) + " ('" +
+                            formal[i].GetName() + "') is required but empty");
+      }
+    }
   }
   return Status::Ok();
 }
@@ -264,6 +295,8 @@ StatusOr<LoadedModel> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto,
   if (!too_old.empty()) {
     loaded.notes.push_back("ONNX checker and shape inference skipped: " + too_old +
                            "; bnfold's own validation applies");
+    RETURN_IF_ERROR(
+        CheckRequiredInputs(*graph, loaded.model.DefaultOpset()).WithContext(source));
     RETURN_IF_ERROR(borrowed.Take(proto->mutable_graph()).WithContext(source));
     return loaded;
   }

@@ -10,14 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bnfold/optimizer.h"
 #include "bnfold/session.h"
+#include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 #include "runtime/common/npy.h"
 #include "tests/runtime/onnx/test_models.h"
 
@@ -62,8 +66,9 @@ std::string ReadAll(const std::string& path) {
 }
 
 // Runs the built `bnfold` with `args`, stdout and stderr captured in files
-// of `dir`; kills it after two minutes.
-CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir) {
+// of `dir`; kills it after `timeout`.
+CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir,
+                 std::chrono::seconds timeout = std::chrono::minutes(2)) {
   const std::string out_path = dir.File("cli.out");
   const std::string err_path = dir.File("cli.err");
   posix_spawn_file_actions_t actions;
@@ -87,12 +92,12 @@ CliResult RunCli(const std::vector<std::string>& args, const TempDir& dir) {
     return result;
   }
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      ADD_FAILURE() << "bnfold did not finish within two minutes";
+      ADD_FAILURE() << "bnfold did not finish within " << timeout.count() << " s";
       return result;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -596,6 +601,232 @@ TEST(MalformedModels, ExternalDataThatIsFineLoadsAndRuns) {
   ASSERT_TRUE(cli.exited);
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_TRUE(Contains(cli.out, "z: float [2,3] [11, 12, 13, 14, 15, 16]")) << cli.out;
+}
+
+// ---------------------------------------------------------------- optimize
+// Cases found by tests/tools/fuzz_models.py: `bnfold optimize` must write a
+// model that passes ONNX's full check whenever its input did.
+
+// What ONNX's checker and strict shape inference (check_model(full_check=
+// True) in Python) say about the model in `path`; "" when it passes.
+std::string FullCheckError(const std::string& path) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(ReadAll(path))) return "does not parse";
+  try {
+    onnx::checker::check_model(model);
+    onnx::ShapeInferenceOptions options{/*check_type=*/true, /*error_mode=*/1};
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// `bnfold optimize in out` succeeds and writes a model passing the full check.
+void ExpectCliOptimizes(const std::string& in, const std::string& out, const TempDir& dir) {
+  ASSERT_EQ(FullCheckError(in), "") << "the test's input model is not valid ONNX";
+  const CliResult cli = RunCli({"optimize", in, out}, dir);
+  ASSERT_TRUE(cli.exited);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(FullCheckError(out), "");
+}
+
+const onnx::ValueInfoProto* FindValueInfo(const onnx::ModelProto& model, const std::string& name) {
+  for (const auto& info : model.graph().value_info()) {
+    if (info.name() == name) return &info;
+  }
+  return nullptr;
+}
+
+TEST(MalformedModels, OptimizeRedescribesValueInfoAPassChanged) {
+  // cancel-transposes moves the Relu between the two Transposes to NCHW and
+  // keeps the name `r`: its NHWC value_info from the input model no longer
+  // holds, and copying it made the written model fail shape inference.
+  TempDir dir;
+  onnx::ModelProto model = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,2,3,3] x) => (float[1,2,3,3] y) <float[1,3,3,2] r> {
+      c = Conv(x, w)
+      u = Transpose<perm=[0,2,3,1]>(c)
+      r = Relu(u)
+      t = Transpose<perm=[0,3,1,2]>(r)
+      y = Conv(t, w)
+    }
+  )");
+  AddFloatInitializer(&model, "w", {2, 2, 1, 1}, {1, -2, 3, 0.5f});
+  const std::string in = SaveModel(dir, "m.onnx", model);
+  const std::string out = dir.File("out.onnx");
+
+  StatusOr<OptimizeReport> report = OptimizeModel(in, out);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->nodes_after, 3) << "the Transposes did not cancel: the case tests nothing";
+  EXPECT_EQ(FullCheckError(out), "");
+  onnx::ModelProto written;
+  ASSERT_TRUE(written.ParseFromString(ReadAll(out)));
+  const onnx::ValueInfoProto* r = FindValueInfo(written, "r");
+  ASSERT_NE(r, nullptr) << "the surviving value lost its declaration";
+  std::vector<int64_t> dims;
+  for (const auto& d : r->type().tensor_type().shape().dim()) dims.push_back(d.dim_value());
+  EXPECT_EQ(dims, (std::vector<int64_t>{1, 2, 3, 3}));
+
+  ExpectCliOptimizes(in, dir.File("cli_out.onnx"), dir);
+}
+
+TEST(MalformedModels, OptimizeBatchNormReadingOneInitializerTwice) {
+  // scale and var are the same initializer `v`: removing the folded
+  // BatchNormalization freed `v` on its first input and read it again on
+  // its second (a crash in optimize, run and verify).
+  TempDir dir;
+  onnx::ModelProto model = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,2] x) => (float[1,2] y) {
+      g = Gemm(x, w, c)
+      y = BatchNormalization(g, v, b, m, v)
+    }
+  )");
+  AddFloatInitializer(&model, "w", {2, 2}, {1, 0, 0, 1});
+  AddFloatInitializer(&model, "c", {2}, {0, 0});
+  AddFloatInitializer(&model, "v", {2}, {4, 1});
+  AddFloatInitializer(&model, "b", {2}, {0.5f, 0});
+  AddFloatInitializer(&model, "m", {2}, {1, -1});
+  const std::string in = SaveModel(dir, "m.onnx", model);
+  const std::string out = dir.File("out.onnx");
+
+  StatusOr<OptimizeReport> report = OptimizeModel(in, out);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->batchnorm_after, 0);
+  ExpectCliOptimizes(in, dir.File("cli_out.onnx"), dir);
+
+  // y = v * (x - m) / sqrt(v + 1e-5) + b; by hand for x = [3, 2]:
+  // [4 * 2 / 2 + 0.5, 1 * 3 / 1 + 0] = [4.5, 3] (to 1e-5).
+  for (const std::string& path : {in, out}) {
+    StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    std::vector<NamedTensor> outputs;
+    const Status run = (*session)->Run({{"x", FloatTensor({1, 2}, {3, 2})}}, &outputs);
+    ASSERT_TRUE(run.ok()) << run.ToString();
+    EXPECT_NEAR(outputs[0].tensor.data_as<float>()[0], 4.5f, 1e-4) << path;
+    EXPECT_NEAR(outputs[0].tensor.data_as<float>()[1], 3.0f, 1e-4) << path;
+  }
+}
+
+// ---------------------------------------------------------------- kernels
+// Cases found by tests/tools/fuzz_models.py that ran for hours.
+
+TEST(MalformedModels, PoolWindowFarLongerThanItsInputFinishes) {
+  // A 2^31-row window with auto_pad SAME pads by 2^30 rows on each side:
+  // oneDNN's pooling visited every padded tap, 2^31 per output row and
+  // column tap, about five seconds per output; only the taps inside the
+  // input count. Each output is the max over all rows of its columns
+  // (width: kernel 2, SAME_UPPER pads 0 and 1).
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,1,3,8] x) => (float[1,1,3,8] y) {
+      y = MaxPool<kernel_shape=[2147483648,2], auto_pad="SAME_UPPER">(x)
+    }
+  )"));
+  std::vector<float> values(24);
+  for (int i = 0; i < 24; ++i) values[i] = static_cast<float>((i * 7) % 24);  // 0..23 shuffled
+  const Tensor x = FloatTensor({1, 1, 3, 8}, values);
+  std::vector<float> expected(24);
+  for (int col = 0; col < 8; ++col) {
+    float best = values[col];
+    for (int row = 0; row < 3; ++row) {
+      for (int c = col; c < std::min(col + 2, 8); ++c) best = std::max(best, values[row * 8 + c]);
+    }
+    for (int row = 0; row < 3; ++row) expected[row * 8 + col] = best;
+  }
+  ASSERT_NO_FATAL_FAILURE(WriteNpy(dir.File("x.npy"), x));
+  // The CLI first, with a deadline: the library call would just wait.
+  const CliResult cli =
+      RunCli({"run", path, "--input", "x=" + dir.File("x.npy")}, dir, std::chrono::seconds(20));
+  ASSERT_TRUE(cli.exited);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+
+  StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE((*session)->Run({{"x", x}}, &outputs).ok());
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(outputs[0].tensor.data_as<float>()[i], expected[i]) << i;
+}
+
+// A model that loads but whose kernel refuses it when compiled, at the first
+// Run: the Status names `path` and `parts`, and `bnfold run PATH
+// --random-inputs` prints it and exits with 2.
+void ExpectRunRefused(const std::string& path, const std::vector<std::string>& parts,
+                      const TempDir& dir) {
+  StatusOr<std::unique_ptr<Session>> session = Session::Open(path);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<NamedTensor> inputs;
+  for (const TensorInfo& info : (*session)->inputs()) {
+    StatusOr<Tensor> zeros = Tensor::Allocate(info.dtype, info.shape);
+    ASSERT_TRUE(zeros.ok()) << zeros.status().ToString();
+    inputs.push_back({info.name, *zeros});
+  }
+  std::vector<NamedTensor> outputs;
+  const Status status = (*session)->Run(inputs, &outputs);
+  ASSERT_NO_FATAL_FAILURE(ExpectMessage(status, StatusCode::kInvalidModel, path, parts));
+  ExpectCliRefuses({"run", path, "--random-inputs"}, status.message(), dir);
+}
+
+TEST(MalformedModels, DepthToSpaceBlocksizeNear2To63) {
+  // b * b wrapped around (undefined behaviour) and the output dims h * b
+  // overflowed; each is now checked by division, before any product.
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,8,2,2] x) => (float[1,2,4,4] y) {
+      y = DepthToSpace<blocksize=9223372036854775807>(x)
+    }
+  )", {"d2s"}));
+  ExpectRunRefused(path,
+                   {"DepthToSpace 'd2s': channels 8 are not divisible by blocksize^2 (blocksize "
+                    "9223372036854775807)"},
+                   dir);
+  // No channels: any blocksize divides them, the spatial dims still overflow.
+  const std::string empty_path = SaveModel(dir, "empty.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,0,3,3] x) => (float[1,0,6,6] y) {
+      y = DepthToSpace<blocksize=4611686018427387904>(x)
+    }
+  )", {"d2s"}));
+  ExpectRunRefused(empty_path,
+                   {"DepthToSpace 'd2s': blocksize 4611686018427387904 times the spatial dims "
+                    "[1,0,3,3] does not fit in 64 bits"},
+                   dir);
+}
+
+// ---------------------------------------------------------------- past ONNX's checker
+// Opset 18 and newer: the installed ONNX library (opset 17) cannot check the
+// model, so bnfold's own validation is all there is.
+
+TEST(MalformedModels, NodeWithoutItsRequiredInputsPastTheChecker) {
+  // Kernels read inputs by position: ReduceMean with no input read past
+  // the end of the node's inputs (a crash).
+  TempDir dir;
+  const std::string path = SaveModel(dir, "m.onnx", ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 19]>
+    g (float[2,3] x) => (float[1,1] y) { y = ReduceMean() }
+  )", {"mean"}));
+  ExpectRefused(path, StatusCode::kInvalidModel,
+                {"ReduceMean 'mean': has 0 inputs; ReduceMean needs at least 1"}, dir);
+
+  onnx::ModelProto slice = ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 19]>
+    g (float[2,3] x, int64[1] starts, int64[1] ends) => (float[2,3] y) {
+      y = Slice(x, starts, ends)
+    }
+  )", {"slice"});
+  slice.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();
+  const std::string slice_path = SaveModel(dir, "slice.onnx", slice);
+  ExpectRefused(slice_path, StatusCode::kInvalidModel,
+                {"Slice 'slice': has 2 inputs; Slice needs at least 3"}, dir);
+
+  slice.mutable_graph()->mutable_node(0)->add_input("");  // an empty name: omitted
+  const std::string empty_path = SaveModel(dir, "empty.onnx", slice);
+  ExpectRefused(empty_path, StatusCode::kInvalidModel,
+                {"Slice 'slice': input 2 ('ends') is required but empty"}, dir);
 }
 
 }  // namespace

@@ -258,17 +258,23 @@ class PoolKernel : public Kernel {
     // oneDNN's floor formula give the ONNX output size.
     std::vector<int64_t> onednn_pad_end(g.out.size());
     bool window_extended = false;
+    // oneDNN visits every tap of a window, padding included, while the C++
+    // loop visits only the taps inside the input: a window longer than its
+    // input (kernel_shape 2^31 with auto_pad SAME pads by 2^30 on each
+    // side) would take oneDNN hours for a few outputs.
+    bool window_within_input = true;
     for (size_t d = 0; d < g.out.size(); ++d) {
       const int64_t needed = (g.out[d] - 1) * g.strides[d] +
                              EffectiveKernel(g.kernel[d], g.dilations[d]) - g.in[d] - g.pad_begin[d];
       onednn_pad_end[d] = std::max<int64_t>(needed, 0);
       window_extended = window_extended || needed > g.pad_end[d];
+      window_within_input = window_within_input && g.kernel[d] <= g.in[d];
     }
     const bool onednn_type = x.dtype == DataType::kFloat ||
                              (kind_ == PoolKind::kMax &&
                               (x.dtype == DataType::kInt8 || x.dtype == DataType::kUint8));
     if (onednn_type && !want_indices && !(count_include_pad && window_extended) &&
-        x.dims.size() <= 5) {
+        window_within_input && x.dims.size() <= 5) {
       if (TryOneDnn(ctx, g, onednn_pad_end, count_include_pad, out_dims)) return Status::Ok();
     }
 

@@ -4,6 +4,7 @@
 // with a fixed size is moved as raw bytes.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/axis_map.h"
@@ -248,15 +249,25 @@ class BlockRearrangeKernel : public AxisMapKernel {
     }
     if (b <= 0) return InvalidModel(ctx.Describe() + ": blocksize must be positive");
     const int64_t n = in[0], c = in[1], h = in[2], w = in[3];
+    // Divisions only: b * b and the output dims overflow for a blocksize
+    // near 2^63 (the output holds as many elements as the input, but an
+    // empty input bounds nothing).
+    constexpr int64_t kMaxDim = std::numeric_limits<int64_t>::max();
     if (depth_to_space_) {
       if (mode != "DCR" && mode != "CRD") {
         return InvalidModel(ctx.Describe() + ": unknown mode '" + mode + "'");
       }
-      if (c % (b * b) != 0) {
+      if (c % b != 0 || (c / b) % b != 0) {
         return InvalidModel(ctx.Describe() + ": channels " + std::to_string(c) +
-                            " are not divisible by blocksize^2");
+                            " are not divisible by blocksize^2 (blocksize " + std::to_string(b) +
+                            ")");
       }
-      const int64_t c_out = c / (b * b);
+      if (h > kMaxDim / b || w > kMaxDim / b) {
+        return InvalidModel(ctx.Describe() + ": blocksize " + std::to_string(b) +
+                            " times the spatial dims " + ShapeToString(in) +
+                            " does not fit in 64 bits");
+      }
+      const int64_t c_out = c / b / b;
       if (mode == "DCR") {
         view_ = {n, b, b, c_out, h, w};
         perm_ = {0, 3, 4, 1, 5, 2};
@@ -270,6 +281,10 @@ class BlockRearrangeKernel : public AxisMapKernel {
     if (h % b != 0 || w % b != 0) {
       return InvalidModel(ctx.Describe() + ": spatial dims " + ShapeToString(in) +
                           " are not divisible by the blocksize");
+    }
+    if (c > kMaxDim / b / b) {
+      return InvalidModel(ctx.Describe() + ": channels " + std::to_string(c) + " times blocksize^2 (" +
+                          std::to_string(b) + "^2) does not fit in 64 bits");
     }
     view_ = {n, c, h / b, b, w / b, b};
     perm_ = {0, 3, 5, 1, 2, 4};
