@@ -191,6 +191,16 @@ Json& Json::Null() {
 
 // ---------------------------------------------------------------- inputs
 
+namespace {
+
+// Integers in [0, 10): valid indices, counts and ids for most models.
+template <typename T>
+void FillDigits(std::mt19937_64& rng, Tensor* t) {
+  for (int64_t i = 0; i < t->num_elements(); ++i) t->data_as<T>()[i] = static_cast<T>(rng() % 10);
+}
+
+}  // namespace
+
 StatusOr<std::vector<NamedTensor>> RandomInputs(const Session& session, int64_t batch,
                                                 uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -212,12 +222,16 @@ StatusOr<std::vector<NamedTensor>> RandomInputs(const Session& session, int64_t 
       case DataType::kFloat16:
         for (int64_t i = 0; i < n; ++i) t->data_as<uint16_t>()[i] = FloatToHalf(uniform(rng));
         break;
-      case DataType::kInt64:
-        for (int64_t i = 0; i < n; ++i) t->data_as<int64_t>()[i] = static_cast<int64_t>(rng() % 10);
+      case DataType::kBfloat16:
+        for (int64_t i = 0; i < n; ++i) t->data_as<uint16_t>()[i] = FloatToBfloat16(uniform(rng));
         break;
-      case DataType::kInt32:
-        for (int64_t i = 0; i < n; ++i) t->data_as<int32_t>()[i] = static_cast<int32_t>(rng() % 10);
-        break;
+      case DataType::kInt64: FillDigits<int64_t>(rng, &*t); break;
+      case DataType::kInt32: FillDigits<int32_t>(rng, &*t); break;
+      case DataType::kInt16: FillDigits<int16_t>(rng, &*t); break;
+      case DataType::kInt8: FillDigits<int8_t>(rng, &*t); break;
+      case DataType::kUint64: FillDigits<uint64_t>(rng, &*t); break;
+      case DataType::kUint32: FillDigits<uint32_t>(rng, &*t); break;
+      case DataType::kUint16: FillDigits<uint16_t>(rng, &*t); break;
       case DataType::kBool:
       case DataType::kUint8:
         for (int64_t i = 0; i < n; ++i) t->data_as<uint8_t>()[i] = static_cast<uint8_t>(rng() % 2);

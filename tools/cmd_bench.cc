@@ -212,7 +212,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   StatusOr<std::vector<NamedTensor>> inputs = InputsFromFlags(args->GetAll("--input"));
   if (!inputs.ok()) return ReportError("bench", inputs.status());
   StatusOr<std::vector<NamedTensor>> random = RandomInputs(**session, *batch, 0);
-  if (!random.ok()) return ReportError("bench", random.status());
+  if (!random.ok()) return ReportError("bench", random.status().WithContext(args->positional()[0]));
   for (NamedTensor& r : *random) {
     bool given = false;
     for (const NamedTensor& in : *inputs) given = given || in.name == r.name;

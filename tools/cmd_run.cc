@@ -38,7 +38,7 @@ int RunCommand(const std::vector<std::string>& argv) {
   if (args->Has("--random-inputs")) {
     StatusOr<std::vector<NamedTensor>> random =
         RandomInputs(**session, *batch, static_cast<uint64_t>(*seed));
-    if (!random.ok()) return ReportError("run", random.status());
+    if (!random.ok()) return ReportError("run", random.status().WithContext(args->positional()[0]));
     for (NamedTensor& r : *random) {
       bool given = false;
       for (const NamedTensor& in : *inputs) given = given || in.name == r.name;

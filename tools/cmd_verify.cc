@@ -115,7 +115,7 @@ StatusOr<std::vector<std::vector<NamedTensor>>> BuildInputSets(const Args& args,
   for (int64_t seed = 0; seed < s.seeds; ++seed) {
     StatusOr<std::vector<NamedTensor>> random =
         RandomInputs(session, s.batch, static_cast<uint64_t>(seed));
-    if (!random.ok()) return random.status();
+    if (!random.ok()) return random.status().WithContext(args.positional()[0]);
     std::vector<NamedTensor> set = *given;  // tensors share their buffers
     for (NamedTensor& r : *random) {
       bool is_given = false;

@@ -289,6 +289,45 @@ TEST(VerifyCompare, OutputScaleToleranceIgnoresNearZeroNoiseButNotRealErrors) {
       cli::CompareTensors(optimized, reference, 1e-4, 1e-5, cli::Tolerance::kOutputScale).ok);
 }
 
+// ---------------------------------------------------------------- run
+
+// --random-inputs fills every integer type with digits in [0, 10) and
+// bfloat16 with values in [-1, 1] (each read back through a Cast).
+TEST(RunCli, RandomInputsForEveryNumericType) {
+  TempDir dir;
+  const char* types[] = {"uint32", "int8", "uint16", "uint64", "int16", "int32", "bfloat16"};
+  std::string signature, body, outputs;
+  for (int i = 0; i < 7; ++i) {
+    const std::string n = std::to_string(i);
+    signature += std::string(i ? ", " : "") + types[i] + "[2,3] x" + n;
+    outputs += std::string(i ? ", " : "") + "float[2,3] y" + n;
+    body += "y" + n + " = Cast <to = 1> (x" + n + ")\n";
+  }
+  testing::WriteModel(testing::ParseModel("<ir_version: 8, opset_import: [\"\" : 13]>\ng (" +
+                                          signature + ") => (" + outputs + ") {\n" + body + "}"),
+                      dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"run", dir.File("m.onnx"), "--random-inputs", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const JsonValue json = ParseOrFail(r);
+  const JsonValue& outs = json["outputs"];
+  ASSERT_EQ(outs.size(), 7u);
+  for (size_t i = 0; i < 7; ++i) {
+    const JsonValue& values = outs[i]["values"];
+    ASSERT_EQ(values.size(), 6u) << types[i];
+    bool varied = false;
+    for (size_t k = 0; k < 6; ++k) {
+      const double v = values[k].number;
+      varied = varied || v != values[0].number;
+      if (i == 6) {
+        EXPECT_TRUE(v >= -1.0 && v <= 1.0) << v;
+      } else {
+        EXPECT_TRUE(v >= 0 && v < 10 && v == std::floor(v)) << types[i] << ": " << v;
+      }
+    }
+    EXPECT_TRUE(varied) << types[i];
+  }
+}
+
 // ---------------------------------------------------------------- bench
 
 TEST(BenchCli, JsonKeys) {

@@ -128,16 +128,23 @@ class NodeCompileContext : public CompileContext {
   const dnnl::engine& engine() const override { return CpuEngine(); }
   int threads() const override { return threads_; }
   int convolution_depth() const override { return convolution_depth_; }
+  bool HasSlot(int i) const { return i >= 0 && static_cast<size_t>(i) < inputs_.size(); }
+  // An input past the node's last reads as omitted: kernels index inputs
+  // by the op's schema, which a malformed node may not follow.
   const TensorDesc& input(int i) const override {
     static const TensorDesc kNone;
-    return inputs_[i] ? *inputs_[i] : kNone;
+    return HasSlot(i) && inputs_[i] ? *inputs_[i] : kNone;
   }
   const Tensor* constant_input(int i) const override {
+    if (!HasSlot(i)) return nullptr;
     if (constants_[i] == nullptr && fed_[i]) asked_for_fed_value_.push_back(i);
     return constants_[i];
   }
-  void AcceptInputLayout(int i) override { accept_any_[i] = true; }
+  void AcceptInputLayout(int i) override {
+    if (HasSlot(i)) accept_any_[i] = true;
+  }
   void RequireInputLayout(int i, const dnnl::memory::desc& layout) override {
+    if (!HasSlot(i)) return;
     required_[i] = layout;
   }
   void SetOutput(int i, DataType dtype, std::vector<int64_t> dims,
