@@ -54,7 +54,9 @@ class NarrowOutputConv {
   static dnnl::memory::desc OutputLayout(const std::vector<int64_t>& y_dims);
 
   // y = activation(conv(x) + bias); `bias` has M values or is null. Rows of
-  // the output are split over `threads` OpenMP threads. No allocation.
+  // the output are split over `threads` OpenMP threads. No allocation
+  // unless C/16 x the kernel's height exceeds 1024 (then one small vector
+  // per thread for the row pointers).
   void Run(const float* x, const float* bias, float* y, int threads) const;
 
  private:
