@@ -221,19 +221,11 @@ class ConvFamilyKernel : public Kernel {
     narrow_.reset();
     const Tensor* weights = ctx.constant_input(1);
     if (weights == nullptr || !NarrowOutputConv::Applies(g, ctx.input(0).dims)) return false;
-    NarrowOutputConv::Activation activation;
     if (fused > 1) throw dnnl::error(dnnl_unimplemented, "narrow conv: one activation at most");
+    std::optional<VectorActivation> activation;
     if (fused == 1) {
-      const PostOp& op = ctx.post_ops()->ops[0];
-      using Kind = NarrowOutputConv::Activation::Kind;
-      if (op.kind == PostOp::Kind::kEltwise && op.algorithm == dnnl::algorithm::eltwise_relu) {
-        activation = {Kind::kRelu, op.alpha, 0.0f};
-      } else if (op.kind == PostOp::Kind::kEltwise &&
-                 op.algorithm == dnnl::algorithm::eltwise_clip_v2) {
-        activation = {Kind::kClip, op.alpha, op.beta};
-      } else {
-        throw dnnl::error(dnnl_unimplemented, "narrow conv: not this post-op");
-      }
+      activation = VectorActivationOf(ctx.post_ops()->ops[0]);
+      if (!activation) throw dnnl::error(dnnl_unimplemented, "narrow conv: not this post-op");
     }
     narrow_ = NarrowOutputConv::Create(g, ctx.input(0).dims, weights->data_as<float>(), activation);
     if (!narrow_) return false;  // out of memory: oneDNN's way

@@ -106,15 +106,13 @@ bool AppendGemvPostOps(const CompileContext& ctx, size_t fused,
     const PostOp& post_op = ctx.post_ops()->ops[i];
     GemvOp op;
     switch (post_op.kind) {
-      case PostOp::Kind::kEltwise:
-        if (post_op.algorithm == dnnl::algorithm::eltwise_relu) {
-          op = {GemvOp::Kind::kRelu, post_op.alpha};
-        } else if (post_op.algorithm == dnnl::algorithm::eltwise_clip_v2) {
-          op = {GemvOp::Kind::kClip, post_op.alpha, post_op.beta};
-        } else {
-          return false;
-        }
+      case PostOp::Kind::kEltwise: {
+        const std::optional<VectorActivation> activation = VectorActivationOf(post_op);
+        if (!activation) return false;
+        op.kind = GemvOp::Kind::kActivation;
+        op.activation = *activation;
         break;
+      }
       case PostOp::Kind::kSum:
         if (!post_op.operand.is_plain() || post_op.operand.dims != dst_dims) return false;
         op.kind = GemvOp::Kind::kAccumulate;

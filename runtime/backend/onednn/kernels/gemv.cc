@@ -101,15 +101,6 @@ __attribute__((target("avx512f"))) void PanelDot(const float* x, const float* pa
   }
 }
 
-// vmaxps/vminps: on NaN the second operand wins. (The masked forms: GCC 12
-// warns about the undefined source of the unmasked intrinsics.)
-__attribute__((target("avx512f"))) inline __m512 Max(__m512 a, __m512 b) {
-  return _mm512_mask_max_ps(b, 0xFFFF, a, b);
-}
-__attribute__((target("avx512f"))) inline __m512 Min(__m512 a, __m512 b) {
-  return _mm512_mask_min_ps(b, 0xFFFF, a, b);
-}
-
 using PanelFn = void (*)(const float*, const float*, int64_t, float*);
 // [prefetch][vectors per row]
 constexpr PanelFn kPanelFns[2][9] = {
@@ -149,17 +140,7 @@ __attribute__((target("avx512f"))) void ApplyEpilogue(const float* dots, int64_t
         case GemvOp::Kind::kAccumulate:
           v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, y + col));
           break;
-        case GemvOp::Kind::kRelu:
-          if (op.a == 0.0f) {
-            v = Max(zero, v);  // the second operand (v) wins on NaN
-          } else {
-            const __mmask16 negative = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
-            v = _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(op.a));
-          }
-          break;
-        case GemvOp::Kind::kClip:
-          v = Min(Max(v, _mm512_set1_ps(op.a)), _mm512_set1_ps(op.b));
-          break;
+        case GemvOp::Kind::kActivation: v = Activate(v, op.activation); break;
       }
     }
     _mm512_mask_storeu_ps(y + col, mask, v);

@@ -17,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/backend/onednn/kernels/vector_activation.h"
+
 namespace bnfold::onednn {
 
 // One step of the epilogue, applied in order to each output value v.
@@ -28,12 +30,11 @@ struct GemvOp {
     kMul,         // v *= operand
     kDiv,         // v /= operand
     kAccumulate,  // v += the value already in y (oneDNN's `sum`)
-    kRelu,        // v < 0 ? a * v : v (NaN stays NaN)
-    kClip,        // min(max(v, a), b) (NaN becomes a, as oneDNN's clip)
+    kActivation,  // `activation` (vector_activation.h)
   };
   Kind kind = Kind::kScale;
   float a = 1.0f;
-  float b = 0.0f;
+  VectorActivation activation;
   // kAdd..kDiv: the step input holding the operand, and whether it has N
   // values (else one, broadcast).
   int input = -1;

@@ -1,11 +1,6 @@
 #include "runtime/backend/onednn/kernels/narrow_conv.h"
 
-// GCC 12 reports the placeholder operand of its own AVX-512 intrinsics
-// (_mm512_extractf64x4_pd, _mm512_max_ps, ...) as maybe uninitialized.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
-#pragma GCC diagnostic pop
 #include <omp.h>
 
 #include <algorithm>
@@ -30,8 +25,11 @@ struct BlockGeometry {
 __attribute__((target("avx512f"))) inline __m512 SumEachAccumulator(const __m512* acc) {
   __m256 half[kLanes];
   for (int i = 0; i < kLanes; ++i) {
-    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1));
-    half[i] = _mm256_add_ps(_mm512_castps512_ps256(acc[i]), high);
+    // (Masked extracts: GCC 12 warns about the undefined source of the
+    // unmasked ones, as for max and min.)
+    const __m512d v = _mm512_castps_pd(acc[i]);
+    half[i] = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, v, 0)),
+                            _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, v, 1)));
   }
   __m256 sums[2];
   for (int g = 0; g < 2; ++g) {
@@ -40,8 +38,8 @@ __attribute__((target("avx512f"))) inline __m512 SumEachAccumulator(const __m512
     const __m256 b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
     sums[g] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
   }
-  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(sums[0])),
-                                             _mm256_castps_pd(sums[1]), 1));
+  const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(sums[0]));
+  return _mm512_castpd_ps(_mm512_mask_insertf64x4(low, 0xFF, low, _mm256_castps_pd(sums[1]), 1));
 }
 
 // The accumulators of output pixels ow0 .. ow0 + 16/M - 1 (those < `count`)
@@ -100,21 +98,6 @@ __attribute__((target("avx512f"), always_inline)) inline void AccumulateBlock(
   }
 }
 
-__attribute__((target("avx512f"))) inline __m512 Activate(
-    __m512 v, const NarrowOutputConv::Activation& activation) {
-  using Kind = NarrowOutputConv::Activation::Kind;
-  if (activation.kind == Kind::kRelu) {
-    const __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-    return _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(activation.a));
-  }
-  if (activation.kind == Kind::kClip) {
-    // max(v, a) is a when v is NaN.
-    return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(activation.a)),
-                         _mm512_set1_ps(activation.b));
-  }
-  return v;
-}
-
 }  // namespace
 
 // What every output row of one Run shares.
@@ -136,7 +119,7 @@ bool NarrowOutputConv::Applies(const ConvGeometry& g, const std::vector<int64_t>
 
 std::shared_ptr<const NarrowOutputConv> NarrowOutputConv::Create(
     const ConvGeometry& g, const std::vector<int64_t>& x_dims, const float* weights,
-    Activation activation) {
+    std::optional<VectorActivation> activation) {
   auto conv = std::shared_ptr<NarrowOutputConv>(new NarrowOutputConv());
   conv->images_ = x_dims[0];
   conv->in_channels_ = x_dims[1];
@@ -277,7 +260,8 @@ __attribute__((target("avx512f"))) void NarrowOutputConv::ComputeRow(const RowJo
       AccumulateBlock<M, false>(job.geometry, tap_rows, c.kernel_h_, c.packed_.get(), ow0, count,
                                 acc);
     }
-    const __m512 v = Activate(_mm512_add_ps(SumEachAccumulator(acc), bias), c.activation_);
+    __m512 v = _mm512_add_ps(SumEachAccumulator(acc), bias);
+    if (c.activation_) v = Activate(v, *c.activation_);
     _mm512_mask_storeu_ps(y_row + ow0 * M, __mmask16((1u << (count * M)) - 1), v);
   }
 }

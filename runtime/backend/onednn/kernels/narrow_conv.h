@@ -19,10 +19,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "runtime/backend/onednn/kernels/conv_geometry.h"
+#include "runtime/backend/onednn/kernels/vector_activation.h"
 
 namespace bnfold::onednn {
 
@@ -30,13 +32,6 @@ class NarrowOutputConv {
  public:
   static constexpr int64_t kMaxOutputChannels = 8;
 
-  // The fused activation, applied to each output value v.
-  struct Activation {
-    enum class Kind { kNone, kRelu, kClip };
-    Kind kind = Kind::kNone;
-    float a = 0.0f;  // kRelu: v < 0 ? a * v : v (NaN stays NaN); kClip: lower bound
-    float b = 0.0f;  // kClip: upper bound (NaN becomes a, as oneDNN's clip)
-  };
 
   // Whether the CPU runs this kernel and `g` (a Conv on input dims
   // `x_dims`) is a float 2-D convolution it computes: group 1, 1 to
@@ -47,7 +42,7 @@ class NarrowOutputConv {
   static std::shared_ptr<const NarrowOutputConv> Create(const ConvGeometry& g,
                                                         const std::vector<int64_t>& x_dims,
                                                         const float* weights,
-                                                        Activation activation);
+                                                        std::optional<VectorActivation> activation);
 
   // The layouts Run reads and writes: nChw16c in, nhwc out.
   static dnnl::memory::desc InputLayout(const std::vector<int64_t>& x_dims);
@@ -73,7 +68,7 @@ class NarrowOutputConv {
   int64_t stride_h_ = 1, stride_w_ = 1, dilation_h_ = 1, dilation_w_ = 1;
   int64_t pad_top_ = 0, pad_left_ = 0;
   int out_channels_ = 0;
-  Activation activation_;
+  std::optional<VectorActivation> activation_;  // applied to each output value
   // [kh][kw][channel block][M][16], zero beyond C.
   std::shared_ptr<float> packed_;
 };

@@ -105,6 +105,17 @@ dnnl::memory::dims PostOpOutputDims(const PostOpChain& chain, size_t count,
   return dims;
 }
 
+std::optional<VectorActivation> VectorActivationOf(const PostOp& op) {
+  if (op.kind != PostOp::Kind::kEltwise) return std::nullopt;
+  if (op.algorithm == dnnl::algorithm::eltwise_relu) {
+    return VectorActivation{VectorActivation::Kind::kRelu, op.alpha, 0.0f};
+  }
+  if (op.algorithm == dnnl::algorithm::eltwise_clip_v2) {
+    return VectorActivation{VectorActivation::Kind::kClip, op.alpha, op.beta};
+  }
+  return std::nullopt;
+}
+
 bool HasDepthwisePostOp(const PostOpChain& chain, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     if (chain.ops[i].kind == PostOp::Kind::kDepthwise) return true;

@@ -5,10 +5,12 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel.h"
+#include "runtime/backend/onednn/kernels/vector_activation.h"
 
 namespace bnfold::onednn {
 
@@ -41,6 +43,10 @@ void BindPostOpOperands(const std::vector<PostOpOperand>& operands, PrimitiveRun
 // anchor's `dst_dims` (a `dw` shrinks the spatial dims by its stride).
 dnnl::memory::dims PostOpOutputDims(const PostOpChain& chain, size_t count,
                                     const dnnl::memory::dims& dst_dims);
+
+// The activation an eltwise post-op is, for our own kernels; nullopt for
+// other post-ops (and eltwise algorithms they do not apply).
+std::optional<VectorActivation> VectorActivationOf(const PostOp& op);
 
 // Whether the first `count` post-ops include a `dw`.
 bool HasDepthwisePostOp(const PostOpChain& chain, size_t count);
