@@ -22,7 +22,6 @@ time includes its profiler, so compare layers, not totals.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,12 +32,11 @@ import side_by_side  # noqa: E402  (inputs, paths, setup)
 
 
 def run_json(cmd):
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        sys.exit(f"profile_compare: {' '.join(cmd)} exited {done.returncode}: "
-                 f"{done.stderr.strip()[-600:]}")
-    return json.loads(lines[-1])
+    """The JSON line `cmd` prints last (side_by_side.run_child); exits on failure."""
+    try:
+        return side_by_side.run_child(cmd)[0]
+    except RuntimeError as e:
+        sys.exit(f"profile_compare: {e}")
 
 
 def same_output(bnfold_shape, ort_shape):

@@ -35,6 +35,7 @@
 'use strict';
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { readTensorFile, writeTensorFile } = require('./tensor_files');
 
@@ -202,7 +203,7 @@ async function main() {
   let profileDir = '';
   const modelOptions = { ...options };
   if (args.profile) {
-    profileDir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ort-profile-'));
+    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort-profile-'));
     Object.assign(modelOptions, { enableProfiling: true, profileFilePrefix: path.join(profileDir, 'p') });
   }
   const startLoad = process.hrtime.bigint();
