@@ -10,36 +10,23 @@
 #include <vector>
 
 #include "bnfold/session.h"
-#include "onnx/onnx_pb.h"
 #include "runtime/backend/onednn/kernel.h"
+#include "tests/runtime/onnx/test_models.h"
 #include "tests/test_util/onnx_text.h"
 #include "tests/test_util/seeded_values.h"
 
 namespace bnfold {
 namespace {
 
-// "float[8,4,3,3] w = {...}" with seeded values in [-0.3, 0.3].
-std::string Initializer(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed) {
-  int64_t count = 1;
-  std::string text = "float[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    text += (i ? "," : "") + std::to_string(dims[i]);
-    count *= dims[i];
-  }
-  text += "] " + name + " = {";
-  const std::vector<float> values = testing::SeededValues(count, seed, -0.3f, 0.3f);
-  for (size_t i = 0; i < values.size(); ++i) {
-    text += (i ? "," : "") + std::to_string(values[i]);
-  }
-  return text + "}";
-}
+using testing::SeededInitializerText;
 
 // Conv 3x3 + Relu (fusable) -> GlobalAveragePool -> Flatten -> Gemm, batch N.
 std::string ConvNet() {
   return "<ir_version: 8, opset_import: [\"\" : 13]>\n"
          "g (float[N,16,16,16] x) => (float[N,10] y) <" +
-         Initializer("w", {16, 16, 3, 3}, 1) + ", " + Initializer("b", {16}, 2) + ", " +
-         Initializer("fw", {10, 16}, 3) + ", " + Initializer("fb", {10}, 4) +
+         SeededInitializerText("w", {16, 16, 3, 3}, 1) + ", " +
+         SeededInitializerText("b", {16}, 2) + ", " + SeededInitializerText("fw", {10, 16}, 3) +
+         ", " + SeededInitializerText("fb", {10}, 4) +
          "> {\n"
          "  c = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
          "  r = Relu(c)\n"
@@ -49,22 +36,17 @@ std::string ConvNet() {
          "}";
 }
 
-// The model of `text` with each node named after its first output (the
-// text syntax has no node names), so steps read "Conv 'c' + Relu 'r'".
-std::string NamedNodes(const std::string& text) {
-  onnx::ModelProto model;
-  EXPECT_TRUE(model.ParseFromString(testing::ModelBytesFromText(text)));
-  for (onnx::NodeProto& node : *model.mutable_graph()->mutable_node()) {
-    node.set_name(node.output(0));
-  }
-  return model.SerializeAsString();
-}
+// ConvNet's nodes, named after their outputs (the text syntax has no node
+// names), so steps read "Conv 'c' + Relu 'r'".
+const std::vector<std::string> kConvNetNodes = {"c", "r", "p", "f", "y"};
 
-std::unique_ptr<Session> Open(const std::string& text, bool profile) {
+std::unique_ptr<Session> Open(const std::string& text, const std::vector<std::string>& node_names,
+                              bool profile) {
   SessionOptions options;
   options.threads = 1;
   options.profile = profile;
-  auto session = Session::OpenFromBytes(NamedNodes(text), options);
+  auto session =
+      Session::OpenFromBytes(testing::Serialize(testing::ParseModel(text, node_names)), options);
   EXPECT_TRUE(session.ok()) << session.status().message();
   return session.ok() ? std::move(*session) : nullptr;
 }
@@ -96,7 +78,7 @@ const StepProfile* FindStep(const PlanProfile& plan, const std::string& node, bo
 }
 
 TEST(SessionProfileTest, NamesTimesAndDescribesEveryStep) {
-  auto session = Open(ConvNet(), /*profile=*/true);
+  auto session = Open(ConvNet(), kConvNetNodes, /*profile=*/true);
   ASSERT_TRUE(session);
   const Tensor x = Input(1);
   RunOnce(*session, x);  // compiles the plan
@@ -148,8 +130,8 @@ TEST(SessionProfileTest, NamesTimesAndDescribesEveryStep) {
 }
 
 TEST(SessionProfileTest, OffByDefaultAndResultsUnchanged) {
-  auto plain = Open(ConvNet(), /*profile=*/false);
-  auto profiled = Open(ConvNet(), /*profile=*/true);
+  auto plain = Open(ConvNet(), kConvNetNodes, /*profile=*/false);
+  auto profiled = Open(ConvNet(), kConvNetNodes, /*profile=*/true);
   ASSERT_TRUE(plain && profiled);
   for (int64_t batch : {1, 3}) {
     const Tensor x = Input(batch);
@@ -160,7 +142,7 @@ TEST(SessionProfileTest, OffByDefaultAndResultsUnchanged) {
 }
 
 TEST(SessionProfileTest, OneProfilePerPlan) {
-  auto session = Open(ConvNet(), /*profile=*/true);
+  auto session = Open(ConvNet(), kConvNetNodes, /*profile=*/true);
   ASSERT_TRUE(session);
   const Tensor one = Input(1), four = Input(4);
   for (int i = 0; i < 3; ++i) RunOnce(*session, one);
@@ -182,7 +164,7 @@ TEST(SessionProfileTest, OneProfilePerPlan) {
 }
 
 TEST(SessionProfileTest, CountsConcurrentRuns) {
-  auto session = Open(ConvNet(), /*profile=*/true);
+  auto session = Open(ConvNet(), kConvNetNodes, /*profile=*/true);
   ASSERT_TRUE(session);
   const Tensor x = Input(2);
   const std::vector<float> expected = RunOnce(*session, x);
@@ -205,7 +187,7 @@ TEST(SessionProfileTest, ManyRuns) {
   auto session = Open(R"(
     <ir_version: 8, opset_import: ["" : 13]>
     g (float[2,3] x) => (float[2,3] y) { y = Relu(x) })",
-                      /*profile=*/true);
+                      {"y"}, /*profile=*/true);
   ASSERT_TRUE(session);
   Tensor x = *Tensor::Allocate(DataType::kFloat, {2, 3});
   std::memset(x.data(), 0, x.byte_size());

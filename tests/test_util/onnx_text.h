@@ -4,12 +4,23 @@
 //   g (float[N, 5] x) => (float[N, 5] y) { y = Relu(x) }
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bnfold::testing {
 
 // The serialized ModelProto for `text`; aborts the test binary with the
 // parser's message when the text does not parse (a bug in the test).
 std::string ModelBytesFromText(const std::string& text);
+
+// A float initializer in the text syntax, "float[4,3] w = {...}" ("float w"
+// for a scalar), each value with 9 significant digits (exact for float32).
+std::string InitializerText(const std::string& name, const std::vector<int64_t>& dims,
+                            const std::vector<float>& values);
+
+// The same with SeededValues (seeded_values.h) in [lo, hi).
+std::string SeededInitializerText(const std::string& name, const std::vector<int64_t>& dims,
+                                  uint32_t seed, float lo = -0.3f, float hi = 0.3f);
 
 }  // namespace bnfold::testing

@@ -315,28 +315,38 @@ class Mutator:
     def node_label(self, n):
         return "%s '%s'" % (n.op_type, n.name)
 
+    def pick_attribute(self, m, types=None):
+        """A random (node, attribute) of `m` whose type is in `types` (any
+        type when None); None when it has none."""
+        cands = [(n, a) for n in m.graph.node for a in n.attribute
+                 if types is None or a.type in types]
+        return self.pick(cands) if cands else None
+
+    def set_value(self, a, scalar_type, scalar_field, values, v):
+        """`v` as attribute `a`'s value when it is a scalar of `scalar_type`,
+        else over a random element of its list `values` (appended when empty)."""
+        if a.type == scalar_type:
+            setattr(a, scalar_field, v)
+        elif values:
+            values[self.rng.randrange(len(values))] = v
+        else:
+            values.append(v)
+
     # --- attributes
     def attr_int_value(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute
-                 if a.type in (onnx.AttributeProto.INT, onnx.AttributeProto.INTS)]
-        if not cands:
+        picked = self.pick_attribute(m, (onnx.AttributeProto.INT, onnx.AttributeProto.INTS))
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         v = self.pick(INT_VALUES)
-        if a.type == onnx.AttributeProto.INT:
-            a.i = v
-        elif a.ints:
-            a.ints[self.rng.randrange(len(a.ints))] = v
-        else:
-            a.ints.append(v)
+        self.set_value(a, onnx.AttributeProto.INT, "i", a.ints, v)
         return "%s: %s element <- %d" % (self.node_label(n), a.name, v)
 
     def attr_ints_length(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute
-                 if a.type == onnx.AttributeProto.INTS]
-        if not cands:
+        picked = self.pick_attribute(m, (onnx.AttributeProto.INTS,))
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         how = self.pick(["drop", "add", "empty", "double", "long"])
         values = list(a.ints)
         if how == "drop" and values:
@@ -354,34 +364,27 @@ class Mutator:
         return "%s: %s length %s -> %s" % (self.node_label(n), a.name, how, values[:8])
 
     def attr_float_value(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute
-                 if a.type in (onnx.AttributeProto.FLOAT, onnx.AttributeProto.FLOATS)]
-        if not cands:
+        picked = self.pick_attribute(m, (onnx.AttributeProto.FLOAT, onnx.AttributeProto.FLOATS))
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         v = self.pick(FLOAT_VALUES)
-        if a.type == onnx.AttributeProto.FLOAT:
-            a.f = v
-        elif a.floats:
-            a.floats[self.rng.randrange(len(a.floats))] = v
-        else:
-            a.floats.append(v)
+        self.set_value(a, onnx.AttributeProto.FLOAT, "f", a.floats, v)
         return "%s: %s <- %r" % (self.node_label(n), a.name, v)
 
     def attr_string_value(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute
-                 if a.type == onnx.AttributeProto.STRING]
-        if not cands:
+        picked = self.pick_attribute(m, (onnx.AttributeProto.STRING,))
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         a.s = self.pick(STRING_VALUES)
         return "%s: %s <- %r" % (self.node_label(n), a.name, a.s)
 
     def attr_type(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute]
-        if not cands:
+        picked = self.pick_attribute(m)
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         new = self.pick(["i", "f", "ints", "s", "t", "floats", "g", "undefined"])
         name = a.name
         idx = list(n.attribute).index(a)
@@ -406,18 +409,18 @@ class Mutator:
         return "%s: %s type -> %s" % (self.node_label(n), name, new)
 
     def attr_drop(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute]
-        if not cands:
+        picked = self.pick_attribute(m)
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         n.attribute.remove(a)
         return "%s: drop attribute %s" % (self.node_label(n), a.name)
 
     def attr_duplicate(self, m):
-        cands = [(n, a) for n in m.graph.node for a in n.attribute]
-        if not cands:
+        picked = self.pick_attribute(m)
+        if picked is None:
             return None
-        n, a = self.pick(cands)
+        n, a = picked
         dup = copy.deepcopy(a)
         if dup.type == onnx.AttributeProto.INT:
             dup.i = dup.i + 1

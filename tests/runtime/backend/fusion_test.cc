@@ -20,7 +20,9 @@
 namespace bnfold {
 namespace {
 
+using testing::InitializerText;
 using testing::ModelBytesFromText;
+using testing::SeededInitializerText;
 
 using ::bnfold::testing::SeededValues;
 
@@ -39,23 +41,6 @@ std::string DimsText(const std::vector<int64_t>& dims) {
 // "float[4,3]", or "float" for a scalar.
 std::string TypeText(const std::vector<int64_t>& dims) {
   return dims.empty() ? "float" : "float[" + DimsText(dims) + "]";
-}
-
-// An initializer in ONNX text: "float[4,3] w = {...}".
-std::string Init(const std::string& name, const std::vector<int64_t>& dims,
-                 const std::vector<float>& values) {
-  std::string s = TypeText(dims) + " " + name + " = {";
-  char buf[32];
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%s%.9g", i ? "," : "", values[i]);
-    s += buf;
-  }
-  return s + "}";
-}
-
-std::string RandomInit(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed,
-                       float lo = -0.3f, float hi = 0.3f) {
-  return Init(name, dims, SeededValues(Count(dims), seed, lo, hi));
 }
 
 struct Io {
@@ -213,7 +198,7 @@ const std::vector<int64_t> kX = {2, 16, 7, 7};  // batch 2: not just the batch-1
 const std::vector<int64_t> kW = {16, 16, 3, 3};
 
 std::string ConvInits() {
-  return RandomInit("w", kW, 1) + ", " + RandomInit("b", {16}, 2);
+  return SeededInitializerText("w", kW, 1) + ", " + SeededInitializerText("b", {16}, 2);
 }
 
 // Conv -> `activation` (a node writing y from c).
@@ -242,10 +227,10 @@ TEST(FusionTest, EltwiseFollowersFuseIntoConv) {
 }
 
 TEST(FusionTest, ClipWithConstantBoundsFusesAsRelu6) {
-  ExpectFusion(ConvThen("y = Clip(c, lo, hi)", {Init("lo", {}, {0.0f}), Init("hi", {}, {0.25f})}),
+  ExpectFusion(ConvThen("y = Clip(c, lo, hi)", {InitializerText("lo", {}, {0.0f}), InitializerText("hi", {}, {0.25f})}),
                1);
   // Only a lower bound of 0: a ReLU.
-  ExpectFusion(ConvThen("y = Clip(c, lo)", {Init("lo", {}, {0.0f})}), 1);
+  ExpectFusion(ConvThen("y = Clip(c, lo)", {InitializerText("lo", {}, {0.0f})}), 1);
   // Opset < 11: bounds are attributes.
   ExpectFusion(ConvThen("y = Clip <min = -0.1, max = 0.2> (c)", {}, 10), 1);
 }
@@ -261,12 +246,12 @@ TEST(FusionTest, ClipWithRunTimeBoundIsNotFused) {
 TEST(FusionTest, PerChannelScaleShiftBecomesBinaryPostOps) {
   // What an unfoldable BatchNormalization leaves: Mul and Add by [C,1,1].
   ExpectFusion(ConvThen("m = Mul(c, s)\na = Add(t, m)\ny = Relu(a)",
-                        {RandomInit("s", {16, 1, 1}, 3, 0.5f, 1.5f),
-                         RandomInit("t", {16, 1, 1}, 4)}),
+                        {SeededInitializerText("s", {16, 1, 1}, 3, 0.5f, 1.5f),
+                         SeededInitializerText("t", {16, 1, 1}, 4)}),
                3);
   // Sub and Div with the chain value first; a scalar operand.
   ExpectFusion(ConvThen("m = Div(c, s)\ny = Sub(m, t)",
-                        {RandomInit("s", {16, 1, 1}, 5, 0.5f, 1.5f), Init("t", {}, {0.125f})}),
+                        {SeededInitializerText("s", {16, 1, 1}, 5, 0.5f, 1.5f), InitializerText("t", {}, {0.125f})}),
                2);
 }
 
@@ -275,8 +260,8 @@ TEST(FusionTest, PerChannelScaleShiftBecomesBinaryPostOps) {
 // accumulates into r's buffer (`sum`).
 Model ResidualBlock() {
   return {ModelText({{"x", kX}}, {{"y", kX}},
-                    {ConvInits(), RandomInit("w2", kW, 7), RandomInit("b2", {16}, 8),
-                     RandomInit("w3", kW, 9)},
+                    {ConvInits(), SeededInitializerText("w2", kW, 7), SeededInitializerText("b2", {16}, 8),
+                     SeededInitializerText("w3", kW, 9)},
                     "c1 = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
                     "r = Relu(c1)\n"
                     "c2 = Conv <pads = [1, 1, 1, 1]> (r, w2, b2)\n"
@@ -301,7 +286,7 @@ TEST(FusionTest, ResidualOperandReadByTheAnchorIsNotOverwritten) {
   // y = Conv(r) + r: the Conv reads r while writing its dst, so the Add is
   // a binary post-op into a buffer of its own.
   const Model model = {
-      ModelText({{"x", kX}}, {{"y", kX}}, {ConvInits(), RandomInit("w2", kW, 7)},
+      ModelText({{"x", kX}}, {{"y", kX}}, {ConvInits(), SeededInitializerText("w2", kW, 7)},
                 "c1 = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
                 "r = Relu(c1)\n"
                 "c2 = Conv <pads = [1, 1, 1, 1]> (r, w2)\n"
@@ -362,7 +347,7 @@ TEST(FusionTest, ResidualFromALaterConvAccumulatesIntoTheEarlierOne) {
   // node order, so it anchors the Add and accumulates into c2.
   const Model model = {
       ModelText({{"x", kX}}, {{"y", kX}},
-                {ConvInits(), RandomInit("w2", kW, 7), RandomInit("w3", {16, 16, 1, 1}, 9)},
+                {ConvInits(), SeededInitializerText("w2", kW, 7), SeededInitializerText("w3", {16, 16, 1, 1}, 9)},
                 "c1 = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
                 "r = Relu(c1)\n"
                 "c2 = Conv <pads = [1, 1, 1, 1]> (r, w2)\n"
@@ -384,7 +369,7 @@ TEST(FusionTest, ResidualOperandNeededLaterIsReadNotOverwritten) {
   // reading r, and r's buffer keeps its values for z.
   const Model model = {
       ModelText({{"x", kX}}, {{"y", kX}, {"z", kX}},
-                {ConvInits(), RandomInit("w2", kW, 7)},
+                {ConvInits(), SeededInitializerText("w2", kW, 7)},
                 "c1 = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
                 "r = Relu(c1)\n"
                 "c2 = Conv <pads = [1, 1, 1, 1]> (r, w2)\n"
@@ -415,7 +400,7 @@ TEST(FusionTest, ResidualOperandWithALiveViewIsNotOverwritten) {
   // in-place sum into r's buffer would change what z reads.
   const Model model = {
       ModelText({{"a", {3, 8}}}, {{"y", {3, 8}}, {"z", {3, 8}}},
-                {RandomInit("w1", {8, 8}, 1), RandomInit("w2", {8, 8}, 2)},
+                {SeededInitializerText("w1", {8, 8}, 1), SeededInitializerText("w2", {8, 8}, 2)},
                 "m1 = MatMul(a, w1)\n"
                 "r = Relu(m1)\n"
                 "v = Identity(r)\n"
@@ -437,7 +422,7 @@ TEST(FusionTest, FollowerWithTwoUsesIsNotFused) {
   ExpectFusion(model, 0);
   // The second link of a chain too: r feeds the Add and z.
   const Model second = {
-      ModelText({{"x", kX}}, {{"y", kX}, {"z", kX}}, {ConvInits(), RandomInit("t", {16, 1, 1}, 4)},
+      ModelText({{"x", kX}}, {{"y", kX}, {"z", kX}}, {ConvInits(), SeededInitializerText("t", {16, 1, 1}, 4)},
                 "c = Conv <pads = [1, 1, 1, 1]> (x, w, b)\nr = Relu(c)\ny = Add(r, t)\n"
                 "z = Tanh(r)"),
       {{"x", kX}}};
@@ -457,31 +442,31 @@ TEST(FusionTest, OperandThatWouldGrowTheOutputIsNotFused) {
   // post-op cannot change the anchor's output shape.
   const Model model = {
       ModelText({{"x", kX}, {"big", kX}}, {{"y", kX}},
-                {RandomInit("w", {16, 16, 7, 7}, 1)},
+                {SeededInitializerText("w", {16, 16, 7, 7}, 1)},
                 "c = Conv(x, w)\ny = Add(c, big)"),
       {{"x", kX}, {"big", kX}}};
   ExpectFusion(model, 0);
 }
 
 TEST(FusionTest, SubtractingTheChainValueIsNotFused) {
-  ExpectFusion(ConvThen("y = Sub(t, c)", {RandomInit("t", {16, 1, 1}, 4)}), 0);
+  ExpectFusion(ConvThen("y = Sub(t, c)", {SeededInitializerText("t", {16, 1, 1}, 4)}), 0);
 }
 
 TEST(FusionTest, GemmAndMatMulTakePostOps) {
   const Model gemm = {ModelText({{"a", {3, 20}}}, {{"y", {3, 8}}},
-                                {RandomInit("w", {8, 20}, 1), RandomInit("c", {8}, 2)},
+                                {SeededInitializerText("w", {8, 20}, 1), SeededInitializerText("c", {8}, 2)},
                                 "g = Gemm <transB = 1, alpha = 0.5> (a, w, c)\ny = Relu(g)"),
                       {{"a", {3, 20}}}};
   ExpectFusion(gemm, 1);
   const Model matmul = {
       ModelText({{"a", {2, 3, 20}}}, {{"y", {2, 3, 8}}},
-                {RandomInit("w", {20, 8}, 1), RandomInit("bias", {8}, 2)},
+                {SeededInitializerText("w", {20, 8}, 1), SeededInitializerText("bias", {8}, 2)},
                 "m = MatMul(a, w)\nt = Add(m, bias)\ny = Tanh(t)"),
       {{"a", {2, 3, 20}}}};
   ExpectFusion(matmul, 2);
   // A residual add of a graph input into a MatMul's output.
   const Model residual = {
-      ModelText({{"a", {3, 8}}}, {{"y", {3, 8}}}, {RandomInit("w", {8, 8}, 1)},
+      ModelText({{"a", {3, 8}}}, {{"y", {3, 8}}}, {SeededInitializerText("w", {8, 8}, 1)},
                 "m = MatMul(a, w)\ny = Add(a, m)"),
       {{"a", {3, 8}}}};
   ExpectFusion(residual, 1);
@@ -490,7 +475,7 @@ TEST(FusionTest, GemmAndMatMulTakePostOps) {
 TEST(FusionTest, ConvTransposeTakesPostOps) {
   const std::vector<int64_t> y_dims = {2, 8, 9, 9};
   const Model model = {ModelText({{"x", kX}}, {{"y", y_dims}},
-                                 {RandomInit("w", {16, 8, 3, 3}, 1)},
+                                 {SeededInitializerText("w", {16, 8, 3, 3}, 1)},
                                  "c = ConvTranspose(x, w)\ny = Elu(c)"),
                        {{"x", kX}}};
   ExpectFusion(model, 1);
@@ -506,10 +491,10 @@ Model InvertedResidual(int64_t stride, const std::string& tail, const std::strin
                        const std::vector<Io>& outputs) {
   const std::vector<int64_t> x = {4, 24, 56, 56};
   return {ModelText({{"x", x}}, outputs,
-                    {RandomInit("we", {144, 24, 1, 1}, 1), RandomInit("be", {144}, 2),
-                     RandomInit("wd", {144, 1, 3, 3}, 3), RandomInit("bd", {144}, 4),
-                     RandomInit("wp", {24, 144, 1, 1}, 5), Init("lo", {}, {0.0f}),
-                     Init("hi", {}, {6.0f})},
+                    {SeededInitializerText("we", {144, 24, 1, 1}, 1), SeededInitializerText("be", {144}, 2),
+                     SeededInitializerText("wd", {144, 1, 3, 3}, 3), SeededInitializerText("bd", {144}, 4),
+                     SeededInitializerText("wp", {24, 144, 1, 1}, 5), InitializerText("lo", {}, {0.0f}),
+                     InitializerText("hi", {}, {6.0f})},
                     "e = Conv (x, we, be)\n"
                     "r = Clip(e, lo, hi)\n"
                     "c = Conv <group = 144, pads = " + pads + ", strides = [" +

@@ -24,26 +24,12 @@ namespace {
 
 using passes::testing::EvaluateGraph;
 using passes::testing::RefTensor;
+using testing::SeededInitializerText;
 
 int64_t Count(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
   return n;
-}
-
-// "float[8,4,3,3] w = {...}" with seeded values in [lo, hi].
-std::string Initializer(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed,
-                        float lo = -0.3f, float hi = 0.3f) {
-  std::string text = "float[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? "," : "") + std::to_string(dims[i]);
-  text += "] " + name + " = {";
-  const std::vector<float> values = testing::SeededValues(Count(dims), seed, lo, hi);
-  char buf[32];
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%s%.9g", i ? "," : "", values[i]);
-    text += buf;
-  }
-  return text + "}";
 }
 
 // 16 channels: with 8 or fewer a Conv runs on NarrowOutputConv (nhwc out,
@@ -55,13 +41,13 @@ std::string Initializer(const std::string& name, const std::vector<int64_t>& dim
 std::string ChainModel(int64_t batch) {
   const std::string n = std::to_string(batch);
   std::vector<std::string> inits = {
-      Initializer("w1", {16, 4, 3, 3}, 1), Initializer("b1", {16}, 2),
-      Initializer("wd", {16, 1, 3, 3}, 3), Initializer("bd", {16}, 4),
-      Initializer("wp", {16, 16, 1, 1}, 5), Initializer("bp", {16}, 6),
-      Initializer("gamma", {16}, 7, 0.5f, 1.5f), Initializer("beta", {16}, 8),
-      Initializer("mean", {16}, 9), Initializer("var", {16}, 10, 0.5f, 2.0f),
-      Initializer("w2", {16, 16, 3, 3}, 11), Initializer("b2", {16}, 12),
-      Initializer("w3", {16, 16, 3, 3}, 13), Initializer("b3", {16}, 14)};
+      SeededInitializerText("w1", {16, 4, 3, 3}, 1), SeededInitializerText("b1", {16}, 2),
+      SeededInitializerText("wd", {16, 1, 3, 3}, 3), SeededInitializerText("bd", {16}, 4),
+      SeededInitializerText("wp", {16, 16, 1, 1}, 5), SeededInitializerText("bp", {16}, 6),
+      SeededInitializerText("gamma", {16}, 7, 0.5f, 1.5f), SeededInitializerText("beta", {16}, 8),
+      SeededInitializerText("mean", {16}, 9), SeededInitializerText("var", {16}, 10, 0.5f, 2.0f),
+      SeededInitializerText("w2", {16, 16, 3, 3}, 11), SeededInitializerText("b2", {16}, 12),
+      SeededInitializerText("w3", {16, 16, 3, 3}, 13), SeededInitializerText("b3", {16}, 14)};
   std::string text = "<ir_version: 8, opset_import: [\"\" : 15]>\ng (float[" + n +
                      ",4,56,56] x) => (float[" + n + ",16,1,1] y, float[" + n +
                      ",16,56,56] s) <";
@@ -84,8 +70,8 @@ std::string ChainModel(int64_t batch) {
 std::string PerImageConstantModel() {
   return "<ir_version: 8, opset_import: [\"\" : 15]>\ng (float[2,4,56,56] x) => "
          "(float[2,16,56,56] y) <" +
-         Initializer("w1", {16, 4, 3, 3}, 1) + ", " + Initializer("b1", {16}, 2) + ", " +
-         Initializer("k", {2, 1, 1, 1}, 3, 0.5f, 2.0f) +
+         SeededInitializerText("w1", {16, 4, 3, 3}, 1) + ", " + SeededInitializerText("b1", {16}, 2) + ", " +
+         SeededInitializerText("k", {2, 1, 1, 1}, 3, 0.5f, 2.0f) +
          "> {\n"
          "c = Conv <pads = [1, 1, 1, 1]> (x, w1, b1)\n"
          "y = Mul(c, k)\n"

@@ -74,17 +74,8 @@ void RunConvCase(const ConvCase& c, bool transpose, DataType type = DataType::kF
   ModelBuilder model(13);
   model.Input("X", type, c.x);
   std::vector<NamedTensor> feeds = {{"X", x}};
-  if (c.constant_weights) {
-    model.Initializer("W", w);
-    if (c.bias) model.Initializer("B", b);
-  } else {
-    model.Input("W", type, c.w);
-    feeds.push_back({"W", w});
-    if (c.bias) {
-      model.Input("B", type, {m});
-      feeds.push_back({"B", b});
-    }
-  }
+  model.Operand("W", w, c.constant_weights, &feeds);
+  if (c.bias) model.Operand("B", b, c.constant_weights, &feeds);
   std::vector<std::string> inputs = {"X", "W"};
   if (c.bias) inputs.push_back("B");
   model.Node(transpose ? "ConvTranspose" : "Conv", inputs, {"Y"}, c.attrs)

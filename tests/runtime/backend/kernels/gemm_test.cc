@@ -68,21 +68,11 @@ void RunGemmCase(const GemmCase& g, int64_t opset = 13, DataType type = DataType
   ModelBuilder model(opset);
   model.Input("A", type, a_dims);
   std::vector<NamedTensor> feeds = {{"A", a}};
-  if (g.constant_b) {
-    model.Initializer("B", b);
-  } else {
-    model.Input("B", type, b_dims);
-    feeds.push_back({"B", b});
-  }
+  model.Operand("B", b, g.constant_b, &feeds);
   std::vector<std::string> inputs = {"A", "B"};
   if (has_c) {
     inputs.push_back("C");
-    if (g.constant_c) {
-      model.Initializer("C", c);
-    } else {
-      model.Input("C", type, g.c);
-      feeds.push_back({"C", c});
-    }
+    model.Operand("C", c, g.constant_c, &feeds);
   }
   std::vector<Attr> attrs = {{"transA", int64_t{g.trans_a}}, {"transB", int64_t{g.trans_b}},
                              {"alpha", g.alpha}, {"beta", g.beta}};
@@ -223,12 +213,7 @@ void RunMatMulCase(const std::vector<int64_t>& a_dims, const std::vector<int64_t
   ModelBuilder model(13);
   model.Input("A", type, a_dims);
   std::vector<NamedTensor> feeds = {{"A", a}};
-  if (constant_b) {
-    model.Initializer("B", b);
-  } else {
-    model.Input("B", type, b_dims);
-    feeds.push_back({"B", b});
-  }
+  model.Operand("B", b, constant_b, &feeds);
   const Reference want = ReferenceMatMul(a, b);
   model.Node("MatMul", {"A", "B"}, {"Y"}).Output("Y", type, static_cast<int>(want.dims.size()));
   StatusOr<Tensor> y = RunModel(model.Bytes(), feeds);
@@ -261,12 +246,7 @@ TEST(MatMulKernelTest, RowBiasAndRelu) {
         ModelBuilder model(13);
         model.Input("A", DataType::kFloat, a_dims).Initializer("B", b);
         std::vector<NamedTensor> feeds = {{"A", a}};
-        if (constant_p) {
-          model.Initializer("P", p);
-        } else {
-          model.Input("P", DataType::kFloat, p_dims);
-          feeds.push_back({"P", p});
-        }
+        model.Operand("P", p, constant_p, &feeds);
         model.Node("MatMul", {"A", "B"}, {"M"});
         model.Node("Add", bias_first ? std::vector<std::string>{"P", "M"}
                                      : std::vector<std::string>{"M", "P"}, {"S"});

@@ -118,12 +118,7 @@ TEST(GemvTest, GemmBiasShapesAndRuntimeBias) {
       ModelBuilder model(13);
       model.Input("X", DataType::kFloat, {1, k}).Initializer("B", b);
       std::vector<NamedTensor> feeds = {{"X", x}};
-      if (constant_c) {
-        model.Initializer("C", c);
-      } else {
-        model.Input("C", DataType::kFloat, c_dims);
-        feeds.push_back({"C", c});
-      }
+      model.Operand("C", c, constant_c, &feeds);
       model.Node("Gemm", {"X", "B", "C"}, {"Y"}, {{"beta", 0.25f}}).Output("Y", DataType::kFloat, 2);
       const bool per_column = !c_dims.empty() && c_dims.back() == n;
       Reference want = RowTimesMatrix(x, b, k, n, false);

@@ -47,6 +47,13 @@ ModelBuilder& ModelBuilder::Initializer(const std::string& name, const Tensor& v
   return *this;
 }
 
+ModelBuilder& ModelBuilder::Operand(const std::string& name, const Tensor& value, bool constant,
+                                    std::vector<NamedTensor>* feeds) {
+  if (constant) return Initializer(name, value);
+  feeds->push_back({name, value});
+  return Input(name, value.dtype(), value.shape());
+}
+
 ModelBuilder& ModelBuilder::Node(const std::string& op, const std::vector<std::string>& inputs,
                                  const std::vector<std::string>& outputs,
                                  const std::vector<Attr>& attrs) {

@@ -27,6 +27,10 @@ class ModelBuilder {
   ~ModelBuilder();
   ModelBuilder& Input(const std::string& name, DataType type, const std::vector<int64_t>& dims);
   ModelBuilder& Initializer(const std::string& name, const Tensor& value);
+  // `value` as an initializer when `constant`, else as a graph input of its
+  // type and dims, fed from `feeds`.
+  ModelBuilder& Operand(const std::string& name, const Tensor& value, bool constant,
+                        std::vector<NamedTensor>* feeds);
   ModelBuilder& Node(const std::string& op, const std::vector<std::string>& inputs,
                      const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {});
   // An output of rank `rank` whose dims the model leaves to shape inference.
