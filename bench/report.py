@@ -88,8 +88,8 @@ def summarize(rows, fold_rows, identity_rows):
             # bnfold compiles its plan on the first run; only the sum compares.
             "bnfold_ready_ms": median_of(ours, "ready_ms"),
             "ort_ready_ms": median_of(theirs, "ready_ms"),
-            "bnfold_rss_wait4_mb": median_of([s for s in ours if s["time_rss_mb"]], "time_rss_mb"),
-            "ort_rss_wait4_mb": median_of([s for s in theirs if s["time_rss_mb"]], "time_rss_mb"),
+            "bnfold_rss_wait4_mb": median_of(ours, "time_rss_mb"),
+            "ort_rss_wait4_mb": median_of(theirs, "time_rss_mb"),
             "errors": row.get("errors", []),
             "samples": {"bnfold": ours, "ort": theirs},
         })

@@ -98,12 +98,12 @@ struct Session::Impl {
     }
   };
 
-  // One compiled plan per input signature, with a pool of idle contexts:
-  // one spare taken and returned without the lock (the single-caller
-  // serving loop), the rest under `mutex`.
   // Runs whose step times a profile keeps per plan (~64 KiB per step).
   static constexpr uint64_t kMaxProfiledRuns = 16384;
 
+  // One compiled plan per input signature, with a pool of idle contexts:
+  // one spare taken and returned without the lock (the single-caller
+  // serving loop), the rest under `mutex`.
   struct PlanEntry {
     std::shared_ptr<const onednn::Plan> plan;
     std::vector<std::unique_ptr<Context>> idle;  // guarded by `mutex`
