@@ -37,7 +37,7 @@
 #include <memory>
 #include <vector>
 
-#include "passes/fold_util.h"
+#include "passes/fold/fold_util.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

@@ -20,7 +20,7 @@
 
 #include <memory>
 
-#include "passes/fold_util.h"
+#include "passes/fold/fold_util.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

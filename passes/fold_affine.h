@@ -30,8 +30,8 @@
 
 #include <memory>
 
-#include "passes/channel_affine.h"
-#include "passes/output_fold.h"
+#include "passes/fold/channel_affine.h"
+#include "passes/fold/output_fold.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

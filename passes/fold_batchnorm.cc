@@ -1,6 +1,6 @@
 #include "passes/fold_batchnorm.h"
 
-#include "passes/batchnorm_affine.h"
+#include "passes/fold/batchnorm_affine.h"
 
 namespace bnfold::passes {
 

@@ -29,8 +29,8 @@
 
 #include <memory>
 
-#include "passes/fold_util.h"
-#include "passes/output_fold.h"
+#include "passes/fold/fold_util.h"
+#include "passes/fold/output_fold.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "passes/batchnorm_affine.h"
+#include "passes/fold/batchnorm_affine.h"
 
 namespace bnfold::passes {
 

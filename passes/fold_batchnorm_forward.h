@@ -34,8 +34,8 @@
 
 #include <memory>
 
-#include "passes/channel_affine.h"
-#include "passes/input_fold.h"
+#include "passes/fold/channel_affine.h"
+#include "passes/fold/input_fold.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "passes/fold_util.h"
+#include "passes/fold/fold_util.h"
 #include "passes/pass.h"
 
 namespace bnfold::passes {

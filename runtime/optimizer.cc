@@ -18,7 +18,7 @@
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
-#include "passes/batchnorm_diagnostics.h"
+#include "passes/fold/batchnorm_diagnostics.h"
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"

@@ -1,11 +1,11 @@
 // InspectModel (bnfold/optimizer.h) and the BatchNormalization diagnostics
-// behind it (passes/batchnorm_diagnostics.h).
+// behind it (passes/fold/batchnorm_diagnostics.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "bnfold/optimizer.h"
-#include "passes/batchnorm_diagnostics.h"
+#include "passes/fold/batchnorm_diagnostics.h"
 #include "tests/tools/test_models.h"
 #include "tests/tools/tool_test_util.h"
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "passes/fold_util.h"
-#include "passes/linear_op.h"
+#include "passes/fold/fold_util.h"
+#include "passes/fold/linear_op.h"
 
 namespace bnfold::passes {
 

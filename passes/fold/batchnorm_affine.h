@@ -23,8 +23,8 @@
 //     epsilon = 1e-5).
 #pragma once
 
-#include "passes/channel_affine.h"
-#include "passes/fold_util.h"
+#include "passes/fold/channel_affine.h"
+#include "passes/fold/fold_util.h"
 #include "runtime/ir/graph.h"
 
 namespace bnfold::passes {

@@ -1,4 +1,4 @@
-#include "passes/weight_fold.h"
+#include "passes/fold/weight_fold.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 // channels from its multi-index by the ONNX layout formulas, its value read
 // and rounded through Tensor::GetAsDouble / SetFromDouble. Results must be
 // bit-identical (same arithmetic in double, same rounding).
-#include "passes/weight_fold.h"
+#include "passes/fold/weight_fold.h"
 
 #include <gtest/gtest.h>
 

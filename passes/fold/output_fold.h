@@ -12,9 +12,9 @@
 // double, stored in the dtype of the tensor it replaces.
 #pragma once
 
-#include "passes/channel_affine.h"
-#include "passes/fold_util.h"
-#include "passes/linear_op.h"
+#include "passes/fold/channel_affine.h"
+#include "passes/fold/fold_util.h"
+#include "passes/fold/linear_op.h"
 
 namespace bnfold::passes {
 

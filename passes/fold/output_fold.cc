@@ -1,6 +1,6 @@
-#include "passes/output_fold.h"
+#include "passes/fold/output_fold.h"
 
-#include "passes/weight_fold.h"
+#include "passes/fold/weight_fold.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::passes {

@@ -1,4 +1,4 @@
-#include "passes/batchnorm_affine.h"
+#include "passes/fold/batchnorm_affine.h"
 
 #include <cmath>
 

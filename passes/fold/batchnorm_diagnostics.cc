@@ -1,4 +1,4 @@
-#include "passes/batchnorm_diagnostics.h"
+#include "passes/fold/batchnorm_diagnostics.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "passes/linear_op.h"
+#include "passes/fold/linear_op.h"
 
 namespace bnfold::passes {
 

@@ -1,4 +1,4 @@
-#include "passes/fold_util.h"
+#include "passes/fold/fold_util.h"
 
 #include <algorithm>
 #include <cmath>

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "passes/fold_util.h"
+#include "passes/fold/fold_util.h"
 #include "runtime/ir/graph.h"
 
 namespace bnfold::passes {

@@ -1,4 +1,4 @@
-#include "passes/channel_affine.h"
+#include "passes/fold/channel_affine.h"
 
 namespace bnfold::passes {
 

@@ -16,9 +16,9 @@
 // All arithmetic in double from the original weights.
 #pragma once
 
-#include "passes/channel_affine.h"
-#include "passes/fold_util.h"
-#include "passes/linear_op.h"
+#include "passes/fold/channel_affine.h"
+#include "passes/fold/fold_util.h"
+#include "passes/fold/linear_op.h"
 
 namespace bnfold::passes {
 
