@@ -8,7 +8,7 @@
 #include "runtime/backend/onednn/compile_context.h"
 #include "runtime/backend/onednn/executor.h"
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/reorder.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {

@@ -2,7 +2,7 @@
 
 #include <numeric>
 
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/reorder.h"
 
 namespace bnfold::onednn {
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "runtime/backend/onednn/kernels/elementwise_layout.h"
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/reorder.h"
 
 namespace bnfold::onednn {
 
