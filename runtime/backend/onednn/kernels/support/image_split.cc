@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/image_split.h"
+#include "runtime/backend/onednn/kernels/support/image_split.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/conv_weights.h"
+#include "runtime/backend/onednn/kernels/support/conv_weights.h"
 
 #include <numeric>
 
