@@ -10,6 +10,9 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libonnx-testdata
   python3-onnx python3-numpy   # the model generators in models/
+  # models/torch_export.py: real PyTorch exports for tests/models. ~300 MB to
+  # download, ~1 GB installed, ~2 min on a fresh machine (see models/README.md).
+  python3-torch python3-torchvision
 )
 
 missing=()
