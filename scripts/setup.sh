@@ -12,6 +12,9 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libonnx-testdata
   python3-onnx python3-numpy   # the model generators in models/
+  # models/torch_export.py: real PyTorch exports for tests/models. ~300 MB to
+  # download, ~1 GB installed, ~2 min on a fresh machine (see models/README.md).
+  python3-torch python3-torchvision
 )
 
 # ONNX Runtime's npm package runs on the machine's Node.js; take Debian's only
