@@ -14,6 +14,8 @@
 #include <unordered_map>
 
 #include "passes/pass.h"
+#include "runtime/backend/onednn/executor.h"
+#include "runtime/backend/onednn/memory.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/conv_geometry.h"
+#include "runtime/backend/onednn/kernels/support/conv_geometry.h"
 
 #include <string>
 

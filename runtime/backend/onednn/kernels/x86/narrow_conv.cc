@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/narrow_conv.h"
+#include "runtime/backend/onednn/kernels/x86/narrow_conv.h"
 
 #include <immintrin.h>
 #include <omp.h>

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/elementwise_layout.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
 
 #include <string>
 

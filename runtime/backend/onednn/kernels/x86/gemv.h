@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/backend/onednn/kernels/vector_activation.h"
+#include "runtime/backend/onednn/kernels/x86/vector_activation.h"
 
 namespace bnfold::onednn {
 

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/elementwise_broadcast.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_broadcast.h"
 
 namespace bnfold::onednn {
 

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/winograd_weights.h"
+#include "runtime/backend/onednn/winograd_weights.h"
 
 #include <cstddef>
 #include <cstdint>

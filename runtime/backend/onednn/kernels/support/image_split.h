@@ -10,7 +10,8 @@
 // layers run so (conv.cc, SplitsImages) from measurements.
 //
 // An image's slice must be contiguous in every split tensor (the batch axis
-// outermost, as in nchw, nhwc and nChw16c): OneImageDesc checks it.
+// outermost, as in nchw, nhwc and nChw16c): OneImageDesc (image_loop.h)
+// checks it. The image views (ImageContext) are the plan's image loop's.
 #pragma once
 
 #include <cstddef>
@@ -18,52 +19,16 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/backend/onednn/image_loop.h"
 #include "runtime/backend/onednn/kernel.h"
 
 namespace bnfold::onednn {
-
-// `md` (a batch of images, the batch axis first) for one image: format any
-// stays any; a blocked layout keeps its strides. Zero when one image is not
-// a contiguous slice of the buffer.
-dnnl::memory::desc OneImageDesc(const dnnl::memory::desc& md);
-// The inverse: `one_image` (a blocked batch-1 desc) for `images` images
-// stored one after the other; zero when `one_image` does not describe them
-// so (its batch stride is not its size).
-dnnl::memory::desc AllImagesDesc(const dnnl::memory::desc& one_image, int64_t images);
 
 // Whether a split convolution runs its images last to first: every second
 // one by CompileContext::convolution_depth (convolutions on the longest path
 // from the graph inputs, itself included), so along a chain of convolutions
 // the direction alternates.
 inline bool RunsImagesReversed(int convolution_depth) { return convolution_depth % 2 == 0; }
-
-// A step's context seen for image `image` of its batch: input / output i
-// offset by image * strides[i] bytes (strides missing or 0: the same buffer
-// for every image), with `state` as its kernel state. Used by
-// PerImageRunner and by the plan's image loop (plan.h, ImageLoop).
-class ImageContext : public ExecContext {
- public:
-  ImageContext(ExecContext& base, int64_t image, const std::vector<size_t>& input_strides,
-               const std::vector<size_t>& output_strides, KernelState* state)
-      : base_(base),
-        image_(image),
-        input_strides_(input_strides),
-        output_strides_(output_strides),
-        state_(state) {}
-
-  const void* input(int i) const override;
-  void* output(int i) const override;
-  void* scratchpad() const override { return base_.scratchpad(); }
-  dnnl::stream& stream() const override { return base_.stream(); }
-  KernelState* state() const override { return state_; }
-
- private:
-  ExecContext& base_;
-  int64_t image_;
-  const std::vector<size_t>& input_strides_;
-  const std::vector<size_t>& output_strides_;
-  KernelState* state_;
-};
 
 // A PrimitiveRunner built for one image, replayed for each of `images`
 // with the step's inputs and outputs offset per image.

@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/support/f32_bridge.h"
 
 #include <algorithm>
 #include <array>

@@ -10,7 +10,7 @@
 
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/backend/onednn/kernel.h"
-#include "runtime/backend/onednn/kernels/vector_activation.h"
+#include "runtime/backend/onednn/kernels/x86/vector_activation.h"
 
 namespace bnfold::onednn {
 

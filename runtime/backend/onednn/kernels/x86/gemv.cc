@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/gemv.h"
+#include "runtime/backend/onednn/kernels/x86/gemv.h"
 
 #include <immintrin.h>
 

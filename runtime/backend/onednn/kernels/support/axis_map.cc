@@ -1,11 +1,11 @@
-#include "runtime/backend/onednn/kernels/axis_map.h"
+#include "runtime/backend/onednn/kernels/support/axis_map.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/backend/onednn/plan.h"
 
 namespace bnfold::onednn {

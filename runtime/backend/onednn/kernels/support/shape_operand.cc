@@ -1,8 +1,8 @@
-#include "runtime/backend/onednn/kernels/shape_operand.h"
+#include "runtime/backend/onednn/kernels/support/shape_operand.h"
 
 #include <type_traits>
 
-#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/half.h"
 #include "runtime/ir/tensor_util.h"
 

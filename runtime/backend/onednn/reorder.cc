@@ -1,6 +1,6 @@
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/reorder.h"
 
-#include "runtime/backend/onednn/kernels/winograd_weights.h"
+#include "runtime/backend/onednn/winograd_weights.h"
 #include "runtime/backend/onednn/plan.h"
 
 namespace bnfold::onednn {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
-#include "runtime/backend/onednn/kernels/conv_geometry.h"
-#include "runtime/backend/onednn/kernels/vector_activation.h"
+#include "runtime/backend/onednn/kernels/support/conv_geometry.h"
+#include "runtime/backend/onednn/kernels/x86/vector_activation.h"
 
 namespace bnfold::onednn {
 

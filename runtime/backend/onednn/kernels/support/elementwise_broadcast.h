@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/backend/onednn/kernels/elementwise_types.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_types.h"
 
 namespace bnfold::onednn {
 

@@ -1,8 +1,8 @@
-#include "runtime/backend/onednn/kernels/conv_weights.h"
+#include "runtime/backend/onednn/kernels/support/conv_weights.h"
 
 #include <numeric>
 
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/reorder.h"
 
 namespace bnfold::onednn {
 

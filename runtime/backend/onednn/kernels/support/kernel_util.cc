@@ -1,4 +1,4 @@
-#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
 
 #include "runtime/ir/tensor_util.h"
 

@@ -1,9 +1,9 @@
-#include "runtime/backend/onednn/kernels/post_ops.h"
+#include "runtime/backend/onednn/kernels/support/post_ops.h"
 
 #include <string>
 
-#include "runtime/backend/onednn/kernels/elementwise_layout.h"
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
+#include "runtime/backend/onednn/reorder.h"
 
 namespace bnfold::onednn {
 
