@@ -25,6 +25,7 @@
 #include "bnfold/session.h"
 #include "tests/models/ort_runner.h"
 #include "tests/models/output_errors.h"
+#include "tests/test_util/dependency.h"
 
 namespace bnfold {
 namespace {
@@ -94,7 +95,8 @@ TEST_P(ModelVsOrtTest, OutputsMatchOnnxRuntime) {
   const auto& [model_case, optimize] = GetParam();
   const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
   std::string why;
-  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  const bool available = ort.Available(&why);
+  BNFOLD_REQUIRE_DEPENDENCY(available, why);
   const std::string path = ModelPath(model_case);
   std::ifstream probe(path);
   ASSERT_TRUE(probe.good()) << path << " is missing: run scripts/models.sh";
@@ -147,7 +149,8 @@ TEST_P(OptimizedFileTest, OnnxRuntimeGivesTheSameOutputsOnTheOptimizedFile) {
   const ModelCase& model_case = GetParam();
   const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
   std::string why;
-  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  const bool available = ort.Available(&why);
+  BNFOLD_REQUIRE_DEPENDENCY(available, why);
   const std::string path = ModelPath(model_case);
   const std::string work = std::string(BNFOLD_TEST_WORK_DIR) + "/" + model_case.name;
   const std::string optimized_path = work + "_optimized.onnx";

@@ -13,7 +13,8 @@
 //
 // The files come from the torch_models_generate fixture. Without
 // python3-torch they are missing and these tests fail, unless
-// BNFOLD_ALLOW_NO_TORCH=1 says the developer accepts skipping them.
+// BNFOLD_ALLOW_SKIP=1 (outside CI) says the developer accepts skipping them
+// (tests/test_util/dependency.h).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -27,6 +28,7 @@
 #include "bnfold/session.h"
 #include "tests/models/ort_runner.h"
 #include "tests/models/output_errors.h"
+#include "tests/test_util/dependency.h"
 #include "tests/tools/tool_test_util.h"
 
 namespace bnfold {
@@ -76,11 +78,6 @@ std::string ModelPath(const ExportCase& c) {
          ".onnx";
 }
 
-bool SkippingAllowed() {
-  const char* allow = std::getenv("BNFOLD_ALLOW_NO_TORCH");
-  return allow != nullptr && std::string(allow) == "1";
-}
-
 // N(0, 1) images of the input's dtype, batch kBatch.
 StatusOr<std::vector<NamedTensor>> SeededInputs(const Session& session, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -101,12 +98,9 @@ class TorchExportTest : public ::testing::TestWithParam<ExportCase> {
  protected:
   void SetUp() override {
     path_ = ModelPath(GetParam());
-    if (!testing::FileExists(path_)) {
-      if (SkippingAllowed()) GTEST_SKIP() << path_ << " is missing (BNFOLD_ALLOW_NO_TORCH=1)";
-      FAIL() << path_ << " is missing: install python3-torch and python3-torchvision "
-             << "(scripts/setup.sh) and run models/torch_export.py, or set "
-             << "BNFOLD_ALLOW_NO_TORCH=1 to skip these tests";
-    }
+    BNFOLD_REQUIRE_DEPENDENCY(testing::FileExists(path_),
+                              path_ + " is missing: models/torch_export.py writes it with "
+                              "python3-torch and python3-torchvision");
     work_ = std::string(BNFOLD_TEST_WORK_DIR) + "/torch_" + CaseName(GetParam());
   }
 
@@ -140,7 +134,7 @@ TEST_P(TorchExportTest, OnnxRuntimeGivesTheOptimizedFileTheOriginalsOutputs) {
   const ExportCase& c = GetParam();
   const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
   std::string why;
-  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  BNFOLD_REQUIRE_DEPENDENCY(ort.Available(&why), why);
   const std::string optimized_path = work_ + "_optimized.onnx";
   StatusOr<OptimizeReport> report = OptimizeModel(path_, optimized_path, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
