@@ -10,6 +10,8 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libonnx-testdata
   python3-onnx python3-numpy   # the model generators in models/
+  python3-dev pybind11-dev python3-pytest        # the Python module (python/) and its tests
+  libcpp-httplib-dev nlohmann-json3-dev wrk      # bnfold serve (tools/serve/) and its load test
 )
 
 missing=()
