@@ -4,6 +4,7 @@ sets PYTHONPATH to the build tree's python/ and BNFOLD_BINARY to the CLI)."""
 import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -15,12 +16,32 @@ MODELS_DIR = os.environ.get("BNFOLD_MODELS_DIR", os.path.join(ROOT, "models"))
 BNFOLD_BINARY = os.environ.get("BNFOLD_BINARY", os.path.join(ROOT, "build", "bnfold"))
 ORT_DIR = os.environ.get("BNFOLD_ORT_DIR", os.path.join(ROOT, ".cache", "ort"))
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "test_util"))
+from dependency import HOW, SKIP_EXIT_CODE, skips_allowed  # noqa: E402
+
+
+def require(available, why):
+    """tests/test_util/dependency.py's rule: fail when something the test
+    needs is missing, unless BNFOLD_ALLOW_SKIP=1 (never under CI) skips it."""
+    if available:
+        return
+    if skips_allowed():
+        pytest.skip(why)
+    pytest.fail(f"{why} ({HOW})")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A run in which tests were skipped exits 77 (ctest's SKIP_RETURN_CODE),
+    # so that ctest reports the suite as skipped rather than passed.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if exitstatus == 0 and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = SKIP_EXIT_CODE
+
 
 def seed_model(name):
     """Path of models/<name>.onnx; skips when the models were not generated."""
     path = os.path.join(MODELS_DIR, name + ".onnx")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} missing: run scripts/models.sh")
+    require(os.path.exists(path), f"{path} is missing: scripts/models.sh writes it")
     return path
 
 

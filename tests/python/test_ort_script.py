@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ort_available, run_ort, scale_error, seed_model
+from conftest import ORT_DIR, ort_available, require, run_ort, scale_error, seed_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "ort_notebook.py")
@@ -47,8 +47,7 @@ def test_script_uses_only_onnxruntime_names():
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_script_matches_onnx_runtime(name, tmp_path):
-    if not ort_available():
-        pytest.skip("ONNX Runtime for Node is not installed (scripts/ort/install.sh)")
+    require(ort_available(), "onnxruntime-node is not installed in " + ORT_DIR)
     import onnx
     path = seed_model(name)
     batch, distribution = CASES[name]
