@@ -428,10 +428,8 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
     BatchNormInfo bn;
     bn.name = outcome.node;
     bn.opset = n->opset();
-    bn.training_mode = passes::IsTrainingModeBatchNorm(*n);
-    StatusOr<float> epsilon = n->GetFloat("epsilon", 1e-5f);
-    if (!epsilon.ok()) return epsilon.status().WithContext(path);
-    bn.epsilon = ShortestDecimal(*epsilon);
+    bn.training_mode = ir::GetBatchNormMode(*n).training;
+    bn.epsilon = ShortestDecimal(n->attrs<ir::BatchNormAttrs>().epsilon);
     const ir::Value* x = n->input(0);
     if (x == nullptr || x->is_graph_input()) {
       bn.producer = x && x->constant_data() ? "(constant)" : "(graph input)";
