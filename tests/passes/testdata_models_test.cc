@@ -13,6 +13,7 @@
 #include "runtime/onnx/loader.h"
 #include "runtime/onnx/tensor_proto.h"
 #include "tests/passes/test_models.h"
+#include "tests/test_util/dependency.h"
 
 namespace bnfold::passes::testing {
 namespace {
@@ -62,7 +63,7 @@ bool ReadInputs(const std::string& dir, const ir::Graph& graph,
 
 TEST(TestdataModels, DefaultPipelineKeepsEveryModelValid) {
   const std::vector<std::string> dirs = CaseDirs();
-  if (dirs.empty()) GTEST_SKIP() << "no ONNX test data under " << DataRoot();
+  BNFOLD_REQUIRE_DEPENDENCY(!dirs.empty(), "no ONNX test data under " + DataRoot());
   int loaded = 0, compared = 0, folded_batchnorms = 0;
   for (const std::string& dir : dirs) {
     StatusOr<onnx_io::LoadedModel> model = onnx_io::LoadModelFile(dir + "/model.onnx");

@@ -4,6 +4,7 @@
 
 #include "runtime/backend/onednn/fusion.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/ir/attrs.h"
 
 namespace bnfold::onednn {
 
@@ -61,12 +62,9 @@ bool ComputesPerImage(const ir::Node& node) {
     case OpKind::kMul:
     case OpKind::kDiv:
       return true;
-    case OpKind::kBatchNormalization: {
+    case OpKind::kBatchNormalization:
       // Training mode normalizes with the batch's own statistics.
-      StatusOr<int64_t> training = node.GetInt("training_mode", 0);
-      StatusOr<int64_t> is_test = node.GetInt("is_test", 1);
-      return training.ok() && *training == 0 && is_test.ok() && *is_test != 0;
-    }
+      return !ir::GetBatchNormMode(node).training;
     default:
       return IsEltwiseFollower(node.kind());
   }
