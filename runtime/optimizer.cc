@@ -22,6 +22,7 @@
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/exporter.h"
 #include "runtime/onnx/loader.h"
 
@@ -294,7 +295,9 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // Checked before and after loading: a cheap refusal first, then the
   // external-data files the load revealed.
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   passes::PassManager::Create(options.passes,
+                                               RuntimePassOptions(options.fold_large_constants)));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
                                          !loaded.external_initializers.empty()));
@@ -307,6 +310,11 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   OptimizeReport report;
   for (const passes::PassReport& p : pipeline.passes) {
     report.passes.push_back({p.pass, p.rewrites, p.notes});
+    ConstantFoldingSummary& c = report.constant_folding;
+    c.evaluated += p.constants.evaluated;
+    c.kept_over_budget += p.constants.kept_over_budget;
+    c.bytes_added += p.constants.bytes_added;
+    c.budget_bytes = std::max(c.budget_bytes, p.constants.budget_bytes);
   }
   report.batchnorm_before = pipeline.batchnorm_before;
   report.batchnorm_after = pipeline.batchnorm_after;
@@ -342,7 +350,8 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
 }
 
 StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   passes::PassManager::Create(options.passes, RuntimePassOptions()));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
   const ir::Model& model = loaded.model;
   const ir::Graph& graph = *model.graph;
