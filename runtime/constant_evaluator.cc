@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "runtime/backend/onednn/executor.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/status_macros.h"
 

@@ -287,25 +287,30 @@ double ShortestDecimal(float value) {
 
 std::vector<std::string> AvailablePasses() { return passes::PassManager::AvailablePasses(); }
 
-StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
-                                       const std::string& output_path,
-                                       const OptimizeOptions& options) {
-  if (output_path.empty()) return InvalidArgument("no output path given");
-  const std::string data_path = output_path + ".data";
-  // Checked before and after loading: a cheap refusal first, then the
-  // external-data files the load revealed.
-  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
-  ASSIGN_OR_RETURN(passes::PassManager manager,
-                   passes::PassManager::Create(options.passes,
-                                               RuntimePassOptions(options.fold_large_constants)));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
-  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
-                                         !loaded.external_initializers.empty()));
+namespace {
 
+// The passes `names` (the default pipeline when empty), as a Session runs
+// them: with the backend's kernels evaluating constants.
+StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
+                                       bool fold_large_constants = false) {
+  return passes::PassManager::Create(names, RuntimePassOptions(fold_large_constants));
+}
+
+// Where an optimized model goes: a file (with its external-data file when
+// it needs one) and/or serialized into memory.
+struct OptimizeTarget {
+  std::string input_path;   // "" for a model given in memory
+  std::string output_path;  // "" for none
+  std::string* bytes = nullptr;
+};
+
+StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTarget& target,
+                                  passes::PassManager& manager) {
+  const std::string& name = target.input_path.empty() ? loaded.model.source : target.input_path;
   ir::Graph& graph = *loaded.model.graph;
   const std::vector<BatchNormKey> batchnorms = ListBatchNorms(graph);
   passes::PipelineReport pipeline;
-  RETURN_IF_ERROR(manager.Run(graph, &pipeline).WithContext(input_path));
+  RETURN_IF_ERROR(manager.Run(graph, &pipeline).WithContext(name));
 
   OptimizeReport report;
   for (const passes::PassReport& p : pipeline.passes) {
@@ -330,8 +335,9 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // Checked with every weight inline: the 1.12 checker resolves external
   // data against the working directory, and the files are not in place yet.
   const std::string out_of_range = CheckerOutOfRange(*model);
+  const std::string& checked = target.output_path.empty() ? name : target.output_path;
   if (out_of_range.empty()) {
-    RETURN_IF_ERROR(RunChecker(*model, output_path));
+    RETURN_IF_ERROR(RunChecker(*model, checked));
     report.checker_ran = true;
   } else {
     report.notes.push_back("ONNX checker skipped on the output: " + out_of_range);
@@ -339,20 +345,76 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
 
   const bool external = !loaded.external_initializers.empty() ||
                         model->ByteSizeLong() > onnx_io::kMaxModelFileBytes;
+  if (target.bytes != nullptr) {
+    if (external) {
+      return Unsupported(name + ": the optimized model keeps its weights in an external-data "
+                         "file; write it to a file instead of to memory");
+    }
+    if (!model->SerializeToString(target.bytes)) {
+      return Internal(name + ": cannot serialize the optimized model");
+    }
+  }
+  if (target.output_path.empty()) return report;
   if (external) {
+    const std::string data_path = target.output_path + ".data";
     RETURN_IF_ERROR(WriteWithExternalData(model.get(), loaded.external_initializers,
-                                          output_path, data_path));
+                                          target.output_path, data_path));
     report.external_data_path = data_path;
+  } else if (target.bytes != nullptr) {
+    RETURN_IF_ERROR(WriteFileAtomically(target.output_path, *target.bytes));
   } else {
-    RETURN_IF_ERROR(onnx_io::WriteModelFile(*model, output_path));
+    RETURN_IF_ERROR(onnx_io::WriteModelFile(*model, target.output_path));
   }
   return report;
 }
 
-StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
+}  // namespace
+
+StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
+                                       const std::string& output_path,
+                                       const OptimizeOptions& options) {
+  if (output_path.empty()) return InvalidArgument("no output path given");
+  const std::string data_path = output_path + ".data";
+  // Checked before and after loading: a cheap refusal first, then the
+  // external-data files the load revealed.
+  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
   ASSIGN_OR_RETURN(passes::PassManager manager,
-                   passes::PassManager::Create(options.passes, RuntimePassOptions()));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
+  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
+                                         !loaded.external_initializers.empty()));
+  return Optimize(std::move(loaded), {input_path, output_path, nullptr}, manager);
+}
+
+StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
+                                              std::string* optimized,
+                                              const OptimizeOptions& options) {
+  if (optimized == nullptr) return InvalidArgument("OptimizeModelToBytes: no output string");
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
+  return Optimize(std::move(loaded), {input_path, "", optimized}, manager);
+}
+
+StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
+                                            const std::string& output_path,
+                                            std::string* optimized,
+                                            const OptimizeOptions& options) {
+  if (output_path.empty() && optimized == nullptr) {
+    return InvalidArgument("OptimizeModelBytes: neither an output path nor an output string");
+  }
+  std::string serialized;
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
+  return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
+                  manager);
+}
+
+namespace {
+
+StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassManager& manager) {
+  const std::string& path = loaded.model.source;
   const ir::Model& model = loaded.model;
   const ir::Graph& graph = *model.graph;
 
@@ -382,10 +444,8 @@ StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& 
     BatchNormInfo bn;
     bn.name = outcome.node;
     bn.opset = n->opset();
-    bn.training_mode = passes::IsTrainingModeBatchNorm(*n);
-    StatusOr<float> epsilon = n->GetFloat("epsilon", 1e-5f);
-    if (!epsilon.ok()) return epsilon.status().WithContext(path);
-    bn.epsilon = ShortestDecimal(*epsilon);
+    bn.training_mode = ir::GetBatchNormMode(*n).training;
+    bn.epsilon = ShortestDecimal(n->attrs<ir::BatchNormAttrs>().epsilon);
     const ir::Value* x = n->input(0);
     if (x == nullptr || x->is_graph_input()) {
       bn.producer = x && x->constant_data() ? "(constant)" : "(graph input)";
@@ -404,6 +464,20 @@ StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& 
     info.batchnorm.push_back(std::move(bn));
   }
   return info;
+}
+
+}  // namespace
+
+StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+  return Inspect(loaded, manager);
+}
+
+StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
+  return Inspect(loaded, manager);
 }
 
 }  // namespace bnfold

@@ -5,6 +5,7 @@
 # exit code and time, and ctest's passed/failed/skipped counts.
 #
 #   sudo scripts/fresh_check.sh [--keep] [DIR]     (default DIR: /var/tmp/bnfold-fresh)
+#   --keep: leave the root in place afterwards (to look around with chroot)
 #
 # Needs root, debootstrap (a Debian package; installed here if missing) and
 # the Debian mirror. Not part of every CI run (it installs a whole toolchain:
@@ -16,6 +17,7 @@ KEEP=0
 if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
 DIR="${1:-/var/tmp/bnfold-fresh}"
 MIRROR="${BNFOLD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+REV="$(git -C "$ROOT" rev-parse HEAD)"  # fixed now: the checkout may move while this runs
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh_check: run as root (debootstrap, chroot, mounts)" >&2; exit 2; }
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
@@ -40,17 +42,27 @@ mount -t sysfs sys "$DIR/sys"
 mount --bind /dev "$DIR/dev"
 mount --bind /dev/pts "$DIR/dev/pts"
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
+# This machine's own certificate authorities (here: the TLS-intercepting egress
+# proxy's) go into the root as an image of this machine would carry them;
+# Debian's ca-certificates, once setup.sh installs it, adds them to the system
+# bundle, and Node is pointed at that bundle as it is on this machine. Nothing
+# of the project's comes along.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$DIR/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$DIR/usr/local/share/ca-certificates/"
+fi
 # The Debian security suite, as on an installed system (minbase lists only the main suite).
 echo "deb http://deb.debian.org/debian-security bookworm-security main" >> "$DIR/etc/apt/sources.list"
 git clone -q --no-hardlinks "$ROOT" "$DIR/root/bnfold"
-echo "fresh_check: cloned $(git -C "$ROOT" rev-parse --short HEAD)"
+git -C "$DIR/root/bnfold" checkout -q "$REV"
+echo "fresh_check: cloned ${REV:0:7}"
 
 run_in_root() {  # run_in_root NAME COMMAND: time and exit code of COMMAND in the root
   local name="$1" cmd="$2" t0 rc
   t0=$(date +%s)
   set +e
   chroot "$DIR" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 /bin/bash -c "cd /root/bnfold && $cmd" >"$DIR.$name.log" 2>&1
+    LANG=C.UTF-8 ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt} /bin/bash -c "cd /root/bnfold && $cmd" >"$DIR.$name.log" 2>&1
   rc=$?
   set -e
   echo "$name: exit $rc in $(( $(date +%s) - t0 )) s (log: $DIR.$name.log)"

@@ -3,6 +3,7 @@
 
 #include "bnfold/optimizer.h"
 #include "tools/cli.h"
+#include "tools/json_reports.h"
 
 namespace bnfold::cli {
 
@@ -17,9 +18,16 @@ constexpr const char* kUsage =
     "             file grows (default: results no fold needs may add 1 MiB)\n"
     "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n";
 
-void PrintJson(const std::string& output, const OptimizeReport& r) {
+}  // namespace
+
+std::string OptimizeJson(const std::string& output, const OptimizeReport& r) {
   Json json;
-  json.BeginObject().Key("output").String(output);
+  json.BeginObject().Key("output");
+  if (output.empty()) {
+    json.Null();
+  } else {
+    json.String(output);
+  }
   json.Key("external_data");
   if (r.external_data_path.empty()) {
     json.Null();
@@ -57,8 +65,10 @@ void PrintJson(const std::string& output, const OptimizeReport& r) {
   json.EndArray().Key("notes").BeginArray();
   for (const std::string& n : r.notes) json.String(n);
   json.EndArray().EndObject();
-  std::cout << json.str() << "\n";
+  return json.str();
 }
+
+namespace {
 
 void PrintText(const std::string& output, const OptimizeReport& r, bool detailed) {
   std::cout << "wrote " << output;
@@ -125,7 +135,7 @@ int OptimizeCommand(const std::vector<std::string>& argv) {
   StatusOr<OptimizeReport> report = OptimizeModel(input, output, options);
   if (!report.ok()) return ReportError("optimize", report.status());
   if (args->Has("--json")) {
-    PrintJson(output, *report);
+    std::cout << OptimizeJson(output, *report) << "\n";
   } else {
     PrintText(output, *report, args->Has("--report"));
   }

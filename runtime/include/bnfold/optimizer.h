@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bnfold/status.h"
@@ -90,6 +91,22 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
                                        const std::string& output_path,
                                        const OptimizeOptions& options = {});
 
+// OptimizeModel into memory: the optimized model, serialized, in
+// `*optimized`. Refused (kUnsupported) when its weights would need an
+// external-data file (the input kept them external, or it is over 2 GiB).
+StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
+                                              std::string* optimized,
+                                              const OptimizeOptions& options = {});
+
+// OptimizeModel for a model held in memory (a serialized ModelProto, named
+// "<memory>" in errors; external data is refused). Writes `output_path`
+// atomically when it is not empty, and stores the serialized result in
+// `*optimized` when that is not null; at least one of the two is required.
+StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
+                                            const std::string& output_path,
+                                            std::string* optimized,
+                                            const OptimizeOptions& options = {});
+
 // One BatchNormalization as `bnfold inspect` shows it.
 struct BatchNormInfo {
   std::string name;  // node name, or "BatchNormalization #N" if unnamed
@@ -128,5 +145,8 @@ struct InspectOptions {
 
 StatusOr<ModelInfo> InspectModel(const std::string& path,
                                  const InspectOptions& options = {});
+// InspectModel for a serialized ModelProto held in memory.
+StatusOr<ModelInfo> InspectModelBytes(std::string_view model,
+                                      const InspectOptions& options = {});
 
 }  // namespace bnfold

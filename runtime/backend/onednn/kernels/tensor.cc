@@ -7,11 +7,11 @@
 #include <limits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/axis_map.h"
 #include "runtime/backend/onednn/kernels/block_copy.h"
-#include "runtime/backend/onednn/kernels/elementwise_layout.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
-#include "runtime/backend/onednn/kernels/shape_operand.h"
+#include "runtime/backend/onednn/kernels/support/axis_map.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/shape_operand.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
