@@ -13,6 +13,12 @@ StatusOr<int64_t> NormalizeAxis(const CompileContext& ctx, int64_t axis, int64_t
   return axis < 0 ? axis + rank : axis;
 }
 
+StatusOr<int64_t> ElementCount(const CompileContext& ctx, const std::vector<int64_t>& dims) {
+  StatusOr<int64_t> count = CheckedElementCount(dims);
+  if (!count.ok()) return count.status().WithContext(ctx.Describe());
+  return count;
+}
+
 StatusOr<std::vector<int64_t>> BroadcastShapes(const CompileContext& ctx,
                                                const std::vector<int64_t>& a,
                                                const std::vector<int64_t>& b) {

@@ -15,6 +15,9 @@ namespace bnfold::onednn {
 // Maps a possibly negative axis into [0, rank); error naming the node.
 StatusOr<int64_t> NormalizeAxis(const CompileContext& ctx, int64_t axis, int64_t rank);
 
+// The element count of `dims`; error naming the node when it overflows.
+StatusOr<int64_t> ElementCount(const CompileContext& ctx, const std::vector<int64_t>& dims);
+
 // Numpy-style broadcast of two shapes; error naming the node when
 // incompatible.
 StatusOr<std::vector<int64_t>> BroadcastShapes(const CompileContext& ctx,

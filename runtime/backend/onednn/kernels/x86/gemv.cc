@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "runtime/backend/onednn/kernels/x86/cpu_features.h"
 #include "runtime/common/buffer.h"
 
 namespace bnfold::onednn {
@@ -145,11 +146,6 @@ __attribute__((target("avx512f"))) void ApplyEpilogue(const float* dots, int64_t
     }
     _mm512_mask_storeu_ps(y + col, mask, v);
   }
-}
-
-bool CpuHasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
 }
 
 }  // namespace

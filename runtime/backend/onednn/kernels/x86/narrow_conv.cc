@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "runtime/backend/onednn/kernels/x86/cpu_features.h"
 #include "runtime/common/buffer.h"
 
 namespace bnfold::onednn {
@@ -111,8 +112,7 @@ struct NarrowOutputConv::RowJob {
 };
 
 bool NarrowOutputConv::Applies(const ConvGeometry& g, const std::vector<int64_t>& x_dims) {
-  static const bool has_avx512 = __builtin_cpu_supports("avx512f");
-  return has_avx512 && x_dims.size() == 4 && g.group == 1 && g.out_channels >= 1 &&
+  return CpuHasAvx512() && x_dims.size() == 4 && g.group == 1 && g.out_channels >= 1 &&
          g.out_channels <= kMaxOutputChannels && g.kernel.size() == 2 &&
          g.output_dims.size() == 4 && g.output_dims[2] > 0 && g.output_dims[3] > 0;
 }
