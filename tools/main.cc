@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  verify MODEL      run with and without the passes and compare the outputs\n"
     "  inspect MODEL     op counts; each BatchNormalization, whether it folds and why\n"
     "  bench MODEL       latency, load/compile time and peak memory\n"
+    "  serve MODEL...    serve models over HTTP (Open Inference Protocol, KServe V2)\n"
     "  check-case DIR... run ONNX backend test cases (model.onnx + test_data_set_*)\n"
     "  version           print the version\n"
     "\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   if (command == "verify") return bnfold::cli::VerifyCommand(args);
   if (command == "inspect") return bnfold::cli::InspectCommand(args);
   if (command == "bench") return bnfold::cli::BenchCommand(args);
+  if (command == "serve") return bnfold::cli::ServeCommand(args);
   if (command == "version" || command == "--version") {
     std::cout << "bnfold " << bnfold::Version() << "\n";
     return 0;
