@@ -19,6 +19,10 @@ reports the server's throughput at the highest connection count against
 --sigterm runs wrk at the highest connection count and sends SIGTERM
 halfway: the server must exit 0 having answered every request it received
 (its exit line), and wrk's 200s must equal the server's.
+--ab "FLAGS" serves each model twice, as given and with FLAGS added (e.g.
+"--max-batch 8"), and runs wrk at the highest connection count on the two
+alternately for --rounds rounds: the median per-round throughput ratio B/A
+says whether FLAGS pay.
 --soak S runs wrk at the highest connection count for S seconds, sampling
 the server's RSS every 5 s: reports the RSS after the first 10% of the run
 and at the end, and fails if it grew by more than 5% (+ 8 MiB).
@@ -165,6 +169,7 @@ def main():
     parser.add_argument("--bench-iters", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="--compare-bench rounds")
     parser.add_argument("--sigterm", action="store_true")
+    parser.add_argument("--ab", help="flags for the B server of an A/B comparison")
     parser.add_argument("--soak", type=int, default=0)
     parser.add_argument("--json", help="write the results as JSON to this file")
     args = parser.parse_args()
@@ -211,6 +216,9 @@ def main():
         if code != 0 or received != answered:
             print(f"{name}: server exit {code}, received {received}, answered {answered}")
             failed = True
+        if args.ab:
+            results.setdefault("ab", []).append(
+                ab_compare(args, path, name, body_file, header_length, threads, max(connections)))
         if args.sigterm:
             results.setdefault("sigterm", []).append(
                 sigterm_under_load(args, path, name, body_file, header_length, threads,
@@ -235,16 +243,53 @@ def compare_with_bench(args, server, path, name, body_file, header_length, threa
                        "serve_rps": r["rps"], "serve_errors": r["errors"],
                        "ratio": r["rps"] / rps_bench})
     ratios = sorted(x["ratio"] for x in rounds)
-    median = ratios[len(ratios) // 2] if len(ratios) % 2 else \
-        (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
-    serve = sorted(x["serve_rps"] for x in rounds)[len(rounds) // 2]
-    bench = sorted(x["bench_rps"] for x in rounds)[len(rounds) // 2]
+    ratio = median(ratios)
+    serve = median([x["serve_rps"] for x in rounds])
+    bench = median([x["bench_rps"] for x in rounds])
     print(f"\n{name}: serve at {connections} connections vs `bnfold bench --threads {threads} "
           f"--batch 1`, {len(rounds)} interleaved rounds: {serve:.1f} req/s vs {bench:.1f} runs/s "
-          f"(medians); ratio {median:.3f} (rounds {ratios[0]:.3f}-{ratios[-1]:.3f}): "
-          f"{'within' if median >= 0.9 else 'NOT within'} 10%")
-    return {"model": name, "connections": connections, "rounds": rounds, "ratio": median,
+          f"(medians); ratio {ratio:.3f} (rounds {ratios[0]:.3f}-{ratios[-1]:.3f}): "
+          f"{'within' if ratio >= 0.9 else 'NOT within'} 10%")
+    return {"model": name, "connections": connections, "rounds": rounds, "ratio": ratio,
             "serve_rps": serve, "bench_rps": bench}
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def ab_compare(args, path, name, body_file, header_length, threads, connections):
+    a = Server(args.bnfold, path, threads, args.serve_flag)
+    b = Server(args.bnfold, path, threads, args.serve_flag + args.ab.split())
+    rounds = []
+    try:
+        for server in (a, b):  # warm up: compile the plans (every batch size for B)
+            run_wrk(server.port, name, body_file, header_length, connections, 2)
+        for i in range(args.rounds):
+            order = (a, b) if i % 2 == 0 else (b, a)
+            got = {}
+            for server in order:
+                r, _ = run_wrk(server.port, name, body_file, header_length, connections,
+                               args.duration)
+                got[server] = r
+            rounds.append({"a_rps": got[a]["rps"], "b_rps": got[b]["rps"],
+                           "a_p50_ms": got[a]["p50_ms"], "b_p50_ms": got[b]["p50_ms"],
+                           "a_p99_ms": got[a]["p99_ms"], "b_p99_ms": got[b]["p99_ms"],
+                           "errors": got[a]["errors"] + got[b]["errors"],
+                           "ratio": got[b]["rps"] / got[a]["rps"]})
+    finally:
+        a.stop()
+        b.stop()
+    ratio = median([r["ratio"] for r in rounds])
+    print(f"\n{name}: A/B at {connections} connections, {len(rounds)} alternating rounds: "
+          f"A {median([r['a_rps'] for r in rounds]):.1f} req/s (p50 "
+          f"{median([r['a_p50_ms'] for r in rounds]):.3g} ms), B with '{args.ab}' "
+          f"{median([r['b_rps'] for r in rounds]):.1f} req/s (p50 "
+          f"{median([r['b_p50_ms'] for r in rounds]):.3g} ms); B/A {ratio:.3f} "
+          f"(rounds {min(r['ratio'] for r in rounds):.3f}-{max(r['ratio'] for r in rounds):.3f})")
+    return {"model": name, "flags": args.ab, "rounds": rounds, "ratio": ratio}
 
 
 def sigterm_under_load(args, path, name, body_file, header_length, threads, connections):

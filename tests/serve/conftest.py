@@ -52,7 +52,9 @@ def write_repository(root):
       doubled = x + x (not for BOOL);
     - plus v1 and v2: y = x + 1 and y = x + 2 on FP32 x[n,2];
     - bf16 v1: y = Cast(x) to bfloat16 (no protocol datatype: a 500);
-    - reshape5 v1: y = Reshape(x[n,3], [5]) (fails unless the input has 5 elements).
+    - reshape5 v1: y = Reshape(x[n,3], [5]) (fails unless the input has 5 elements);
+    - rowsum v1: y[3] = ReduceSum(x[n,3]) over the rows (mixes samples: not
+      batchable, though its input is).
     """
     for datatype, np_type in DATATYPES.items():
         elem = mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(np_type)]
@@ -78,6 +80,11 @@ def write_repository(root):
                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5])], [shape]),
           os.path.join(root, "reshape5", "1", "model.onnx"))
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [0])
+    _save(_model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])], [axes]),
+          os.path.join(root, "rowsum", "1", "model.onnx"))
     return root
 
 

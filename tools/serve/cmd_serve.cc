@@ -28,7 +28,8 @@ constexpr const char* kUsage =
     "usage: bnfold serve MODEL_DIR_OR_FILE... [--host H] [--port P] [--threads T] [--workers W]\n"
     "                   [--max-body-bytes N] [--max-tensor-elements N] [--max-concurrency N]\n"
     "                   [--http-threads N] [--keep-alive-seconds S] [--model-name NAME]\n"
-    "                   [--drain-seconds S] [--passes a,b,...]\n"
+    "                   [--drain-seconds S] [--max-batch N] [--batch-window-us U]\n"
+    "                   [--passes a,b,...]\n"
     "                   [--no-optimize] [--json]\n"
     "  serves the models over the Open Inference Protocol (KServe V2 REST, with the\n"
     "  binary tensor data extension): /v2/health/{live,ready}, /v2,\n"
@@ -49,6 +50,11 @@ constexpr const char* kUsage =
     "  --model-name        serve the one model found under this name (KServe)\n"
     "  --drain-seconds     after SIGTERM, answer ready=503 this long before stopping\n"
     "                      (default 0), so that load balancers stop sending first\n"
+    "  --max-batch         run up to N rows of concurrent requests to a model as one\n"
+    "                      batch (default 1: off). Only for models whose samples are\n"
+    "                      independent (no op mixes rows of the first dimension)\n"
+    "  --batch-window-us   with --max-batch, wait this long for a batch to fill\n"
+    "                      (default 0: batch what is queued while the workers are busy)\n"
     "  --passes, --no-optimize  the graph passes to run, or none (default: all)\n"
     "  --json              print the listening address and the models as JSON lines\n";
 
@@ -60,6 +66,8 @@ struct ServeSettings {
   int http_threads = 64;
   double drain_seconds = 0;
   int keep_alive_seconds = 5;
+  int64_t max_batch = 1;
+  int64_t batch_window_us = 0;
   serve::Limits limits;
 };
 
@@ -75,7 +83,8 @@ Status ReadSettings(const Args& args, ServeSettings* s) {
     *out = *v;
     return Status::Ok();
   };
-  int64_t port, threads, workers, http, body, elements, concurrency, keep_alive;
+  int64_t port, threads, workers, http, body, elements, concurrency, keep_alive, max_batch,
+      window;
   int64_t body_default = static_cast<int64_t>(s->limits.max_body_bytes);
   if (args.Has("--max-batch-bytes")) {
     StatusOr<int64_t> alias = args.GetInt("--max-batch-bytes", body_default);
@@ -91,7 +100,9 @@ Status ReadSettings(const Args& args, ServeSettings* s) {
                     integer("--max-tensor-elements", s->limits.max_tensor_elements, 1,
                             int64_t{1} << 40, &elements),
                     integer("--max-concurrency", s->limits.max_concurrency, 1, 100000,
-                            &concurrency)}) {
+                            &concurrency),
+                    integer("--max-batch", 1, 1, 1 << 20, &max_batch),
+                    integer("--batch-window-us", 0, 0, 10000000, &window)}) {
     if (!st.ok()) return st;
   }
   StatusOr<double> drain = args.GetDouble("--drain-seconds", 0);
@@ -105,6 +116,8 @@ Status ReadSettings(const Args& args, ServeSettings* s) {
                            : std::max(1, omp_get_num_procs() / std::max(1, effective));
   s->http_threads = static_cast<int>(http);
   s->keep_alive_seconds = static_cast<int>(keep_alive);
+  s->max_batch = max_batch;
+  s->batch_window_us = window;
   s->drain_seconds = *drain;
   s->limits.max_body_bytes = static_cast<size_t>(body);
   s->limits.max_tensor_elements = elements;
@@ -123,7 +136,7 @@ int ServeCommand(const std::vector<std::string>& argv) {
       argv,
       {"--host", "--port", "--threads", "--workers", "--max-body-bytes", "--max-batch-bytes",
        "--max-tensor-elements", "--max-concurrency", "--http-threads", "--keep-alive-seconds",
-       "--model-name",
+       "--max-batch", "--batch-window-us", "--model-name",
        "--drain-seconds", "--passes"},
       {"--no-optimize", "--json", "--help"});
   if (!args.ok()) return ReportError("serve", args.status());
@@ -161,7 +174,8 @@ int ServeCommand(const std::vector<std::string>& argv) {
   signal(SIGPIPE, SIG_IGN);
 
   serve::Metrics metrics;
-  serve::WorkerPool pool(settings.workers);
+  serve::WorkerPool pool({settings.workers, settings.max_batch,
+                          std::chrono::microseconds(settings.batch_window_us)});
   serve::ServerState state;
   state.models = models->get();
   state.metrics = &metrics;

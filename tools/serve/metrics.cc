@@ -56,7 +56,7 @@ void Metrics::RecordRejected(int http_status) {
   ++rejected_[http_status];
 }
 
-std::string Metrics::Render(const ModelRepository& repo) const {
+std::string Metrics::Render(const ModelRepository& repo, const WorkerPool& pool) const {
   std::string out;
   std::lock_guard<std::mutex> lock(mutex_);
   auto labels = [](const std::pair<std::string, std::string>& key) {
@@ -97,6 +97,12 @@ std::string Metrics::Render(const ModelRepository& repo) const {
   }
   Header(&out, "bnfold_requests_in_flight", "gauge", "Requests being handled.");
   out += "bnfold_requests_in_flight " + std::to_string(in_flight.load()) + "\n";
+  Header(&out, "bnfold_session_runs_total", "counter",
+         "Session runs made for inference requests (a batch is one run).");
+  out += "bnfold_session_runs_total " + std::to_string(pool.runs()) + "\n";
+  Header(&out, "bnfold_session_run_requests_total", "counter",
+         "Inference requests those runs answered.");
+  out += "bnfold_session_run_requests_total " + std::to_string(pool.requests()) + "\n";
   Header(&out, "bnfold_model_ready", "gauge", "1 when the model is loaded and serving.");
   for (const auto& m : repo.models()) {
     out += "bnfold_model_ready{" + labels({m->name, m->version}) + "} " +

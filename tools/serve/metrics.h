@@ -1,7 +1,8 @@
 // What `GET /metrics` reports, in the Prometheus text format (version 0.0.4):
 // inference requests and failures per model and version, a latency
 // histogram per model, requests in flight, requests refused before they
-// reached a model, and each model's plan-cache size.
+// reached a model, each model's plan-cache size, and the session runs made
+// for the requests (fewer when --max-batch batches them).
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "tools/serve/model_repository.h"
+#include "tools/serve/worker_pool.h"
 
 namespace bnfold::serve {
 
@@ -27,7 +29,7 @@ class Metrics {
   // Requests being handled right now.
   std::atomic<int64_t> in_flight{0};
 
-  std::string Render(const ModelRepository& models) const;
+  std::string Render(const ModelRepository& models, const WorkerPool& pool) const;
 
  private:
   static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

@@ -235,7 +235,7 @@ void Infer(ServerState& state, const httplib::Request& req, httplib::Response& r
   std::vector<NamedTensor> outputs;
   for (const RequestedOutput& o : request->outputs) outputs.push_back({o.name, Tensor()});
   Status run_status;
-  state.pool->Run([&] { run_status = m.session->Run(feeds, &outputs); });
+  run_status = state.pool->Run(*m.session, feeds, &outputs);
   body.reset();  // the inputs are no longer read
   if (!run_status.ok()) return finish(HttpStatusFor(run_status), run_status.message());
 
@@ -303,7 +303,7 @@ void RegisterRoutes(httplib::Server* server, ServerState* state) {
   server->Post(R"(/v2/models/([^/]+)/versions/([^/]+)/infer)", infer);
   server->Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
     res.status = 200;
-    res.set_content(s.metrics->Render(*s.models), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(s.metrics->Render(*s.models, *s.pool), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   // A body too large to accept is refused before the client sends it, when
