@@ -41,8 +41,8 @@ int64_t BroadcastingSince(ir::OpKind kind) {
 // The explicit perm of a Transpose (ONNX's default reverses the axes).
 MatchOr<std::vector<int64_t>> PermOf(const ir::Node& transpose, int rank) {
   std::vector<int64_t> perm;
-  if (transpose.FindAttribute("perm") != nullptr) {
-    MATCH_OR_RETURN(perm, IntsAttr(transpose, "perm"));
+  if (const auto& explicit_perm = transpose.attrs<ir::TransposeAttrs>().perm) {
+    perm = *explicit_perm;
   } else {
     if (rank < 0) return NoMatch{transpose.Describe() + " has no perm and an unknown rank"};
     for (int i = rank - 1; i >= 0; --i) perm.push_back(i);

@@ -7,9 +7,7 @@ namespace {
 std::string DropoutModeReason(const ir::Node& dropout) {
   const int64_t opset = dropout.opset();
   if (opset < 7) {
-    MatchOr<int64_t> is_test = IntAttr(dropout, "is_test", 0);
-    if (!is_test.ok()) return is_test.reason();
-    if (*is_test == 0) {
+    if (!dropout.attrs<ir::DropoutAttrs>().is_test) {
       return "is_test = 0: in opset " + std::to_string(opset) + " that is training mode";
     }
   } else if (opset >= 12) {

@@ -22,6 +22,7 @@
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/exporter.h"
 #include "runtime/onnx/loader.h"
 
@@ -288,6 +289,13 @@ std::vector<std::string> AvailablePasses() { return passes::PassManager::Availab
 
 namespace {
 
+// The passes `names` (the default pipeline when empty), as a Session runs
+// them: with the backend's kernels evaluating constants.
+StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
+                                       bool fold_large_constants = false) {
+  return passes::PassManager::Create(names, RuntimePassOptions(fold_large_constants));
+}
+
 // Where an optimized model goes: a file (with its external-data file when
 // it needs one) and/or serialized into memory.
 struct OptimizeTarget {
@@ -307,6 +315,11 @@ StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTar
   OptimizeReport report;
   for (const passes::PassReport& p : pipeline.passes) {
     report.passes.push_back({p.pass, p.rewrites, p.notes});
+    ConstantFoldingSummary& c = report.constant_folding;
+    c.evaluated += p.constants.evaluated;
+    c.kept_over_budget += p.constants.kept_over_budget;
+    c.bytes_added += p.constants.bytes_added;
+    c.budget_bytes = std::max(c.budget_bytes, p.constants.budget_bytes);
   }
   report.batchnorm_before = pipeline.batchnorm_before;
   report.batchnorm_after = pipeline.batchnorm_after;
@@ -365,7 +378,8 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // Checked before and after loading: a cheap refusal first, then the
   // external-data files the load revealed.
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
                                          !loaded.external_initializers.empty()));
@@ -376,7 +390,8 @@ StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
                                               std::string* optimized,
                                               const OptimizeOptions& options) {
   if (optimized == nullptr) return InvalidArgument("OptimizeModelToBytes: no output string");
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
   return Optimize(std::move(loaded), {input_path, "", optimized}, manager);
 }
@@ -389,7 +404,8 @@ StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
     return InvalidArgument("OptimizeModelBytes: neither an output path nor an output string");
   }
   std::string serialized;
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
   return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
                   manager);
@@ -428,10 +444,8 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
     BatchNormInfo bn;
     bn.name = outcome.node;
     bn.opset = n->opset();
-    bn.training_mode = passes::IsTrainingModeBatchNorm(*n);
-    StatusOr<float> epsilon = n->GetFloat("epsilon", 1e-5f);
-    if (!epsilon.ok()) return epsilon.status().WithContext(path);
-    bn.epsilon = ShortestDecimal(*epsilon);
+    bn.training_mode = ir::GetBatchNormMode(*n).training;
+    bn.epsilon = ShortestDecimal(n->attrs<ir::BatchNormAttrs>().epsilon);
     const ir::Value* x = n->input(0);
     if (x == nullptr || x->is_graph_input()) {
       bn.producer = x && x->constant_data() ? "(constant)" : "(graph input)";
@@ -455,13 +469,13 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
 }  // namespace
 
 StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
   return Inspect(loaded, manager);
 }
 
 StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
   return Inspect(loaded, manager);
 }

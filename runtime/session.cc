@@ -15,9 +15,12 @@
 
 #include "onnx/onnx_pb.h"
 #include "passes/pass.h"
+#include "runtime/backend/onednn/executor.h"
+#include "runtime/backend/onednn/memory.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/loader.h"
 
 namespace bnfold {
@@ -157,7 +160,8 @@ struct Session::Impl {
     graph = std::move(model.model.graph);
     batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     if (options.optimize) {
-      ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+      ASSIGN_OR_RETURN(passes::PassManager manager,
+                       passes::PassManager::Create(options.passes, RuntimePassOptions()));
       RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(source));
     }
     batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);

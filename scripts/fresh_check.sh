@@ -17,6 +17,7 @@ KEEP=0
 if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
 DIR="${1:-/var/tmp/bnfold-fresh}"
 MIRROR="${BNFOLD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+REV="$(git -C "$ROOT" rev-parse HEAD)"  # fixed now: the checkout may move while this runs
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh_check: run as root (debootstrap, chroot, mounts)" >&2; exit 2; }
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
@@ -53,7 +54,8 @@ fi
 # The Debian security suite, as on an installed system (minbase lists only the main suite).
 echo "deb http://deb.debian.org/debian-security bookworm-security main" >> "$DIR/etc/apt/sources.list"
 git clone -q --no-hardlinks "$ROOT" "$DIR/root/bnfold"
-echo "fresh_check: cloned $(git -C "$ROOT" rev-parse --short HEAD)"
+git -C "$DIR/root/bnfold" checkout -q "$REV"
+echo "fresh_check: cloned ${REV:0:7}"
 
 run_in_root() {  # run_in_root NAME COMMAND: time and exit code of COMMAND in the root
   local name="$1" cmd="$2" t0 rc

@@ -6,35 +6,8 @@ namespace bnfold::passes {
 
 namespace {
 
-// Precondition 1: the op's version decides how inference mode is spelled.
-std::string TrainingModeReason(const ir::Node& bn) {
-  const int64_t opset = bn.opset();
-  if (opset < 7) {
-    MatchOr<int64_t> is_test = IntAttr(bn, "is_test", 0);
-    if (!is_test.ok()) return is_test.reason();
-    if (*is_test == 0) {
-      return "is_test = 0: in opset " + std::to_string(opset) +
-             " that is training mode (normalizes with batch statistics)";
-    }
-    return "";
-  }
-  if (opset < 14) {
-    for (int i = 1; i < bn.num_outputs(); ++i) {
-      if (bn.output(i) != nullptr) {
-        return "it declares the optional output '" + bn.output(i)->name() + "': in opset " +
-               std::to_string(opset) + " that selects training mode";
-      }
-    }
-    return "";
-  }
-  MatchOr<int64_t> training = IntAttr(bn, "training_mode", 0);
-  if (!training.ok()) return training.reason();
-  if (*training != 0) return "training_mode = 1 (normalizes with batch statistics)";
-  return "";
-}
-
 // Precondition 5: C values, one per channel.
-std::string ParameterShapeReason(const ir::Value& param, int64_t channels, int64_t spatial) {
+std::string ParameterShapeReason(const ir::Value& param, int64_t channels, bool spatial) {
   const std::vector<int64_t>& shape = param.constant_data()->shape();
   if (shape.empty() || shape[0] != channels) {
     return "'" + param.name() + "' has shape " + ShapeString(shape) + ", expected [" +
@@ -42,7 +15,7 @@ std::string ParameterShapeReason(const ir::Value& param, int64_t channels, int64
   }
   for (size_t i = 1; i < shape.size(); ++i) {
     if (shape[i] != 1) {
-      return std::string(spatial == 0 ? "spatial = 0 with per-activation statistics"
+      return std::string(!spatial ? "spatial = 0 with per-activation statistics"
                                       : "statistics") +
              " of shape " + ShapeString(shape) + " ('" + param.name() +
              "'): not a per-channel affine map";
@@ -60,7 +33,8 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
   if (bn.num_inputs() < 5 || bn.input(0) == nullptr) {
     return NoMatch{"it does not have the five inputs X, scale, B, mean, var"};
   }
-  if (std::string why = TrainingModeReason(bn); !why.empty()) return NoMatch{why};
+  const ir::BatchNormMode mode = ir::GetBatchNormMode(bn);  // precondition 1
+  if (mode.training) return NoMatch{mode.reason};
   for (int i = 1; i < bn.num_outputs(); ++i) {  // precondition 2
     const ir::Value* out = bn.output(i);
     if (out != nullptr && (!out->uses().empty() || out->is_graph_output())) {
@@ -85,12 +59,11 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
                      ", not a floating-point type"};
     }
   }
-  MatchOr<int64_t> spatial = IntAttr(bn, "spatial", 1);
-  if (!spatial.ok()) return spatial.no_match();
+  const ir::BatchNormAttrs& attrs = bn.attrs<ir::BatchNormAttrs>();
   const std::vector<int64_t>& scale_shape = bn.input(1)->constant_data()->shape();
   const int64_t channels = scale_shape.empty() ? 1 : scale_shape[0];
   for (int i = 1; i <= 4; ++i) {  // precondition 5
-    std::string why = ParameterShapeReason(*bn.input(i), channels, *spatial);
+    std::string why = ParameterShapeReason(*bn.input(i), channels, attrs.spatial);
     if (!why.empty()) return NoMatch{why};
   }
   if (x.shape() && x.shape()->size() >= 2 && (*x.shape())[1].is_fixed() &&
@@ -98,8 +71,6 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
     return NoMatch{"input '" + x.name() + "' has " + std::to_string((*x.shape())[1].value) +
                    " channels but the parameters have " + std::to_string(channels)};
   }
-  MatchOr<float> epsilon = FloatAttr(bn, "epsilon", 1e-5f);
-  if (!epsilon.ok()) return epsilon.no_match();
 
   const DoubleTensor gamma = ConstantAsDouble(*bn.input(1));
   const DoubleTensor beta = ConstantAsDouble(*bn.input(2));
@@ -109,7 +80,7 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
   affine.scale.resize(channels);
   affine.shift.resize(channels);
   for (int64_t c = 0; c < channels; ++c) {  // precondition 6
-    const double denominator = var.values[c] + static_cast<double>(*epsilon);
+    const double denominator = var.values[c] + static_cast<double>(attrs.epsilon);
     if (!(denominator > 0.0)) {
       return NoMatch{"var + epsilon is not positive for channel " + std::to_string(c) + " (" +
                      NumberString(denominator) + ")"};

@@ -5,8 +5,8 @@
 //                                     t = B - mean * s          (in double)
 //
 // Preconditions (each failure is the reason recorded for the BN):
-//  1. Inference mode, per the op's version:
-//       opset 1, 6:   is_test != 0 (is_test = 0 means training mode);
+//  1. Inference mode (ir::GetBatchNormMode, the one answer everywhere):
+//       opset 1, 6:   is_test != 0 (is_test = 0, the default, means training);
 //       opset 7, 9:   no mean/var/saved_* outputs (their presence selects
 //                     "output case #1", training mode);
 //       opset 14, 15: training_mode = 0 (the default).

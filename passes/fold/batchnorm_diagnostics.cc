@@ -63,18 +63,6 @@ bool ContainsIgnoringCase(const std::string& haystack, const std::string& needle
 
 }  // namespace
 
-bool IsTrainingModeBatchNorm(const ir::Node& bn) {
-  if (bn.opset() >= 14) {
-    StatusOr<int64_t> training = bn.GetInt("training_mode", 0);
-    // A malformed attribute cannot be trusted to mean inference.
-    return !training.ok() || *training != 0;
-  }
-  for (int i = 1; i < bn.num_outputs(); ++i) {
-    if (bn.output(i) != nullptr) return true;
-  }
-  return false;
-}
-
 std::optional<FrameworkEpsilon> DefaultEpsilonForProducer(const std::string& producer_name) {
   // Keras' BatchNormalization defaults to 1e-3; PyTorch's BatchNorm*d to 1e-5.
   for (const char* keras : {"tf2onnx", "keras2onnx"}) {
@@ -117,11 +105,10 @@ std::vector<std::string> DiagnoseBatchNorm(const ir::Node& bn, const std::string
   }
 
   if (const auto framework = DefaultEpsilonForProducer(producer_name)) {
-    StatusOr<float> epsilon = bn.GetFloat("epsilon", 1e-5f);
+    const float epsilon = bn.attrs<ir::BatchNormAttrs>().epsilon;
     // Relative comparison: the attribute is a float32, the default a double.
-    if (epsilon.ok() &&
-        std::fabs(*epsilon - framework->epsilon) > 1e-4 * framework->epsilon) {
-      add("epsilon " + FormatNumber(*epsilon) + " differs from " + framework->producer +
+    if (std::fabs(epsilon - framework->epsilon) > 1e-4 * framework->epsilon) {
+      add("epsilon " + FormatNumber(epsilon) + " differs from " + framework->producer +
           "'s framework default " + FormatNumber(framework->epsilon) +
           ": check that the exporter kept the layer's own epsilon");
     }

@@ -13,12 +13,6 @@
 
 namespace bnfold::passes {
 
-// Whether `bn` normalizes with batch statistics (training) instead of its
-// moving statistics. Opset >= 14: the training_mode attribute. Earlier
-// opsets: the spec tells the modes apart by the optional outputs (running
-// mean/var, saved mean/var), present only in training.
-bool IsTrainingModeBatchNorm(const ir::Node& bn);
-
 // The BatchNormalization epsilon a framework uses by default, guessed from
 // the model's producer_name.
 struct FrameworkEpsilon {

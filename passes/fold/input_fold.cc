@@ -10,18 +10,20 @@ namespace {
 
 // "" when the Conv reads no padding; else a description of it.
 MatchOr<std::string> ConvPadding(const ir::Node& conv, const std::vector<int64_t>& w_shape) {
-  MATCH_OR_RETURN(std::string auto_pad, StringAttr(conv, "auto_pad", "NOTSET"));
-  if (auto_pad == "VALID") return std::string();
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+  const ir::ConvAttrs& attrs = conv.attrs<ir::ConvAttrs>();
+  if (attrs.auto_pad == ir::AutoPad::kValid) return std::string();
+  if (attrs.auto_pad != ir::AutoPad::kNotSet) {
     // SAME pads (k - 1) * dilation + 1 - stride-ish; nothing for 1-wide kernels.
     for (size_t i = 2; i < w_shape.size(); ++i) {
-      if (w_shape[i] > 1) return "auto_pad = " + auto_pad;
+      if (w_shape[i] > 1) {
+        return std::string(attrs.auto_pad == ir::AutoPad::kSameUpper ? "auto_pad = SAME_UPPER"
+                                                                     : "auto_pad = SAME_LOWER");
+      }
     }
     return std::string();
   }
-  MATCH_OR_RETURN(std::vector<int64_t> pads, IntsAttr(conv, "pads"));
-  for (int64_t p : pads) {
-    if (p != 0) return "pads = " + ShapeString(pads);
+  for (int64_t p : attrs.pads) {
+    if (p != 0) return "pads = " + ShapeString(attrs.pads);
   }
   return std::string();
 }

@@ -66,7 +66,7 @@ MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node) {
     }
   }
   if (is_conv) {
-    MATCH_OR_RETURN(info.group, IntAttr(node, "group", 1));
+    info.group = node.attrs<ir::ConvAttrs>().group;
     if (w.size() < 3) return NoMatch{prefix + "weight has shape " + ShapeString(w)};
     if (info.group < 1 || w[0] % info.group != 0) {
       return NoMatch{prefix + "weight shape " + ShapeString(w) + " does not split into " +
@@ -92,12 +92,11 @@ MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node) {
                    "; only a 2-D constant right operand folds"};
   }
   if (info.op == LinearOp::kGemm) {
-    MATCH_OR_RETURN(int64_t trans_a, IntAttr(node, "transA", 0));
-    MATCH_OR_RETURN(int64_t trans_b, IntAttr(node, "transB", 0));
-    MATCH_OR_RETURN(info.alpha, FloatAttr(node, "alpha", 1.0f));
-    MATCH_OR_RETURN(info.beta, FloatAttr(node, "beta", 1.0f));
-    info.trans_a = trans_a != 0;
-    info.trans_b = trans_b != 0;
+    const ir::GemmAttrs& gemm = node.attrs<ir::GemmAttrs>();
+    info.alpha = gemm.alpha;
+    info.beta = gemm.beta;
+    info.trans_a = gemm.trans_a;
+    info.trans_b = gemm.trans_b;
     info.in_channels = info.trans_b ? w[1] : w[0];
     info.out_channels = info.trans_b ? w[0] : w[1];
     if (info.bias != nullptr && info.bias->constant_data()->shape().size() > 2) {

@@ -16,19 +16,30 @@ const Attribute* Node::FindAttribute(const std::string& name) const {
 }
 
 void Node::SetAttribute(Attribute attribute) {
+  bool replaced = false;
   for (Attribute& a : attributes_) {
     if (a.name == attribute.name) {
       a = std::move(attribute);
-      return;
+      replaced = true;
+      break;
     }
   }
-  attributes_.push_back(std::move(attribute));
+  if (!replaced) attributes_.push_back(std::move(attribute));
+  (void)ParseTypedAttributes();
 }
 
 void Node::RemoveAttribute(const std::string& name) {
   attributes_.erase(std::remove_if(attributes_.begin(), attributes_.end(),
                                    [&](const Attribute& a) { return a.name == name; }),
                     attributes_.end());
+  (void)ParseTypedAttributes();
+}
+
+Status Node::ParseTypedAttributes() {
+  StatusOr<TypedAttrs> parsed = ParseTypedAttrs(*this);
+  if (!parsed.ok()) return parsed.status();
+  typed_attrs_ = std::move(*parsed);
+  return Status::Ok();
 }
 
 namespace {
@@ -192,6 +203,7 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
   node->name_ = name;
   node->opset_ = opset;
   node->id_ = next_node_id_++;
+  (void)node->ParseTypedAttributes();  // no attributes yet: the defaults
   Node* n = node.get();
   nodes_.push_back(std::move(node));
   n->inputs_.resize(inputs.size(), nullptr);
@@ -374,6 +386,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
                              n->opset_, ins, outs);
     c->id_ = n->id_;
     c->doc_string_ = n->doc_string_;
+    c->typed_attrs_ = n->typed_attrs_;
     c->attributes_ = n->attributes_;
   }
   return copy;

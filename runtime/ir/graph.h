@@ -12,6 +12,7 @@
 
 #include "bnfold/status.h"
 #include "bnfold/tensor.h"
+#include "runtime/ir/attrs.h"
 #include "runtime/ir/op_kind.h"
 
 namespace bnfold::ir {
@@ -128,8 +129,21 @@ class Node {
 
   const std::vector<Attribute>& attributes() const { return attributes_; }
   const Attribute* FindAttribute(const std::string& name) const;
-  void SetAttribute(Attribute attribute);  // adds or replaces by name
+  // Adds or replaces by name (or removes), and parses the typed attributes
+  // again (a value of the wrong type leaves them as they were: the importer
+  // reports it through ParseTypedAttributes).
+  void SetAttribute(Attribute attribute);
   void RemoveAttribute(const std::string& name);
+  // Parses the typed attributes from the raw ones; an error names the node
+  // and the attribute.
+  Status ParseTypedAttributes();
+  // The typed attributes (attrs.h) of an op that has them, ONNX defaults
+  // applied. Precondition: the node's kind uses T (e.g. BatchNormAttrs for
+  // a BatchNormalization).
+  template <typename T>
+  const T& attrs() const {
+    return std::get<T>(typed_attrs_);
+  }
 
   // Typed getters returning `fallback` when the attribute is absent. A
   // present attribute of the wrong type is an error (not a silent default).
@@ -160,6 +174,7 @@ class Node {
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
   std::vector<Attribute> attributes_;
+  TypedAttrs typed_attrs_;
 };
 
 class Graph {

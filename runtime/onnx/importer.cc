@@ -374,6 +374,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       ASSIGN_OR_RETURN(Attribute attr, ImportAttribute(a, desc));
       node->SetAttribute(std::move(attr));
     }
+    RETURN_IF_ERROR(node->ParseTypedAttributes());
     if (kind == ir::OpKind::kConstant) {
       if (node->num_outputs() != 1 || node->output(0) == nullptr) {
         return InvalidModel(desc + ": Constant must have one output");

@@ -1,5 +1,6 @@
 #include "runtime/backend/onednn/fusion.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -47,18 +48,14 @@ bool IsDepthwiseFollower(const ir::Node& node) {
   for (int i = 1; i < node.num_inputs(); ++i) {
     if (node.input(i) == nullptr || !node.input(i)->constant_data()) return false;
   }
-  StatusOr<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
-  StatusOr<std::vector<int64_t>> strides = node.GetInts("strides", {1, 1});
-  StatusOr<std::vector<int64_t>> pads = node.GetInts("pads", {0, 0, 0, 0});
-  StatusOr<std::vector<int64_t>> dilations = node.GetInts("dilations", {1, 1});
-  StatusOr<std::vector<int64_t>> kernel = node.GetInts("kernel_shape", {3, 3});
-  if (!auto_pad.ok() || !strides.ok() || !pads.ok() || !dilations.ok() || !kernel.ok()) {
-    return false;
-  }
-  const bool stride_ok = *strides == std::vector<int64_t>{1, 1} ||
-                         *strides == std::vector<int64_t>{2, 2};
-  return *auto_pad == "NOTSET" && stride_ok && *pads == std::vector<int64_t>{1, 1, 1, 1} &&
-         *dilations == std::vector<int64_t>{1, 1} && *kernel == std::vector<int64_t>{3, 3};
+  const ir::ConvAttrs& a = node.attrs<ir::ConvAttrs>();
+  auto all = [](const std::vector<int64_t>& v, size_t n, int64_t x) {
+    return v.size() == n && std::all_of(v.begin(), v.end(), [x](int64_t e) { return e == x; });
+  };
+  const bool stride_ok = a.strides.empty() || all(a.strides, 2, 1) || all(a.strides, 2, 2);
+  return a.auto_pad == ir::AutoPad::kNotSet && stride_ok && all(a.pads, 4, 1) &&
+         (a.dilations.empty() || all(a.dilations, 2, 1)) &&
+         (a.kernel_shape.empty() || all(a.kernel_shape, 2, 3));
 }
 
 // The depthwise post-op for `node`, or nullopt when its constants do not
@@ -68,8 +65,8 @@ std::optional<PostOp> ResolveDepthwise(const ir::Node& node, const FusionPlanner
   if (weights == nullptr || weights->dtype() != DataType::kFloat) return std::nullopt;
   const std::vector<int64_t>& w = weights->shape();
   if (w.size() != 4 || w[1] != 1 || w[2] != 3 || w[3] != 3) return std::nullopt;
-  StatusOr<int64_t> group = node.GetInt("group", 1);
-  if (!group.ok() || *group != w[0]) return std::nullopt;
+  const ir::ConvAttrs& attrs = node.attrs<ir::ConvAttrs>();
+  if (attrs.group != w[0]) return std::nullopt;
   const Tensor* bias = nullptr;
   if (node.num_inputs() > 2) {
     bias = planner.ConstantData(node.input(2));
@@ -78,11 +75,9 @@ std::optional<PostOp> ResolveDepthwise(const ir::Node& node, const FusionPlanner
       return std::nullopt;
     }
   }
-  StatusOr<std::vector<int64_t>> strides = node.GetInts("strides", {1, 1});
-  if (!strides.ok()) return std::nullopt;
   PostOp op;
   op.kind = PostOp::Kind::kDepthwise;
-  op.stride = (*strides)[0];
+  op.stride = attrs.stride(0);
   op.weights = weights;
   op.bias = bias;
   return op;
@@ -140,20 +135,14 @@ std::optional<PostOp> ResolveEltwise(const ir::Node& node, const FusionPlanner& 
   op.kind = PostOp::Kind::kEltwise;
   switch (node.kind()) {
     case OpKind::kRelu: op.algorithm = dnnl::algorithm::eltwise_relu; break;
-    case OpKind::kLeakyRelu: {
-      StatusOr<float> alpha = node.GetFloat("alpha", 0.01f);
-      if (!alpha.ok()) return std::nullopt;
+    case OpKind::kLeakyRelu:
       op.algorithm = dnnl::algorithm::eltwise_relu;
-      op.alpha = *alpha;
+      op.alpha = node.attrs<ir::ActivationAttrs>().alpha;
       break;
-    }
-    case OpKind::kElu: {
-      StatusOr<float> alpha = node.GetFloat("alpha", 1.0f);
-      if (!alpha.ok()) return std::nullopt;
+    case OpKind::kElu:
       op.algorithm = dnnl::algorithm::eltwise_elu;
-      op.alpha = *alpha;
+      op.alpha = node.attrs<ir::ActivationAttrs>().alpha;
       break;
-    }
     case OpKind::kSigmoid: op.algorithm = dnnl::algorithm::eltwise_logistic; break;
     case OpKind::kTanh: op.algorithm = dnnl::algorithm::eltwise_tanh; break;
     case OpKind::kHardSwish: op.algorithm = dnnl::algorithm::eltwise_hardswish; break;
@@ -162,11 +151,8 @@ std::optional<PostOp> ResolveEltwise(const ir::Node& node, const FusionPlanner& 
       constexpr float kMax = std::numeric_limits<float>::max();
       std::optional<float> lo, hi;
       if (node.opset() < 11) {
-        StatusOr<float> min = node.GetFloat("min", kLowest);
-        StatusOr<float> max = node.GetFloat("max", kMax);
-        if (!min.ok() || !max.ok()) return std::nullopt;
-        lo = *min;
-        hi = *max;
+        lo = node.attrs<ir::ClipAttrs>().min;
+        hi = node.attrs<ir::ClipAttrs>().max;
       } else {
         lo = ScalarBound(node, 1, kLowest, planner);
         hi = ScalarBound(node, 2, kMax, planner);

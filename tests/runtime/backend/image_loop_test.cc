@@ -180,6 +180,81 @@ TEST(ImageLoopTest, OutputsMatchDoublePrecisionReference) {
   ExpectMatchesReference(ChainModel(3), {3, 4, 56, 56});
 }
 
+// Opset 6 BatchNormalization without is_test: ONNX's default is_test = 0,
+// training mode, which normalizes with the statistics of the whole batch.
+// Run image by image it would use one image's statistics instead.
+std::string TrainingBatchNormModel() {
+  return "<ir_version: 4, opset_import: [\"\" : 6]>\ng (float[2,4,56,56] x) => "
+         "(float[2,8,56,56] y) <" +
+         SeededInitializerText("w1", {8, 4, 3, 3}, 1) + ", " + SeededInitializerText("b1", {8}, 2) +
+         ", " + SeededInitializerText("gamma", {8}, 7, 0.5f, 1.5f) + ", " +
+         SeededInitializerText("beta", {8}, 8) + ", " + SeededInitializerText("mean", {8}, 9) +
+         ", " + SeededInitializerText("var", {8}, 10, 0.5f, 2.0f) +
+         "> {\n"
+         "c = Conv <pads = [1, 1, 1, 1]> (x, w1, b1)\n"
+         "y = BatchNormalization <epsilon = 0.001> (c, gamma, beta, mean, var)\n"
+         "}";
+}
+
+TEST(ImageLoopTest, TrainingModeBatchNormUsesTheWholeBatchsStatistics) {
+  const std::vector<int64_t> dims = {2, 4, 56, 56};
+  const std::vector<float> x = testing::SeededValues(Count(dims), 99);
+  const std::string text = TrainingBatchNormModel();
+  // Reference: the Conv in double (the graph cut after it), then batch
+  // normalization over N, H, W with the biased variance, as ONNX's
+  // training mode defines it.
+  std::string conv_only = text;
+  conv_only.replace(conv_only.find("float[2,8,56,56] y"), 18, "float[2,8,56,56] c");
+  conv_only.erase(conv_only.find("y = BatchNormalization"));
+  conv_only += "}";
+  auto loaded = onnx_io::LoadModelBytes(testing::ModelBytesFromText(conv_only), "", "reference");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto conv = EvaluateGraph(*loaded->model.graph,
+                            {{"x", RefTensor{dims, std::vector<double>(x.begin(), x.end())}}});
+  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+  const RefTensor& c = conv->at("c");
+  const std::vector<float> gamma = testing::SeededValues(8, 7, 0.5f, 1.5f);
+  const std::vector<float> beta = testing::SeededValues(8, 8, -0.3f, 0.3f);
+  const int64_t plane = 56 * 56;
+  std::vector<double> want(c.values.size());
+  double scale = 0.0;
+  for (int64_t ch = 0; ch < 8; ++ch) {
+    double sum = 0.0, sum_sq = 0.0;
+    for (int64_t n = 0; n < 2; ++n) {
+      for (int64_t i = 0; i < plane; ++i) sum += c.values[(n * 8 + ch) * plane + i];
+    }
+    const double mean = sum / (2 * plane);
+    for (int64_t n = 0; n < 2; ++n) {
+      for (int64_t i = 0; i < plane; ++i) {
+        const double d = c.values[(n * 8 + ch) * plane + i] - mean;
+        sum_sq += d * d;
+      }
+    }
+    const double inv = 1.0 / std::sqrt(sum_sq / (2 * plane) + 0.001f);
+    for (int64_t n = 0; n < 2; ++n) {
+      for (int64_t i = 0; i < plane; ++i) {
+        const int64_t k = (n * 8 + ch) * plane + i;
+        want[k] = (c.values[k] - mean) * inv * gamma[ch] + beta[ch];
+        scale = std::max(scale, std::fabs(want[k]));
+      }
+    }
+  }
+  SessionOptions options;
+  options.optimize = false;
+  auto session = Session::OpenFromBytes(testing::ModelBytesFromText(text), options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<NamedTensor> outputs;
+  Status status = (*session)->Run(
+      {{"x", Tensor::Wrap(DataType::kFloat, dims, const_cast<float*>(x.data()))}}, &outputs);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(outputs.size(), 1u);
+  ASSERT_EQ(outputs[0].tensor.shape(), c.shape);
+  const float* got = outputs[0].tensor.data_as<float>();
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], 1e-5 * scale + 1e-6) << "element " << i;
+  }
+}
+
 TEST(ImageLoopTest, ConstantWithOneValuePerImageEndsTheLoop) {
   std::shared_ptr<const onednn::Plan> plan = Compile(PerImageConstantModel(), {2, 4, 56, 56}, true);
   ASSERT_TRUE(plan);

@@ -24,8 +24,8 @@
 #include <cmath>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/element_access.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
@@ -137,25 +137,10 @@ class BatchNormKernel : public Kernel {
     for (int i = 0; i < 5; ++i) {
       if (!ctx.has_input(i)) return InvalidModel(what + "input " + std::to_string(i) + " is missing");
     }
-    ASSIGN_OR_RETURN(float epsilon, node.GetFloat("epsilon", 1e-5f));
-    ASSIGN_OR_RETURN(float momentum, node.GetFloat("momentum", 0.9f));
-    int64_t spatial = 1;
-    if (opset < 9) {
-      ASSIGN_OR_RETURN(spatial, node.GetInt("spatial", 1));
-    }
-    bool training;
-    if (opset < 7) {
-      ASSIGN_OR_RETURN(int64_t is_test, node.GetInt("is_test", 0));
-      training = is_test == 0;
-    } else if (opset < 14) {
-      // Opsets 7 and 9 have no mode attribute: asking for the statistics
-      // outputs is what selects training mode.
-      training = false;
-      for (int i = 1; i < ctx.num_outputs(); ++i) training = training || ctx.has_output(i);
-    } else {
-      ASSIGN_OR_RETURN(int64_t training_mode, node.GetInt("training_mode", 0));
-      training = training_mode != 0;
-    }
+    const ir::BatchNormAttrs& attrs = node.attrs<ir::BatchNormAttrs>();
+    const float epsilon = attrs.epsilon, momentum = attrs.momentum;
+    const int64_t spatial = attrs.spatial ? 1 : 0;
+    const bool training = ir::GetBatchNormMode(node).training;
     if (!(epsilon >= 0.0f)) return InvalidModel(what + "epsilon must be non-negative");
 
     const TensorDesc& x = ctx.input(kX);
