@@ -128,11 +128,27 @@ class Server:
         return self.process.returncode, err
 
 
+# The server closes a connection idle for this long (--keep-alive-seconds).
+KEEP_ALIVE_SECONDS = 5
+
+
 def request(conn, method, path, body=None, headers=None):
-    """(status, headers dict (lower-case names), body bytes) on `conn`."""
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
+    """(status, headers dict (lower-case names), body bytes) on `conn`. A
+    connection that sat idle past the server's keep-alive timeout (the server
+    closed it, as it should) is reopened once; a connection in use is not, so
+    that a server breaking one mid-conversation still fails the test."""
+    idle = time.monotonic() - getattr(conn, "last_used", time.monotonic())
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+        if idle < KEEP_ALIVE_SECONDS - 1:
+            raise
+        conn.close()
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
     data = response.read()
+    conn.last_used = time.monotonic()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, data
 
 
