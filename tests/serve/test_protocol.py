@@ -437,3 +437,38 @@ def test_chunked_body_on_a_get_route_is_refused_unread(server):
         s.sendall(b"GET /v2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
         reply = s.recv(65536)
     assert reply.startswith(b"HTTP/1.1 400") and b"takes no chunked request body" in reply
+
+
+def test_mutated_requests_never_crash_the_server(server):
+    # 400 random mutations of valid JSON and binary requests (bytes flipped,
+    # cut, repeated, JSON tokens swapped in): each answer is a 200 or a
+    # 400/404 with a JSON error, and the server keeps serving.
+    rng = np.random.default_rng(2024)
+    doc = {"id": "m", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "INT16",
+                                  "data": [[1, 2, 3], [4, 5, 6]]}],
+           "outputs": [{"name": "doubled", "parameters": {"binary_data": True}}]}
+    json_body = json.dumps(doc).encode()
+    header = json.dumps({"inputs": [{"name": "x", "shape": [2, 3], "datatype": "INT16",
+                                     "parameters": {"binary_data_size": 12}}]}).encode()
+    tokens = [b"[", b"]", b"{", b"}", b",", b":", b'"', b"null", b"true", b"-1", b"1e308",
+              b"18446744073709551616", b'"shape"', b'"data"', b'"binary_data_size"', b"\\u0000"]
+    conn = server.connect()
+    for i in range(400):
+        binary = i % 2 == 1
+        body = bytearray(header + np.arange(6, dtype=np.int16).tobytes() if binary else json_body)
+        for _ in range(rng.integers(1, 4)):
+            kind, at = rng.integers(0, 4), int(rng.integers(0, len(body)))
+            if kind == 0:
+                body[at] = int(rng.integers(0, 256))
+            elif kind == 1:
+                del body[at:at + int(rng.integers(1, 20))]
+            elif kind == 2:
+                body[at:at] = tokens[int(rng.integers(0, len(tokens)))]
+            else:
+                body[at:at] = body[at:at + int(rng.integers(1, 40))]
+        headers = {"Inference-Header-Content-Length": str(len(header))} if binary else {}
+        status, _, raw = request(conn, "POST", "/v2/models/dtype_INT16/infer", bytes(body), headers)
+        assert status in (200, 400), (status, raw, bytes(body))
+        if status != 200:
+            assert set(json.loads(raw)) == {"error"}
+    assert infer(conn, "plus", {"x": np.array([[1, 2]], np.float32)})[0] == 200
