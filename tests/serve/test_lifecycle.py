@@ -176,7 +176,11 @@ def test_sigterm_while_busy_answers_every_accepted_request():
                for model in ["mobilenetv2"] * 4 + ["mlp"] * 2]
     for c in clients:
         c.start()
-    time.sleep(2.0)
+    # A few answers first, however slow the machine, then the signal mid-load.
+    deadline = time.time() + 120
+    while counts["ok"] < 12 and not counts["bad"] and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     with lock:
         before = counts["ok"]
         server.process.send_signal(15)
