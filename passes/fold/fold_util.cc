@@ -169,23 +169,19 @@ void SetFloatAttr(ir::Node& node, const std::string& name, float value) {
 
 Status VisitLiveNodes(ir::Graph& graph, bool reverse,
                       const std::function<StatusOr<bool>(ir::Node*)>& visit) {
-  // Node ids are stable and never reused, unlike addresses of deleted nodes.
+  // Node ids are stable and never reused, unlike addresses of deleted
+  // nodes; Graph::FindNode answers in O(1) whether one is still there, so a
+  // pass that removes N nodes stays linear (rebuilding a live set after each
+  // change made the cleanup of a chain of N Identity nodes quadratic).
   std::vector<size_t> order;
-  std::unordered_map<size_t, ir::Node*> live;
-  for (ir::Node* n : graph.nodes()) {
-    order.push_back(n->id());
-    live[n->id()] = n;
-  }
+  order.reserve(graph.num_nodes());
+  for (ir::Node* n : graph.nodes()) order.push_back(n->id());
   if (reverse) std::reverse(order.begin(), order.end());
   for (size_t id : order) {
-    auto it = live.find(id);
-    if (it == live.end()) continue;
-    StatusOr<bool> changed = visit(it->second);
+    ir::Node* node = graph.FindNode(id);
+    if (node == nullptr) continue;
+    StatusOr<bool> changed = visit(node);
     if (!changed.ok()) return changed.status();
-    if (*changed) {
-      live.clear();
-      for (ir::Node* n : graph.nodes()) live[n->id()] = n;
-    }
   }
   return Status::Ok();
 }

@@ -205,6 +205,7 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
   node->id_ = next_node_id_++;
   (void)node->ParseTypedAttributes();  // no attributes yet: the defaults
   Node* n = node.get();
+  nodes_by_id_[n->id_] = n;
   nodes_.push_back(std::move(node));
   n->inputs_.resize(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i) SetNodeInput(n, static_cast<int>(i), inputs[i]);
@@ -254,8 +255,14 @@ void Graph::RemoveNode(Node* node) {
       out->producer_output_ = -1;
     }
   }
+  nodes_by_id_.erase(node->id_);
   nodes_.erase(std::find_if(nodes_.begin(), nodes_.end(),
                             [&](const auto& p) { return p.get() == node; }));
+}
+
+Node* Graph::FindNode(size_t id) const {
+  auto it = nodes_by_id_.find(id);
+  return it == nodes_by_id_.end() ? nullptr : it->second;
 }
 
 void Graph::ReplaceAllUsesWith(Value* from, Value* to) {
@@ -384,7 +391,9 @@ std::unique_ptr<Graph> Graph::Clone() const {
     for (Value* v : n->outputs_) outs.push_back(v ? map[v] : nullptr);
     Node* c = *copy->AddNode(n->kind_, n->op_type_, n->domain_, n->name_,
                              n->opset_, ins, outs);
+    copy->nodes_by_id_.erase(c->id_);
     c->id_ = n->id_;
+    copy->nodes_by_id_[c->id_] = c;
     c->doc_string_ = n->doc_string_;
     c->typed_attrs_ = n->typed_attrs_;
     c->attributes_ = n->attributes_;

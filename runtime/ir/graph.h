@@ -234,6 +234,8 @@ class Graph {
   // Nodes in their current order (topological after TopologicalSort()).
   std::vector<Node*> nodes() const;
   size_t num_nodes() const { return nodes_.size(); }
+  // The live node with Node::id() `id`, or nullptr once it is removed.
+  Node* FindNode(size_t id) const;
 
   // Orders nodes so each comes after the producers of its inputs, keeping the
   // file order where it is already valid. Errors on a cycle or on an input
@@ -248,6 +250,9 @@ class Graph {
   std::vector<std::unique_ptr<Value>> values_;
   std::unordered_map<std::string, Value*> values_by_name_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  // Node::id() -> node: lets a pass that removes nodes while it walks a
+  // saved order ask whether a node is still there in O(1) (VisitLiveNodes).
+  std::unordered_map<size_t, Node*> nodes_by_id_;
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
   // The error for a graph TopologicalSort could not order; names the nodes
