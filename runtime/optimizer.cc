@@ -295,7 +295,9 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // external-data files the load revealed.
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
   ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
+  onnx_io::LoadOptions load_options;
+  load_options.strict = options.strict;
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path, load_options));
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
                                          !loaded.external_initializers.empty()));
 
@@ -314,6 +316,7 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   report.nodes_after = pipeline.nodes_after;
   report.batchnorm = MergeDecisions(batchnorms, pipeline, graph);
   report.notes = loaded.notes;
+  report.warnings = loaded.warnings;
 
   ASSIGN_OR_RETURN(std::unique_ptr<onnx::ModelProto> model,
                    onnx_io::ExportModel(*loaded.skeleton, graph));
@@ -323,8 +326,15 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // data against the working directory, and the files are not in place yet.
   const std::string out_of_range = CheckerOutOfRange(*model);
   if (out_of_range.empty()) {
-    RETURN_IF_ERROR(RunChecker(*model, output_path));
-    report.checker_ran = true;
+    Status checked = RunChecker(*model, output_path);
+    if (!checked.ok() && loaded.checker_failed) {
+      // The input already failed it (a warning): not the passes' doing.
+      report.notes.push_back("the output fails the ONNX checker as the input did: " +
+                             checked.message());
+    } else {
+      RETURN_IF_ERROR(checked);
+      report.checker_ran = true;
+    }
   } else {
     report.notes.push_back("ONNX checker skipped on the output: " + out_of_range);
   }
@@ -343,7 +353,9 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
 
 StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
   ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+  onnx_io::LoadOptions load_options;
+  load_options.strict = options.strict;
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path, load_options));
   const ir::Model& model = loaded.model;
   const ir::Graph& graph = *model.graph;
 
@@ -354,6 +366,7 @@ StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& 
   info.producer_version = model.producer_version;
   info.nodes = static_cast<int>(graph.num_nodes());
   info.notes = loaded.notes;
+  info.warnings = loaded.warnings;
   for (const ir::Node* n : graph.nodes()) {
     const bool default_domain = n->domain().empty() || n->domain() == "ai.onnx";
     ++info.ops[default_domain ? n->op_type() : n->domain() + "." + n->op_type()];

@@ -1,4 +1,4 @@
-// bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]
+// bnfold optimize IN OUT [--passes a,b,...] [--report] [--strict] [--json]
 #include <iostream>
 
 #include "bnfold/optimizer.h"
@@ -9,11 +9,14 @@ namespace bnfold::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]\n"
+    "usage: bnfold optimize IN OUT [--passes a,b,...] [--report] [--strict] [--json]\n"
     "  writes IN with its BatchNormalization folded (weights in OUT.data when IN\n"
     "  kept them as external data or the model is over 2 GiB); never over IN.\n"
     "  --passes   passes to run, in order (default: the whole pipeline)\n"
-    "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n";
+    "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n"
+    "  --strict   refuse IN for what ONNX Runtime runs anyway (checker complaints,\n"
+    "             a graph output listed twice, a contradicted declaration) instead\n"
+    "             of warning\n";
 
 void PrintJson(const std::string& output, const OptimizeReport& r) {
   Json json;
@@ -50,6 +53,8 @@ void PrintJson(const std::string& output, const OptimizeReport& r) {
   }
   json.EndArray().Key("notes").BeginArray();
   for (const std::string& n : r.notes) json.String(n);
+  json.EndArray().Key("warnings").BeginArray();
+  for (const std::string& w : r.warnings) json.String(w);
   json.EndArray().EndObject();
   std::cout << json.str() << "\n";
 }
@@ -93,10 +98,12 @@ StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
 }
 
 int OptimizeCommand(const std::vector<std::string>& argv) {
-  StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--report", "--json", "--help"});
+  StatusOr<Args> args =
+      Args::Parse(argv, {"--passes"}, {"--report", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("optimize", args.status());
   if (std::optional<int> code = StopForUsage(*args, 2, kUsage)) return *code;
   OptimizeOptions options;
+  options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("optimize", passes.status());
@@ -106,6 +113,7 @@ int OptimizeCommand(const std::vector<std::string>& argv) {
   const std::string& output = args->positional()[1];
   StatusOr<OptimizeReport> report = OptimizeModel(input, output, options);
   if (!report.ok()) return ReportError("optimize", report.status());
+  PrintWarnings("optimize", report->warnings);
   if (args->Has("--json")) {
     PrintJson(output, *report);
   } else {

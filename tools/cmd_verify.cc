@@ -21,14 +21,16 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]\n"
     "                    [--seeds K] [--rtol R] [--atol A] [--passes a,b,...]\n"
-    "                    [--threads T] [--json]\n"
+    "                    [--threads T] [--strict] [--json]\n"
     "  runs MODEL with and without the passes on the same inputs and compares\n"
     "  every output: fails (exit 1) where |optimized - reference| > atol + rtol*max|reference|\n"
     "  (relative to the output's largest magnitude: both graphs compute in float32,\n"
     "  and near-zero elements carry rounding noise of that scale).\n"
     "  inputs not given by --input are random (uniform [-1, 1)), one set per seed\n"
     "  0..K-1 (--seeds, default 3); unknown dims take --batch (default 1).\n"
-    "  --rtol default 1e-4, --atol default 1e-5.\n";
+    "  --rtol default 1e-4, --atol default 1e-5.\n"
+    "  --strict   refuse a file for what ONNX Runtime runs anyway (checker\n"
+    "             complaints, a contradicted declaration ...) instead of warning\n";
 
 // The agreement of one output over every input set.
 struct OutputAgreement {
@@ -202,7 +204,7 @@ void PrintText(bool pass, const Session& optimized, const VerifySettings& s,
 int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--passes", "--threads"},
-      {"--random-inputs", "--json", "--help"});
+      {"--random-inputs", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   VerifySettings settings;
@@ -212,6 +214,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
 
   SessionOptions optimized_options;
   optimized_options.threads = static_cast<int>(*threads);
+  optimized_options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("verify", passes.status());
@@ -224,6 +227,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   if (!optimized.ok()) return ReportError("verify", optimized.status());
   StatusOr<std::unique_ptr<Session>> reference = Session::Open(path, reference_options);
   if (!reference.ok()) return ReportError("verify", reference.status());
+  PrintWarnings("verify", (*optimized)->warnings());
 
   std::vector<int> seeds;
   StatusOr<std::vector<std::vector<NamedTensor>>> sets =
