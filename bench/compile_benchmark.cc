@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "runtime/backend/onednn/kernels/winograd_weights.h"
+#include "runtime/backend/onednn/winograd_weights.h"
 
 namespace bnfold::bench {
 namespace {

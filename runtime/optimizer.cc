@@ -22,6 +22,7 @@
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/exporter.h"
 #include "runtime/onnx/loader.h"
 
@@ -286,29 +287,45 @@ double ShortestDecimal(float value) {
 
 std::vector<std::string> AvailablePasses() { return passes::PassManager::AvailablePasses(); }
 
-StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
-                                       const std::string& output_path,
-                                       const OptimizeOptions& options) {
-  if (output_path.empty()) return InvalidArgument("no output path given");
-  const std::string data_path = output_path + ".data";
-  // Checked before and after loading: a cheap refusal first, then the
-  // external-data files the load revealed.
-  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
-  onnx_io::LoadOptions load_options;
-  load_options.strict = options.strict;
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path, load_options));
-  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
-                                         !loaded.external_initializers.empty()));
+namespace {
 
+// The passes `names` (the default pipeline when empty), as a Session runs
+// them: with the backend's kernels evaluating constants.
+StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
+                                       bool fold_large_constants = false) {
+  return passes::PassManager::Create(names, RuntimePassOptions(fold_large_constants));
+}
+
+// Where an optimized model goes: a file (with its external-data file when
+// it needs one) and/or serialized into memory.
+onnx_io::LoadOptions StrictLoad(bool strict) {
+  onnx_io::LoadOptions load;
+  load.strict = strict;
+  return load;
+}
+
+struct OptimizeTarget {
+  std::string input_path;   // "" for a model given in memory
+  std::string output_path;  // "" for none
+  std::string* bytes = nullptr;
+};
+
+StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTarget& target,
+                                  passes::PassManager& manager) {
+  const std::string& name = target.input_path.empty() ? loaded.model.source : target.input_path;
   ir::Graph& graph = *loaded.model.graph;
   const std::vector<BatchNormKey> batchnorms = ListBatchNorms(graph);
   passes::PipelineReport pipeline;
-  RETURN_IF_ERROR(manager.Run(graph, &pipeline).WithContext(input_path));
+  RETURN_IF_ERROR(manager.Run(graph, &pipeline).WithContext(name));
 
   OptimizeReport report;
   for (const passes::PassReport& p : pipeline.passes) {
     report.passes.push_back({p.pass, p.rewrites, p.notes});
+    ConstantFoldingSummary& c = report.constant_folding;
+    c.evaluated += p.constants.evaluated;
+    c.kept_over_budget += p.constants.kept_over_budget;
+    c.bytes_added += p.constants.bytes_added;
+    c.budget_bytes = std::max(c.budget_bytes, p.constants.budget_bytes);
   }
   report.batchnorm_before = pipeline.batchnorm_before;
   report.batchnorm_after = pipeline.batchnorm_after;
@@ -325,14 +342,15 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // Checked with every weight inline: the 1.12 checker resolves external
   // data against the working directory, and the files are not in place yet.
   const std::string out_of_range = CheckerOutOfRange(*model);
+  const std::string& checked = target.output_path.empty() ? name : target.output_path;
   if (out_of_range.empty()) {
-    Status checked = RunChecker(*model, output_path);
-    if (!checked.ok() && loaded.checker_failed) {
+    Status verdict = RunChecker(*model, checked);
+    if (!verdict.ok() && loaded.checker_failed) {
       // The input already failed it (a warning): not the passes' doing.
       report.notes.push_back("the output fails the ONNX checker as the input did: " +
-                             checked.message());
+                             verdict.message());
     } else {
-      RETURN_IF_ERROR(checked);
+      RETURN_IF_ERROR(verdict);
       report.checker_ran = true;
     }
   } else {
@@ -341,21 +359,79 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
 
   const bool external = !loaded.external_initializers.empty() ||
                         model->ByteSizeLong() > onnx_io::kMaxModelFileBytes;
+  if (target.bytes != nullptr) {
+    if (external) {
+      return Unsupported(name + ": the optimized model keeps its weights in an external-data "
+                         "file; write it to a file instead of to memory");
+    }
+    if (!model->SerializeToString(target.bytes)) {
+      return Internal(name + ": cannot serialize the optimized model");
+    }
+  }
+  if (target.output_path.empty()) return report;
   if (external) {
+    const std::string data_path = target.output_path + ".data";
     RETURN_IF_ERROR(WriteWithExternalData(model.get(), loaded.external_initializers,
-                                          output_path, data_path));
+                                          target.output_path, data_path));
     report.external_data_path = data_path;
+  } else if (target.bytes != nullptr) {
+    RETURN_IF_ERROR(WriteFileAtomically(target.output_path, *target.bytes));
   } else {
-    RETURN_IF_ERROR(onnx_io::WriteModelFile(*model, output_path));
+    RETURN_IF_ERROR(onnx_io::WriteModelFile(*model, target.output_path));
   }
   return report;
 }
 
-StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
-  onnx_io::LoadOptions load_options;
-  load_options.strict = options.strict;
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path, load_options));
+}  // namespace
+
+StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
+                                       const std::string& output_path,
+                                       const OptimizeOptions& options) {
+  if (output_path.empty()) return InvalidArgument("no output path given");
+  const std::string data_path = output_path + ".data";
+  // Checked before and after loading: a cheap refusal first, then the
+  // external-data files the load revealed.
+  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(input_path, StrictLoad(options.strict)));
+  RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
+                                         !loaded.external_initializers.empty()));
+  return Optimize(std::move(loaded), {input_path, output_path, nullptr}, manager);
+}
+
+StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
+                                              std::string* optimized,
+                                              const OptimizeOptions& options) {
+  if (optimized == nullptr) return InvalidArgument("OptimizeModelToBytes: no output string");
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(input_path, StrictLoad(options.strict)));
+  return Optimize(std::move(loaded), {input_path, "", optimized}, manager);
+}
+
+StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
+                                            const std::string& output_path,
+                                            std::string* optimized,
+                                            const OptimizeOptions& options) {
+  if (output_path.empty() && optimized == nullptr) {
+    return InvalidArgument("OptimizeModelBytes: neither an output path nor an output string");
+  }
+  std::string serialized;
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
+  return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
+                  manager);
+}
+
+namespace {
+
+StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassManager& manager) {
+  const std::string& path = loaded.model.source;
   const ir::Model& model = loaded.model;
   const ir::Graph& graph = *model.graph;
 
@@ -406,6 +482,22 @@ StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& 
     info.batchnorm.push_back(std::move(bn));
   }
   return info;
+}
+
+}  // namespace
+
+StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(path, StrictLoad(options.strict)));
+  return Inspect(loaded, manager);
+}
+
+StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
+  return Inspect(loaded, manager);
 }
 
 }  // namespace bnfold

@@ -13,10 +13,14 @@
 #include <set>
 #include <unordered_map>
 
+#include "onnx/onnx_pb.h"
 #include "passes/pass.h"
+#include "runtime/backend/onednn/executor.h"
+#include "runtime/backend/onednn/memory.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/loader.h"
 
 namespace bnfold {
@@ -43,6 +47,19 @@ TensorInfo DescribeValue(const ir::Value& v) {
   return info;
 }
 
+ModelMetadata DescribeModel(const onnx::ModelProto& proto) {
+  ModelMetadata meta;
+  meta.producer_name = proto.producer_name();
+  meta.producer_version = proto.producer_version();
+  meta.domain = proto.domain();
+  meta.model_version = proto.model_version();
+  meta.description = proto.doc_string();
+  meta.graph_name = proto.graph().name();
+  meta.graph_description = proto.graph().doc_string();
+  for (const auto& prop : proto.metadata_props()) meta.custom.emplace_back(prop.key(), prop.value());
+  return meta;
+}
+
 // BNFOLD_FUSE=0 turns backend fusion off process-wide (see SessionOptions).
 bool FusionAllowedByEnvironment() {
   static const bool allowed = [] {
@@ -64,6 +81,7 @@ struct Session::Impl {
   std::vector<TensorInfo> outputs;
   std::unordered_map<std::string, size_t> output_index;
   std::unordered_map<std::string, const ir::Value*> feedable;
+  ModelMetadata metadata;
   int batchnorm_before = 0;
   int batchnorm_after = 0;
   std::vector<std::string> warnings;
@@ -141,13 +159,15 @@ struct Session::Impl {
     threads = opts.threads > 0 ? opts.threads : omp_get_num_procs();
     source = model.model.source;
     warnings = std::move(model.warnings);
+    if (model.skeleton) metadata = DescribeModel(*model.skeleton);
     // The session owns the only copy of the loaded graph: optimize it in
     // place, so a fold writes each weight nothing else reads over itself
     // and frees what it folds away. The rest of `model` goes here.
     graph = std::move(model.model.graph);
     batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     if (options.optimize) {
-      ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+      ASSIGN_OR_RETURN(passes::PassManager manager,
+                       passes::PassManager::Create(options.passes, RuntimePassOptions()));
       RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(source));
     }
     batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
@@ -360,6 +380,17 @@ struct Session::Impl {
     ++entry->profiled_runs;
   }
 
+  SessionStats Stats() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    SessionStats stats;
+    stats.plans = static_cast<int64_t>(plans.size());
+    for (const auto& [key, entry] : plans) {
+      stats.idle_contexts += static_cast<int64_t>(entry.idle.size()) +
+                             (entry.spare.load(std::memory_order_relaxed) != nullptr ? 1 : 0);
+    }
+    return stats;
+  }
+
   std::vector<PlanProfile> TakeProfile() const {
     std::lock_guard<std::mutex> lock(mutex);
     std::vector<PlanProfile> profiles;
@@ -478,6 +509,8 @@ const std::vector<TensorInfo>& Session::overridable_initializers() const {
 }
 const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
 const std::vector<std::string>& Session::warnings() const { return impl_->warnings; }
+const ModelMetadata& Session::metadata() const { return impl_->metadata; }
+SessionStats Session::stats() const { return impl_->Stats(); }
 
 Status Session::Run(const std::vector<NamedTensor>& inputs,
                     std::vector<NamedTensor>* outputs) const {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what bnfold needs from Debian 12 packages -- only what is missing,
-# so a second run costs nothing.
+# Installs what bnfold and its tests need from Debian 12 packages -- only what
+# is missing, so a second run costs nothing. Node.js and npm (for ONNX Runtime,
+# the reference the tests compare with: scripts/ort/install.sh) are installed
+# from Debian when the machine has no `node`/`npm` of its own.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,7 +12,17 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libonnx-testdata
   python3-onnx python3-numpy   # the model generators in models/
+  python3-dev pybind11-dev python3-pytest        # the Python module (python/) and its tests
+  libcpp-httplib-dev nlohmann-json3-dev wrk      # bnfold serve (tools/serve/) and its load test
+  # models/torch_export.py: real PyTorch exports for tests/models. ~300 MB to
+  # download, ~1 GB installed, ~2 min on a fresh machine (see models/README.md).
+  python3-torch python3-torchvision
 )
+
+# ONNX Runtime's npm package runs on the machine's Node.js; take Debian's only
+# when there is none (a NodeSource node already ships its own npm).
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm ca-certificates)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

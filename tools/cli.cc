@@ -7,7 +7,6 @@
 #include <random>
 
 #include "bnfold/tensor_io.h"
-#include "runtime/common/half.h"
 
 namespace bnfold::cli {
 
@@ -224,10 +223,9 @@ StatusOr<std::vector<NamedTensor>> RandomInputs(const Session& session, int64_t 
         for (int64_t i = 0; i < n; ++i) t->data_as<double>()[i] = uniform(rng);
         break;
       case DataType::kFloat16:
-        for (int64_t i = 0; i < n; ++i) t->data_as<uint16_t>()[i] = FloatToHalf(uniform(rng));
-        break;
       case DataType::kBfloat16:
-        for (int64_t i = 0; i < n; ++i) t->data_as<uint16_t>()[i] = FloatToBfloat16(uniform(rng));
+        // Rounded from the float once, as the public Tensor API does.
+        for (int64_t i = 0; i < n; ++i) t->SetFromDouble(i, uniform(rng));
         break;
       case DataType::kInt64: FillDigits<int64_t>(rng, &*t); break;
       case DataType::kInt32: FillDigits<int32_t>(rng, &*t); break;

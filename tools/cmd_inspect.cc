@@ -5,6 +5,7 @@
 
 #include "bnfold/optimizer.h"
 #include "tools/cli.h"
+#include "tools/json_reports.h"
 
 namespace bnfold::cli {
 
@@ -30,7 +31,9 @@ std::string FormatEpsilon(double epsilon) {
   return buf;
 }
 
-void PrintJson(const std::string& path, const ModelInfo& info) {
+}  // namespace
+
+std::string InspectJson(const std::string& path, const ModelInfo& info) {
   Json json;
   json.BeginObject().Key("model").String(path);
   json.Key("ir_version").Int(info.ir_version).Key("opset").Int(info.opset);
@@ -61,8 +64,10 @@ void PrintJson(const std::string& path, const ModelInfo& info) {
   json.EndArray().Key("warnings").BeginArray();
   for (const std::string& w : info.warnings) json.String(w);
   json.EndArray().EndObject();
-  std::cout << json.str() << "\n";
+  return json.str();
 }
+
+namespace {
 
 // Left-aligned columns, each as wide as its widest cell.
 void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
@@ -140,7 +145,7 @@ int InspectCommand(const std::vector<std::string>& argv) {
   if (!info.ok()) return ReportError("inspect", info.status());
   PrintWarnings("inspect", info->warnings);
   if (args->Has("--json")) {
-    PrintJson(path, *info);
+    std::cout << InspectJson(path, *info) << "\n";
   } else {
     PrintText(path, *info);
   }

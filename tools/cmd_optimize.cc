@@ -1,26 +1,38 @@
-// bnfold optimize IN OUT [--passes a,b,...] [--report] [--strict] [--json]
+// bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--strict]
+//                 [--json]
 #include <iostream>
 
 #include "bnfold/optimizer.h"
 #include "tools/cli.h"
+#include "tools/json_reports.h"
 
 namespace bnfold::cli {
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bnfold optimize IN OUT [--passes a,b,...] [--report] [--strict] [--json]\n"
+    "usage: bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report]\n"
+    "                       [--strict] [--json]\n"
     "  writes IN with its BatchNormalization folded (weights in OUT.data when IN\n"
     "  kept them as external data or the model is over 2 GiB); never over IN.\n"
     "  --passes   passes to run, in order (default: the whole pipeline)\n"
+    "  --fold-large-constants  evaluate every node of constants, however much the\n"
+    "             file grows (default: results no fold needs may add 1 MiB)\n"
     "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n"
     "  --strict   refuse IN for what ONNX Runtime runs anyway (checker complaints,\n"
     "             a graph output listed twice, a contradicted declaration) instead\n"
     "             of warning\n";
 
-void PrintJson(const std::string& output, const OptimizeReport& r) {
+}  // namespace
+
+std::string OptimizeJson(const std::string& output, const OptimizeReport& r) {
   Json json;
-  json.BeginObject().Key("output").String(output);
+  json.BeginObject().Key("output");
+  if (output.empty()) {
+    json.Null();
+  } else {
+    json.String(output);
+  }
   json.Key("external_data");
   if (r.external_data_path.empty()) {
     json.Null();
@@ -40,6 +52,10 @@ void PrintJson(const std::string& output, const OptimizeReport& r) {
   json.Key("batchnorm_after").Int(r.batchnorm_after);
   json.Key("nodes_before").Int(r.nodes_before);
   json.Key("nodes_after").Int(r.nodes_after);
+  const ConstantFoldingSummary& c = r.constant_folding;
+  json.Key("constant_folding").BeginObject().Key("evaluated").Int(c.evaluated);
+  json.Key("kept_over_budget").Int(c.kept_over_budget).Key("bytes_added").Int(c.bytes_added);
+  json.Key("budget_bytes").Int(c.budget_bytes).EndObject();
   json.Key("batchnorm").BeginArray();
   for (const BatchNormOutcome& bn : r.batchnorm) {
     json.BeginObject().Key("name").String(bn.node).Key("folded").Bool(bn.folded);
@@ -56,14 +72,26 @@ void PrintJson(const std::string& output, const OptimizeReport& r) {
   json.EndArray().Key("warnings").BeginArray();
   for (const std::string& w : r.warnings) json.String(w);
   json.EndArray().EndObject();
-  std::cout << json.str() << "\n";
+  return json.str();
 }
+
+namespace {
 
 void PrintText(const std::string& output, const OptimizeReport& r, bool detailed) {
   std::cout << "wrote " << output;
   if (!r.external_data_path.empty()) std::cout << " (weights in " << r.external_data_path << ")";
   std::cout << "\nBatchNormalization: " << r.batchnorm_before << " -> " << r.batchnorm_after
             << ", nodes: " << r.nodes_before << " -> " << r.nodes_after << "\n";
+  const ConstantFoldingSummary& c = r.constant_folding;
+  if (c.evaluated > 0 || c.kept_over_budget > 0) {
+    std::cout << "constants: " << c.evaluated << " node" << (c.evaluated == 1 ? "" : "s")
+              << " evaluated, " << c.bytes_added << " bytes added";
+    if (c.kept_over_budget > 0) {
+      std::cout << "; " << c.kept_over_budget << " kept: over the budget of " << c.budget_bytes
+                << " bytes for results no fold needs (--fold-large-constants folds them)";
+    }
+    std::cout << "\n";
+  }
   for (const std::string& n : r.notes) std::cout << "note: " << n << "\n";
   if (!detailed) return;
   std::cout << "passes:\n";
@@ -98,11 +126,12 @@ StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
 }
 
 int OptimizeCommand(const std::vector<std::string>& argv) {
-  StatusOr<Args> args =
-      Args::Parse(argv, {"--passes"}, {"--report", "--strict", "--json", "--help"});
+  StatusOr<Args> args = Args::Parse(
+      argv, {"--passes"}, {"--fold-large-constants", "--report", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("optimize", args.status());
   if (std::optional<int> code = StopForUsage(*args, 2, kUsage)) return *code;
   OptimizeOptions options;
+  options.fold_large_constants = args->Has("--fold-large-constants");
   options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
@@ -115,7 +144,7 @@ int OptimizeCommand(const std::vector<std::string>& argv) {
   if (!report.ok()) return ReportError("optimize", report.status());
   PrintWarnings("optimize", report->warnings);
   if (args->Has("--json")) {
-    PrintJson(output, *report);
+    std::cout << OptimizeJson(output, *report) << "\n";
   } else {
     PrintText(output, *report, args->Has("--report"));
   }

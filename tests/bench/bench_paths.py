@@ -11,7 +11,11 @@ RUN_JS = os.path.join(ROOT, "scripts", "ort", "run.js")
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "test_util"))
 
 
 def ort_installed():
     return os.path.isdir(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node"))
+
+
+ORT_MISSING = f"onnxruntime-node is not installed in {ORT_DIR}"

@@ -4,7 +4,8 @@ interleaved in the same process reports the overhead statistics (ordered
 nearest-rank figures over exactly --iters runs); without the flag it reports
 none; a model whose input shape is not fixed is refused with exit code 2.
 
-Exit codes: 0 pass, 1 failure, 77 skipped (ONNX Runtime not installed).
+Exit codes: 0 pass, 1 failure (also when ONNX Runtime is not installed), 77
+skipped (not installed, and BNFOLD_ALLOW_SKIP=1: tests/test_util/dependency.py).
 """
 
 import json
@@ -15,7 +16,8 @@ import tempfile
 import unittest
 
 sys.dont_write_bytecode = True  # keep tests/ and bench/ free of __pycache__
-from bench_paths import MODELS_DIR, ORT_DIR, RUN_JS, ort_installed  # noqa: E402
+from bench_paths import MODELS_DIR, ORT_DIR, ORT_MISSING, RUN_JS, ort_installed  # noqa: E402
+from dependency import require_program  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
@@ -74,7 +76,5 @@ class OverheadModelTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not ort_installed():
-        print(f"skipped: onnxruntime-node not installed in {ORT_DIR} (scripts/ort/install.sh)")
-        sys.exit(77)
+    require_program(ort_installed(), ORT_MISSING)
     unittest.main()

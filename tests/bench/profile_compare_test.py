@@ -5,7 +5,8 @@ nodes even when both write the same shape, ORT's padded NCHWc channels match,
 reorders and leftovers stand alone); scripts/ort/run.js --profile reports
 each node's median over exactly the timed runs.
 
-Exit codes: 0 pass, 1 failure, 77 skipped (ONNX Runtime not installed).
+Exit codes: 0 pass, 1 failure. Without ONNX Runtime the run.js test fails, or
+is skipped with BNFOLD_ALLOW_SKIP=1 (tests/test_util/dependency.py).
 """
 
 import json
@@ -16,7 +17,8 @@ import tempfile
 import unittest
 
 sys.dont_write_bytecode = True  # keep tests/ and bench/ free of __pycache__
-from bench_paths import MODELS_DIR, ORT_DIR, RUN_JS, ort_installed  # noqa: E402
+from bench_paths import MODELS_DIR, ORT_DIR, ORT_MISSING, RUN_JS, ort_installed  # noqa: E402
+from dependency import require, unittest_main  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -71,8 +73,7 @@ class MatchLayersTest(unittest.TestCase):
 
 class OrtProfileTest(unittest.TestCase):
     def test_mlp_nodes_over_the_timed_runs(self):
-        if not ort_installed():
-            sys.exit(77)
+        require(self, ort_installed(), ORT_MISSING)
         with tempfile.TemporaryDirectory() as work:
             feed = os.path.join(work, "x.npy")
             np.save(feed, np.random.default_rng(7).uniform(0, 1, (1, 784)).astype(np.float32))
@@ -97,4 +98,4 @@ class OrtProfileTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest_main()

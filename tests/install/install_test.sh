@@ -14,3 +14,21 @@ cmake --build "$WORK/build" > /dev/null
 MODEL=/usr/share/libonnx-testdata/data/node/test_relu/model.onnx
 "$WORK/build/consumer" "$MODEL" 18
 test -x "$WORK/prefix/bin/bnfold"
+
+# The Python package, when built: installed under the prefix's site-packages
+# (lib/python3.X/dist-packages for Debian's interpreter), importable from
+# there alone, and running a model.
+SITE="$(find "$WORK/prefix" -name _bnfold*.so -printf '%h\n' 2>/dev/null | head -1)"
+if [ -n "$SITE" ]; then
+  case "$SITE" in
+    "$WORK/prefix"/lib/python3*/*-packages/bnfold) ;;
+    *) echo "bnfold package installed at unexpected $SITE" >&2; exit 1 ;;
+  esac
+  (cd "$WORK" && PYTHONPATH="$(dirname "$SITE")" /usr/bin/python3 -c "
+import sys, numpy as np, bnfold
+assert bnfold.__file__.startswith('$WORK/prefix'), bnfold.__file__
+s = bnfold.InferenceSession('$MODEL')
+(y,) = s.run(None, {s.get_inputs()[0].name: np.linspace(-1, 1, 60, dtype=np.float32).reshape(3, 4, 5)})
+assert abs(float(y.sum()) - 15.254237) < 1e-4, y.sum()
+")
+fi

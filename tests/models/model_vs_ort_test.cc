@@ -24,6 +24,8 @@
 #include "bnfold/optimizer.h"
 #include "bnfold/session.h"
 #include "tests/models/ort_runner.h"
+#include "tests/models/output_errors.h"
+#include "tests/test_util/dependency.h"
 
 namespace bnfold {
 namespace {
@@ -87,40 +89,14 @@ StatusOr<std::vector<NamedTensor>> SeededInputs(const Session& session, const Mo
   return inputs;
 }
 
-struct Errors {
-  double normwise = 0.0;  // max |a - b| / max |b|
-  double max_abs = 0.0;
-  double max_ref = 0.0;      // max |b|
-  double elementwise = 0.0;  // max |a - b| / |b| over b != 0, for the record
-  int64_t worst = -1;
-  bool finite = true;
-};
-
-Errors Compare(const Tensor& actual, const Tensor& reference) {
-  Errors e;
-  const float* a = actual.data_as<float>();
-  const float* b = reference.data_as<float>();
-  for (int64_t i = 0; i < reference.num_elements(); ++i) {
-    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) e.finite = false;
-    const double diff = std::abs(static_cast<double>(a[i]) - b[i]);
-    if (diff > e.max_abs) {
-      e.max_abs = diff;
-      e.worst = i;
-    }
-    e.max_ref = std::max(e.max_ref, std::abs(static_cast<double>(b[i])));
-    if (b[i] != 0.0f) e.elementwise = std::max(e.elementwise, diff / std::abs(b[i]));
-  }
-  e.normwise = e.max_ref > 0.0 ? e.max_abs / e.max_ref : e.max_abs;
-  return e;
-}
-
 class ModelVsOrtTest : public ::testing::TestWithParam<std::tuple<ModelCase, bool>> {};
 
 TEST_P(ModelVsOrtTest, OutputsMatchOnnxRuntime) {
   const auto& [model_case, optimize] = GetParam();
   const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
   std::string why;
-  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  const bool available = ort.Available(&why);
+  BNFOLD_REQUIRE_DEPENDENCY(available, why);
   const std::string path = ModelPath(model_case);
   std::ifstream probe(path);
   ASSERT_TRUE(probe.good()) << path << " is missing: run scripts/models.sh";
@@ -151,7 +127,7 @@ TEST_P(ModelVsOrtTest, OutputsMatchOnnxRuntime) {
     ASSERT_EQ(got.dtype(), DataType::kFloat);
     ASSERT_EQ(want.dtype(), DataType::kFloat);
     ASSERT_EQ(got.shape(), want.shape());
-    const Errors e = Compare(got, want);
+    const testing::OutputErrors e = testing::CompareOutputs(got, want);
     EXPECT_TRUE(e.finite) << "non-finite values";
     // A reference that is all zeros would make the comparison meaningless.
     EXPECT_GT(e.max_ref, 0.0);
@@ -173,7 +149,8 @@ TEST_P(OptimizedFileTest, OnnxRuntimeGivesTheSameOutputsOnTheOptimizedFile) {
   const ModelCase& model_case = GetParam();
   const testing::OrtRunner ort = testing::OrtRunner::FromEnvironment();
   std::string why;
-  if (!ort.Available(&why)) GTEST_SKIP() << why;
+  const bool available = ort.Available(&why);
+  BNFOLD_REQUIRE_DEPENDENCY(available, why);
   const std::string path = ModelPath(model_case);
   const std::string work = std::string(BNFOLD_TEST_WORK_DIR) + "/" + model_case.name;
   const std::string optimized_path = work + "_optimized.onnx";
@@ -195,7 +172,7 @@ TEST_P(OptimizedFileTest, OnnxRuntimeGivesTheSameOutputsOnTheOptimizedFile) {
     SCOPED_TRACE("output '" + (*original)[i].name + "'");
     EXPECT_EQ((*optimized)[i].name, (*original)[i].name);
     ASSERT_EQ((*optimized)[i].tensor.shape(), (*original)[i].tensor.shape());
-    const Errors e = Compare((*optimized)[i].tensor, (*original)[i].tensor);
+    const testing::OutputErrors e = testing::CompareOutputs((*optimized)[i].tensor, (*original)[i].tensor);
     EXPECT_TRUE(e.finite);
     EXPECT_GT(e.max_ref, 0.0);
     EXPECT_LE(e.normwise, kTolerance) << "max abs " << e.max_abs << " at " << e.worst;

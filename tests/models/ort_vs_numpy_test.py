@@ -5,7 +5,8 @@ on every seed model. This validates the generated graphs' semantics, the
 Node script's .npy reading and writing, and the error criterion
 (max |ort - numpy| / max |numpy| <= 1e-4 per output; see model_vs_ort_test.cc).
 
-Exit codes: 0 pass, 1 mismatch, 77 skipped (ONNX Runtime not installed).
+Exit codes: 0 pass, 1 mismatch or ONNX Runtime not installed, 77 skipped (not
+installed, and BNFOLD_ALLOW_SKIP=1: tests/test_util/dependency.py).
 """
 
 import os
@@ -16,11 +17,13 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.dont_write_bytecode = True  # keep models/ free of __pycache__
 sys.path.insert(0, os.path.join(ROOT, "models"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "test_util"))
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 
 import numpy_ops  # noqa: E402
+from dependency import require_program  # noqa: E402
 
 TOLERANCE = 1e-4
 ORT_DIR = os.environ.get("BNFOLD_ORT_DIR", os.path.join(ROOT, ".cache", "ort"))
@@ -62,9 +65,8 @@ def run_ort(path, feeds, num_outputs, work):
 
 
 def main():
-    if not os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node")):
-        print(f"skipped: onnxruntime-node not installed in {ORT_DIR} (scripts/ort/install.sh)")
-        return 77
+    require_program(os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node")),
+                    f"onnxruntime-node is not installed in {ORT_DIR}")
     failures = 0
     for seed, (name, (batch, distribution)) in enumerate(CASES.items()):
         path = os.path.join(MODELS_DIR, f"{name}.onnx")

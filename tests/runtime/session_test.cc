@@ -49,6 +49,29 @@ TEST(SessionTest, DescribesInputsAndOutputs) {
   EXPECT_EQ(session->outputs()[0].name, "y");
 }
 
+TEST(SessionTest, StatsCountPlansAndPooledContexts) {
+  auto session = OpenRelu();
+  EXPECT_EQ(session->stats().plans, 0);
+  EXPECT_EQ(session->stats().idle_contexts, 0);
+  std::mt19937 rng(3);
+  for (int64_t batch : {1, 2, 1, 4}) {
+    std::vector<NamedTensor> out;
+    ASSERT_TRUE(session->Run({{"x", RandomInput(batch, &rng)}}, &out).ok());
+  }
+  EXPECT_EQ(session->stats().plans, 3);
+  EXPECT_EQ(session->stats().idle_contexts, 3);  // one per plan after sequential runs
+}
+
+TEST(SessionTest, NamedOutputWithoutDataIsAllocated) {
+  auto session = OpenRelu();
+  std::mt19937 rng(4);
+  Tensor in = RandomInput(3, &rng);
+  std::vector<NamedTensor> out = {{"y", Tensor()}};
+  ASSERT_TRUE(session->Run({{"x", in}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  ExpectRelu(in, out[0].tensor);
+}
+
 TEST(SessionTest, NewBatchSizeCompilesANewPlanAndOldOnesStillWork) {
   auto session = OpenRelu();
   std::mt19937 rng(1);

@@ -8,6 +8,11 @@
 
 namespace bnfold::onednn {
 
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine* const engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
 int64_t TensorDesc::num_elements() const {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;

@@ -43,6 +43,9 @@ dnnl::memory::data_type ToDnnlType(DataType dtype);
 dnnl::memory::format_tag PlainTag(size_t rank);
 dnnl::memory::desc PlainDesc(DataType dtype, const std::vector<int64_t>& dims);
 
+// The process-wide oneDNN CPU engine.
+const dnnl::engine& CpuEngine();
+
 // Per-execution-context state of a kernel (e.g. its oneDNN memory objects).
 class KernelState {
  public:

@@ -5,18 +5,28 @@ namespace bnfold::onednn {
 const KernelRegistry& KernelRegistry::Global() {
   static const KernelRegistry* const registry = [] {
     auto* r = new KernelRegistry();
-    RegisterActivationKernels(*r);
-    RegisterBinaryKernels(*r);
-    RegisterCastKernels(*r);
-    RegisterConvKernels(*r);
-    RegisterGemmKernels(*r);
-    RegisterNormalizationKernels(*r);
-    RegisterPoolKernels(*r);
-    RegisterReduceKernels(*r);
-    RegisterResizeKernels(*r);
-    RegisterShapeKernels(*r);
-    RegisterSoftmaxKernels(*r);
-    RegisterTensorKernels(*r);
+    // Every op family, one file each in kernels/, and the ops it runs.
+    RegisterActivationKernels(*r);     // Relu, LeakyRelu, Elu, Selu, Sigmoid, HardSigmoid,
+                                       // HardSwish, Tanh, Softplus, Softsign, Exp, Log, Sqrt,
+                                       // Neg, Abs, Reciprocal, Floor, Ceil, Erf, Clip
+    RegisterBinaryKernels(*r);         // Add, Sub, Mul, Div, Pow, PRelu, Max, Min, Sum, Mean
+    RegisterCastKernels(*r);           // Cast
+    RegisterConcatKernels(*r);         // Concat, Split
+    RegisterConstantKernels(*r);       // Constant, ConstantOfShape
+    RegisterConvKernels(*r);           // Conv, ConvTranspose
+    RegisterGatherKernels(*r);         // Gather
+    RegisterGemmKernels(*r);           // Gemm, MatMul
+    RegisterNormalizationKernels(*r);  // BatchNormalization, InstanceNormalization, LRN
+    RegisterPadKernels(*r);            // Pad
+    RegisterPoolKernels(*r);           // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool
+    RegisterReduceKernels(*r);         // ReduceSum, ReduceMean, ReduceMax, ReduceMin
+    RegisterReshapeKernels(*r);        // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout
+    RegisterResizeKernels(*r);         // Resize, Upsample
+    RegisterShapeKernels(*r);          // Shape
+    RegisterSliceKernels(*r);          // Slice
+    RegisterSoftmaxKernels(*r);        // Softmax, LogSoftmax
+    RegisterTileKernels(*r);           // Tile, Expand
+    RegisterTransposeKernels(*r);      // Transpose, DepthToSpace, SpaceToDepth
     return r;
   }();
   return *registry;

@@ -1,6 +1,6 @@
 // Kernels registered by op kind. Each op family registers its kernels from
-// its own file (kernels/*.cc) through one Register*Kernels function, listed
-// once in kernel_registry.cc.
+// its own file (kernels/<family>.cc) through one Register<Family>Kernels
+// function, listed once in kernel_registry.cc with the ops it runs.
 #pragma once
 
 #include <memory>
@@ -33,18 +33,26 @@ std::unique_ptr<Kernel> MakeKernel() {
   return std::make_unique<K>();
 }
 
-// One per family file in kernels/.
+// One per family file in kernels/ (kernels/<family>.cc), each called once
+// from KernelRegistry::Global in kernel_registry.cc.
 void RegisterActivationKernels(KernelRegistry& registry);
 void RegisterBinaryKernels(KernelRegistry& registry);
 void RegisterCastKernels(KernelRegistry& registry);
+void RegisterConcatKernels(KernelRegistry& registry);
+void RegisterConstantKernels(KernelRegistry& registry);
 void RegisterConvKernels(KernelRegistry& registry);
+void RegisterGatherKernels(KernelRegistry& registry);
 void RegisterGemmKernels(KernelRegistry& registry);
 void RegisterNormalizationKernels(KernelRegistry& registry);
+void RegisterPadKernels(KernelRegistry& registry);
 void RegisterPoolKernels(KernelRegistry& registry);
 void RegisterReduceKernels(KernelRegistry& registry);
+void RegisterReshapeKernels(KernelRegistry& registry);
 void RegisterResizeKernels(KernelRegistry& registry);
 void RegisterShapeKernels(KernelRegistry& registry);
+void RegisterSliceKernels(KernelRegistry& registry);
 void RegisterSoftmaxKernels(KernelRegistry& registry);
-void RegisterTensorKernels(KernelRegistry& registry);
+void RegisterTileKernels(KernelRegistry& registry);
+void RegisterTransposeKernels(KernelRegistry& registry);
 
 }  // namespace bnfold::onednn

@@ -1,11 +1,10 @@
-// A compiled plan: the steps to run a graph for one set of input shapes, and
-// the per-execution-context state that runs it. A Plan is immutable once
-// built and shared by every concurrent run; each run uses its own ExecState.
+// A compiled plan: the steps to run a graph for one set of input shapes. A
+// Plan is immutable once built (planner.h) and shared by every concurrent
+// run; each run uses its own ExecState (executor.h).
 #pragma once
 
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -92,28 +91,7 @@ struct FeedSpec {
   std::shared_ptr<const Tensor> value;
 };
 
-// Constants the planner reordered into a oneDNN layout, shared by the
-// plans compiled with this cache (a session's plans for batch 1 and batch 8
-// use the same blocked 1x1 Conv weights: ResNet-50 has 38 of them). An entry
-// keeps neither its source nor its result alive, so it never outlives the
-// plans using it, and a source is known by its tensor object, not by an
-// address a new tensor could reuse. Thread-safe.
-class ReorderedConstantCache {
- public:
-  // `source` in `layout` if a live plan holds it, else null.
-  std::shared_ptr<void> Find(const ir::ConstTensorPtr& source, const dnnl::memory::desc& layout);
-  void Insert(const ir::ConstTensorPtr& source, const dnnl::memory::desc& layout,
-              const std::shared_ptr<void>& data);
-
- private:
-  struct Entry {
-    std::weak_ptr<const Tensor> source;
-    dnnl::memory::desc layout;
-    std::weak_ptr<void> data;
-  };
-  std::mutex mutex_;
-  std::vector<Entry> entries_;
-};
+class ReorderedConstantCache;  // memory.h
 
 struct CompileOptions {
   int threads = 1;
@@ -121,11 +99,13 @@ struct CompileOptions {
   // the Conv/Gemm/MatMul before them (fusion.h). Off: one step per node.
   bool fuse = true;
   // At batch 2 or more, run the early convolutions image by image (see
-  // ImageLoop and the image loop section of compiler.cc). Off: every step sees the
+  // ImageLoop and image_loop.h). Off: every step sees the
   // whole batch.
   bool image_loop = true;
   // Null: this plan's reordered constants are its own.
   std::shared_ptr<ReorderedConstantCache> constant_cache;
+  // Larger outputs are refused before anything is allocated for them.
+  size_t max_tensor_bytes = kMaxTensorBytes;
 };
 
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'
@@ -140,67 +120,7 @@ StatusOr<std::shared_ptr<const Plan>> CompilePlan(
     const ir::Graph& graph, const std::vector<FeedSpec>& feeds, const CompileOptions& options,
     std::vector<std::string>* wanted_values = nullptr);
 
-// The memory and kernel states one run needs. Not thread-safe: one per
-// concurrent run.
-class ExecState {
- public:
-  explicit ExecState(std::shared_ptr<const Plan> plan);
-  ~ExecState();
-  ExecState(const ExecState&) = delete;
-  ExecState& operator=(const ExecState&) = delete;
-
-  const Plan& plan() const { return *plan_; }
-  // `inputs[i]` points at the data of plan().inputs[i] (plain layout).
-  Status Run(const std::vector<const void*>& inputs);
-  // Data of graph output `i` after Run (plain layout).
-  const void* output(size_t i) const;
-
-  // Profiling: from now on each Run times every step (two clock reads per
-  // step) and the first such run records what ran each step.
-  void EnableProfiling();
-  // Milliseconds each step of plan().steps took in the last Run, the image
-  // loop's images summed. Empty unless profiling.
-  const std::vector<double>& step_ms() const { return step_ms_; }
-  // What ran each step: the oneDNN primitives' kinds and implementations
-  // ("convolution jit_1x1:avx512_core"), joined by ", " when several, or
-  // "bnfold" for the runtime's own code. Known after the first profiled run.
-  const std::vector<std::string>& step_implementations() const { return step_implementations_; }
-
- private:
-  struct StepPointers {
-    std::vector<const void*> inputs;
-    std::vector<void*> outputs;
-  };
-  // Step `step`'s input `index` is fed input `slot`.
-  struct InputPatch {
-    size_t step;
-    size_t index;
-    int slot;
-  };
-
-  std::shared_ptr<const Plan> plan_;
-  std::shared_ptr<void> arena_;
-  std::shared_ptr<void> scratchpad_;
-  std::vector<StepPointers> step_pointers_;
-  std::vector<InputPatch> input_patches_;
-  std::vector<const void*> output_pointers_;
-  std::vector<int> output_slots_;  // fed input a graph output aliases, or -1
-  std::vector<std::unique_ptr<KernelState>> states_;  // per step
-  dnnl::stream stream_;
-  bool profiling_ = false;
-  bool named_ = false;  // step_implementations_ filled
-  std::vector<double> step_ms_;
-  std::vector<std::string> step_implementations_;
-
-  Status RunStep(size_t step, int64_t image);
-  // RunStep, timed into step_ms_; the first time also names what ran it.
-  Status RunStepProfiled(size_t step, int64_t image);
-};
-
 // Unsupported (naming op, node, domain and opset) when no kernel runs `node`.
 Status CheckKernelExists(const ir::Node& node);
-
-// The process-wide oneDNN CPU engine.
-const dnnl::engine& CpuEngine();
 
 }  // namespace bnfold::onednn

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bnfold/status.h"
@@ -28,6 +29,11 @@ struct OptimizeOptions {
   std::vector<std::string> passes;
   // As SessionOptions::strict: refuse what would otherwise be a warning.
   bool strict = false;
+  // fold-constants evaluates every node of constants, however much the
+  // written model grows. Off: results that no fold needs are kept as the
+  // nodes computing them once they would add more than a budget (1 MiB) of
+  // constants, so a ConstantOfShape does not turn a small file into a huge one.
+  bool fold_large_constants = false;
 };
 
 struct PassSummary {
@@ -46,12 +52,21 @@ struct BatchNormOutcome {
   std::string reason;
 };
 
+// What fold-constants did to the model's constants.
+struct ConstantFoldingSummary {
+  int evaluated = 0;          // nodes replaced by the constants they compute
+  int kept_over_budget = 0;   // nodes kept because their results were too large
+  int64_t bytes_added = 0;    // growth of the constants (negative: they shrank)
+  int64_t budget_bytes = 0;   // growth allowed for results no fold needs
+};
+
 struct OptimizeReport {
   std::vector<PassSummary> passes;
   int batchnorm_before = 0;
   int batchnorm_after = 0;
   int nodes_before = 0;
   int nodes_after = 0;
+  ConstantFoldingSummary constant_folding;
   // One entry per BatchNormalization of the input model, in graph order.
   std::vector<BatchNormOutcome> batchnorm;
   // The external-data file written next to the output ("" when the weights
@@ -80,6 +95,22 @@ struct OptimizeReport {
 StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
                                        const std::string& output_path,
                                        const OptimizeOptions& options = {});
+
+// OptimizeModel into memory: the optimized model, serialized, in
+// `*optimized`. Refused (kUnsupported) when its weights would need an
+// external-data file (the input kept them external, or it is over 2 GiB).
+StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
+                                              std::string* optimized,
+                                              const OptimizeOptions& options = {});
+
+// OptimizeModel for a model held in memory (a serialized ModelProto, named
+// "<memory>" in errors; external data is refused). Writes `output_path`
+// atomically when it is not empty, and stores the serialized result in
+// `*optimized` when that is not null; at least one of the two is required.
+StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
+                                            const std::string& output_path,
+                                            std::string* optimized,
+                                            const OptimizeOptions& options = {});
 
 // One BatchNormalization as `bnfold inspect` shows it.
 struct BatchNormInfo {
@@ -123,5 +154,8 @@ struct InspectOptions {
 
 StatusOr<ModelInfo> InspectModel(const std::string& path,
                                  const InspectOptions& options = {});
+// InspectModel for a serialized ModelProto held in memory.
+StatusOr<ModelInfo> InspectModelBytes(std::string_view model,
+                                      const InspectOptions& options = {});
 
 }  // namespace bnfold

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bnfold/status.h"
@@ -51,6 +52,28 @@ struct TensorInfo {
   std::vector<int64_t> shape;
   // Symbolic name of each dimension ("" when none), e.g. "batch".
   std::vector<std::string> dim_names;
+};
+
+// What the model file says about itself: the ModelProto's and its graph's
+// descriptive fields, as onnxruntime's ModelMetadata reports them.
+struct ModelMetadata {
+  std::string producer_name;
+  std::string producer_version;
+  std::string domain;
+  int64_t model_version = 0;
+  std::string description;        // the model's doc_string
+  std::string graph_name;
+  std::string graph_description;  // the graph's doc_string
+  // metadata_props, in file order.
+  std::vector<std::pair<std::string, std::string>> custom;
+};
+
+// A snapshot of what a session holds, for a server's metrics.
+struct SessionStats {
+  // Compiled plans cached: one per distinct set of input shapes seen.
+  int64_t plans = 0;
+  // Execution contexts (activation memory) kept for reuse across runs.
+  int64_t idle_contexts = 0;
 };
 
 // One step of a compiled plan over the profiled runs.
@@ -98,14 +121,19 @@ class Session {
   // override the stored value.
   const std::vector<TensorInfo>& overridable_initializers() const;
   const std::vector<TensorInfo>& outputs() const;
+  const ModelMetadata& metadata() const;
 
   // Runs the model. Thread-safe: concurrent calls on one session are allowed.
   //
   // `outputs`: when empty, it is filled with one owned tensor per graph
   // output, in graph order. When the caller pre-fills it with named tensors
   // (e.g. Tensor::Wrap over its own buffers), each named output is written
-  // into that buffer, which must have the exact dtype and shape; outputs not
+  // into that buffer, which must have the exact dtype and shape, or, for a
+  // tensor without data (Tensor()), into a new owned tensor; outputs not
   // named are not returned.
+  //
+  // Inputs are read in place, not copied: each buffer must stay alive and
+  // unchanged until Run returns, and be aligned for its element type.
   Status Run(const std::vector<NamedTensor>& inputs,
              std::vector<NamedTensor>* outputs) const;
 
@@ -117,6 +145,8 @@ class Session {
   // What was wrong with the file but did not stop it from opening (see
   // SessionOptions::strict), one line each naming the file.
   const std::vector<std::string>& warnings() const;
+
+  SessionStats stats() const;
 
   // How many BatchNormalization nodes the graph has before/after the passes.
   int batchnorm_count_before() const;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/backend/onednn/executor.h"
+#include "runtime/backend/onednn/memory.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
 #include "tests/passes/reference_evaluator.h"

@@ -1,4 +1,4 @@
-// Views in the planner (compiler.cc): Reshape-like ops and Transpose alias
+// Views in the planner (planner.cc): Reshape-like ops and Transpose alias
 // their input instead of copying it. Each test counts the plan's steps and
 // compares the outputs with references computed here: bit-exact where only
 // data moves, within float tolerance where a Conv computes.
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bnfold/session.h"
+#include "runtime/backend/onednn/executor.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/onnx/loader.h"
 #include "tests/test_util/onnx_text.h"

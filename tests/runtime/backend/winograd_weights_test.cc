@@ -1,7 +1,7 @@
 // The planner's Winograd weight transform (kernels/winograd_weights.h)
 // against oneDNN's own reorder into the same layout, and a Winograd Conv
 // compiled through the planner against a double-precision convolution.
-#include "runtime/backend/onednn/kernels/winograd_weights.h"
+#include "runtime/backend/onednn/winograd_weights.h"
 
 #include <gtest/gtest.h>
 

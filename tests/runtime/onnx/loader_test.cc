@@ -15,6 +15,7 @@
 #include "runtime/ir/op_kind.h"
 #include "runtime/ir/op_versions.h"
 #include "tests/runtime/onnx/test_models.h"
+#include "tests/test_util/dependency.h"
 
 namespace bnfold::onnx_io {
 namespace {
@@ -295,7 +296,7 @@ TEST(LoaderTest, LoadsTheOpset1ConformanceModels) {
       "test_softsign_example"};
   const std::string root = TestDataRoot() + "/node/";
   struct stat st {};
-  if (::stat(root.c_str(), &st) != 0) GTEST_SKIP() << "no ONNX test data at " << root;
+  BNFOLD_REQUIRE_DEPENDENCY(::stat(root.c_str(), &st) == 0, "no ONNX test data at " + root);
   for (const std::string& name : cases) {
     StatusOr<LoadedModel> loaded = LoadModelFile(root + name + "/model.onnx");
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -348,7 +349,7 @@ TEST(LoaderTest, EveryConformanceModelLoadsOrIsRefusedOnOneLine) {
     }
     closedir(d);
   }
-  if (!any) GTEST_SKIP() << "no ONNX test data at " << TestDataRoot();
+  BNFOLD_REQUIRE_DEPENDENCY(any, "no ONNX test data at " + TestDataRoot());
   EXPECT_GE(in_scope, 500);
   RecordProperty("in_scope", in_scope);
   RecordProperty("others_loaded", others_loaded);

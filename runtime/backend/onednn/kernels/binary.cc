@@ -9,10 +9,10 @@
 #include <optional>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/elementwise_broadcast.h"
-#include "runtime/backend/onednn/kernels/elementwise_layout.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
-#include "runtime/backend/onednn/kernels/reorder.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_broadcast.h"
+#include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/reorder.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {

@@ -34,13 +34,13 @@
 #include <type_traits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/conv_geometry.h"
-#include "runtime/backend/onednn/kernels/conv_weights.h"
-#include "runtime/backend/onednn/kernels/f32_bridge.h"
-#include "runtime/backend/onednn/kernels/image_split.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
-#include "runtime/backend/onednn/kernels/narrow_conv.h"
-#include "runtime/backend/onednn/kernels/post_ops.h"
+#include "runtime/backend/onednn/kernels/support/conv_geometry.h"
+#include "runtime/backend/onednn/kernels/support/conv_weights.h"
+#include "runtime/backend/onednn/kernels/support/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/support/image_split.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/post_ops.h"
+#include "runtime/backend/onednn/kernels/x86/narrow_conv.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {

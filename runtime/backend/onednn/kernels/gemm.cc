@@ -13,11 +13,11 @@
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/conv_weights.h"
-#include "runtime/backend/onednn/kernels/f32_bridge.h"
-#include "runtime/backend/onednn/kernels/gemv.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
-#include "runtime/backend/onednn/kernels/post_ops.h"
+#include "runtime/backend/onednn/kernels/support/conv_weights.h"
+#include "runtime/backend/onednn/kernels/support/f32_bridge.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/post_ops.h"
+#include "runtime/backend/onednn/kernels/x86/gemv.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {

@@ -19,9 +19,9 @@
 #include <type_traits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/axis_map.h"
-#include "runtime/backend/onednn/kernels/kernel_util.h"
-#include "runtime/backend/onednn/kernels/shape_operand.h"
+#include "runtime/backend/onednn/kernels/support/axis_map.h"
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/shape_operand.h"
 #include "runtime/common/half.h"
 #include "runtime/common/status_macros.h"
 

@@ -1,4 +1,5 @@
-// Shape-family kernels (kernels/shape.cc) through the public Session API,
+// Shape-family kernels (kernels/reshape.cc, shape.cc, constant.cc, Expand in
+// tile.cc) through the public Session API,
 // against hand-computed results.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
-// Data-movement kernels (kernels/tensor.cc) through the public Session API,
-// against hand-computed results (and the ONNX spec's worked examples).
+// Data-movement kernels (kernels/transpose.cc, slice.cc, pad.cc, tile.cc,
+// concat.cc, gather.cc) through the public Session API, against
+// hand-computed results (and the ONNX spec's worked examples).
 #include <gtest/gtest.h>
 
 #include <limits>
