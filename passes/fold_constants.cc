@@ -4,6 +4,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "passes/fold/linear_op.h"
+
 namespace bnfold::passes {
 
 namespace {
@@ -11,11 +13,6 @@ namespace {
 bool IsAffineKind(ir::OpKind kind) {
   return kind == ir::OpKind::kBatchNormalization || kind == ir::OpKind::kMul ||
          kind == ir::OpKind::kAdd || kind == ir::OpKind::kSub || kind == ir::OpKind::kDiv;
-}
-
-bool IsLinearOpKind(ir::OpKind kind) {
-  return kind == ir::OpKind::kConv || kind == ir::OpKind::kConvTranspose ||
-         kind == ir::OpKind::kGemm || kind == ir::OpKind::kMatMul;
 }
 
 // Ops that only move data: a fold may look through them (shape_fold.h).
@@ -95,7 +92,7 @@ class FoldNeeds {
       }
       return true;
     }
-    if (IsLinearOpKind(kind)) {  // weights of a linear op next to a BN or affine op
+    if (IsLinearKind(kind)) {  // weights of a linear op next to a BN or affine op
       return (i == 1 || (i == 2 && kind != ir::OpKind::kMatMul)) &&
              (Reaches(reader.output(0), true, IsAffineKind) ||
               Reaches(reader.input(0), false, IsAffineKind));
@@ -103,8 +100,8 @@ class FoldNeeds {
     if (IsAffineKind(kind)) {  // the constant of Mul/Add/Sub/Div next to a linear op
       const ir::Value* data = reader.num_inputs() == 2 ? reader.input(1 - i) : nullptr;
       return data != nullptr && !data->constant_data() &&
-             (Reaches(data, false, IsLinearOpKind) ||
-              Reaches(reader.output(0), true, IsLinearOpKind));
+             (Reaches(data, false, IsLinearKind) ||
+              Reaches(reader.output(0), true, IsLinearKind));
     }
     return false;
   }

@@ -23,6 +23,15 @@ struct BatchNormDecision {
   std::string reason;       // why it was not folded, when not
 };
 
+// The outcome for another node a pass looked at (each Transpose, for
+// cancel-transposes): what it did to it, or why it left it.
+struct NodeDecision {
+  std::string node;  // the node's name (or description)
+  std::string op;
+  bool changed = false;
+  std::string outcome;  // what was done, or the reason it was not
+};
+
 // What fold-constants did with the graph's constants (zero for other passes).
 struct ConstantFoldingStats {
   int evaluated = 0;          // nodes replaced by the constants they compute
@@ -36,6 +45,7 @@ struct PassReport {
   int rewrites = 0;
   std::vector<BatchNormDecision> batchnorm;
   std::vector<std::string> notes;
+  std::vector<NodeDecision> nodes;
   ConstantFoldingStats constants;
 };
 

@@ -430,6 +430,35 @@ StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
 
 namespace {
 
+// What the passes did with each Transpose of `graph`: the first change any
+// pass made, else every pass's reason for leaving it.
+std::vector<TransposeInfo> TransposeOutcomes(const ir::Graph& graph,
+                                             const passes::PipelineReport& report) {
+  std::vector<TransposeInfo> outcomes;
+  for (const ir::Node* n : graph.nodes()) {
+    if (n->kind() != ir::OpKind::kTranspose) continue;
+    TransposeInfo t;
+    t.name = n->name().empty() ? n->Describe() : n->name();
+    for (const passes::PassReport& pass : report.passes) {
+      for (const passes::NodeDecision& d : pass.nodes) {
+        if (d.node != n->name() && d.node != n->Describe()) continue;
+        if (d.changed && !t.changed) {
+          t.changed = true;
+          t.outcome = d.outcome;
+        } else if (!t.changed && !d.changed) {
+          const std::string reason = pass.pass + ": " + d.outcome;
+          if (t.outcome.find(reason) == std::string::npos) {
+            t.outcome += (t.outcome.empty() ? "" : "; ") + reason;
+          }
+        }
+      }
+    }
+    if (t.outcome.empty()) t.outcome = "no pass in the pipeline reported on it";
+    outcomes.push_back(std::move(t));
+  }
+  return outcomes;
+}
+
 StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassManager& manager) {
   const std::string& path = loaded.model.source;
   const ir::Model& model = loaded.model;
@@ -481,6 +510,7 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
     bn.diagnostics = passes::DiagnoseBatchNorm(*n, model.producer_name);
     info.batchnorm.push_back(std::move(bn));
   }
+  info.transposes = TransposeOutcomes(graph, pipeline);
   return info;
 }
 

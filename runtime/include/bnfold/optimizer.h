@@ -130,6 +130,14 @@ struct BatchNormInfo {
   std::vector<std::string> diagnostics;
 };
 
+// A Transpose as `bnfold inspect` shows it: what cancel-transposes did with
+// it, or why it stayed.
+struct TransposeInfo {
+  std::string name;  // node name, or "Transpose #N" if unnamed
+  bool changed = false;  // cancelled, merged with another, or moved to a graph output
+  std::string outcome;   // what was done, or "pass: reason" for each pass that left it
+};
+
 struct ModelInfo {
   int64_t ir_version = 0;
   int64_t opset = 0;  // default ONNX domain
@@ -139,6 +147,7 @@ struct ModelInfo {
   // Op type (with "domain." prefix outside the default domain) -> count.
   std::map<std::string, int> ops;
   std::vector<BatchNormInfo> batchnorm;
+  std::vector<TransposeInfo> transposes;
   // Facts from loading (e.g. the checker was skipped, and why).
   std::vector<std::string> notes;
   // What was wrong with the file but did not stop it from loading.
