@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Rewrites tests/conformance/expectations/*.txt from what `bnfold check-case`
-reports now: a case stays listed while it fails (optimized or not), a case
+reports now: a case stays listed while it fails (with the passes on or
+off; a status suffixed @optimized/@unoptimized fails only that way), a case
 that passes both ways is dropped, a failing case that no file lists is added
 to the file of its op family (runtime/ir/op_kind.h's BNFOLD_OPS_* lists;
 core.txt for the rest, undeclared.txt for ops bnfold does not declare) with
@@ -83,12 +84,24 @@ def main():
         a, b = optimized[c], plain[c]
         if a["status"] != "pass" or b["status"] != "pass":
             r = a if a["status"] != "pass" else b
-            failing[c] = (r["status"], " ".join(r["reason"].split()) or "(no reason)")
+            status = r["status"]
+            if a["status"] == "pass":
+                status += "@unoptimized"
+            elif b["status"] == "pass":
+                status += "@optimized"
+            failing[c] = (status, " ".join(r["reason"].split()) or "(no reason)")
 
-    # Drop passing cases from every file.
+    # Drop passing cases from every file; keep hand-written reasons but
+    # refresh the status (which mode fails may change).
     for name, lines in files.items():
-        files[name] = [l for l in lines
-                       if not l or l.startswith("#") or l.split()[0] in failing]
+        kept = []
+        for l in lines:
+            if not l or l.startswith("#"):
+                kept.append(l)
+            elif l.split()[0] in failing:
+                case, _, rest = l.split(" ", 2) + [""] * (3 - len(l.split(" ", 2)))
+                kept.append(f"{case} {failing[case][0]} {rest}".rstrip())
+        files[name] = kept
     # Add unlisted failures to their family's file.
     for c, (status, reason) in failing.items():
         if c in listed:
