@@ -31,8 +31,12 @@ TensorInfo DescribeValue(const ir::Value& v) {
   TensorInfo info;
   info.name = v.name();
   info.dtype = v.dtype();
-  if (v.shape()) {
-    for (const ir::Dim& d : *v.shape()) {
+  // bnfold's type; the declaration where bnfold does not know the rank.
+  const std::optional<ir::StaticShape>& shape =
+      v.shape() || !v.declared_type() ? v.shape() : v.declared_type()->shape;
+  if (info.dtype == DataType::kUndefined && v.declared_type()) info.dtype = v.declared_type()->dtype;
+  if (shape) {
+    for (const ir::Dim& d : *shape) {
       info.shape.push_back(d.is_fixed() ? d.value : -1);
       info.dim_names.push_back(d.param);
     }
@@ -80,6 +84,7 @@ struct Session::Impl {
   ModelMetadata metadata;
   int batchnorm_before = 0;
   int batchnorm_after = 0;
+  std::vector<std::string> warnings;
 
   // An execution context and the input pointers of its run (kept, so that
   // a run allocates nothing).
@@ -153,6 +158,7 @@ struct Session::Impl {
     options = opts;
     threads = opts.threads > 0 ? opts.threads : omp_get_num_procs();
     source = model.model.source;
+    warnings = std::move(model.warnings);
     if (model.skeleton) metadata = DescribeModel(*model.skeleton);
     // The session owns the only copy of the loaded graph: optimize it in
     // place, so a fold writes each weight nothing else reads over itself
@@ -468,9 +474,20 @@ struct Session::Impl {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
+namespace {
+
+onnx_io::LoadOptions LoadOptionsFor(const SessionOptions& options) {
+  onnx_io::LoadOptions load;
+  load.strict = options.strict;
+  return load;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Session>> Session::Open(const std::string& path,
                                                  const SessionOptions& options) {
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(path, LoadOptionsFor(options)));
   auto impl = std::make_unique<Impl>();
   RETURN_IF_ERROR(impl->Init(std::move(loaded), options));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -480,7 +497,7 @@ StatusOr<std::unique_ptr<Session>> Session::OpenFromBytes(std::string_view bytes
                                                           const SessionOptions& options,
                                                           const std::string& base_dir) {
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
-                   onnx_io::LoadModelBytes(bytes, base_dir, "<memory>"));
+                   onnx_io::LoadModelBytes(bytes, base_dir, "<memory>", LoadOptionsFor(options)));
   auto impl = std::make_unique<Impl>();
   RETURN_IF_ERROR(impl->Init(std::move(loaded), options));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -491,6 +508,7 @@ const std::vector<TensorInfo>& Session::overridable_initializers() const {
   return impl_->overridable;
 }
 const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
+const std::vector<std::string>& Session::warnings() const { return impl_->warnings; }
 const ModelMetadata& Session::metadata() const { return impl_->metadata; }
 SessionStats Session::stats() const { return impl_->Stats(); }
 

@@ -21,14 +21,16 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]\n"
     "                    [--seeds K] [--rtol R] [--atol A] [--passes a,b,...]\n"
-    "                    [--threads T] [--json]\n"
+    "                    [--threads T] [--strict] [--json]\n"
     "  runs MODEL with and without the passes on the same inputs and compares\n"
     "  every output: fails (exit 1) where |optimized - reference| > atol + rtol*max|reference|\n"
     "  (relative to the output's largest magnitude: both graphs compute in float32,\n"
     "  and near-zero elements carry rounding noise of that scale).\n"
     "  inputs not given by --input are random (uniform [-1, 1)), one set per seed\n"
     "  0..K-1 (--seeds, default 3); unknown dims take --batch (default 1).\n"
-    "  --rtol default 1e-4, --atol default 1e-5.\n";
+    "  --rtol default 1e-4, --atol default 1e-5.\n"
+    "  --strict   refuse a file for what ONNX Runtime runs anyway (checker\n"
+    "             complaints, a contradicted declaration ...) instead of warning\n";
 
 Status ReadSettings(const Args& args, VerifySettings* s) {
   StatusOr<int64_t> batch = args.GetInt("--batch", s->batch);
@@ -87,7 +89,7 @@ void PrintText(const VerifyResult& r, const VerifySettings& s) {
 int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--passes", "--threads"},
-      {"--random-inputs", "--json", "--help"});
+      {"--random-inputs", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   VerifySettings settings;
@@ -97,6 +99,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
 
   SessionOptions optimized_options;
   optimized_options.threads = static_cast<int>(*threads);
+  optimized_options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("verify", passes.status());
@@ -111,6 +114,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<VerifyResult> result = VerifyModel(open, optimized_options, *given,
                                               args->Has("--random-inputs"), settings, path);
   if (!result.ok()) return ReportError("verify", result.status());
+  PrintWarnings("verify", result->warnings);
   if (args->Has("--json")) {
     std::cout << VerifyJson(*result, settings) << "\n";
   } else {

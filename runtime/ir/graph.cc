@@ -371,6 +371,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->dtype_ = v->dtype_;
     c->shape_ = v->shape_;
     c->declared_type_ = v->declared_type_;
+    c->unknown_type_reason_ = v->unknown_type_reason_;
     c->constant_data_ = v->constant_data_;
     c->is_initializer_ = v->is_initializer_;
     c->overridable_ = v->overridable_;
