@@ -12,6 +12,7 @@
 
 #include "bench/bench_util.h"
 #include "passes/pass.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/loader.h"
 
 namespace bnfold::bench {
@@ -33,7 +34,8 @@ void BM_Passes(benchmark::State& state, const std::string& model,
                const std::vector<std::string>& passes) {
   const StatusOr<onnx_io::LoadedModel>& loaded = LoadedSeedModel(model);
   if (!loaded.ok()) return Fail(state, loaded.status());
-  StatusOr<passes::PassManager> manager = passes::PassManager::Create(passes);
+  StatusOr<passes::PassManager> manager =
+      passes::PassManager::Create(passes, RuntimePassOptions());
   if (!manager.ok()) return Fail(state, manager.status());
 
   passes::PipelineReport report;

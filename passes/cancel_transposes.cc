@@ -157,7 +157,10 @@ void SetPerm(ir::Node& transpose, const std::vector<int64_t>& perm) {
 
 }  // namespace
 
-MatchOr<CancelTransposesMatch> MatchCancelTransposes(const ir::Node& node) {
+namespace {
+
+// Preconditions 1-5: the chain from Transpose `node` to where it ends.
+MatchOr<CancelTransposesMatch> MatchChain(const ir::Node& node) {
   if (node.kind() != ir::OpKind::kTranspose) return NoMatch{node.Describe() + " is not a Transpose"};
   if (node.input(0) == nullptr || node.output(0) == nullptr) {
     return NoMatch{node.Describe() + " has no input or output"};
@@ -207,11 +210,11 @@ MatchOr<CancelTransposesMatch> MatchCancelTransposes(const ir::Node& node) {
   }
 }
 
-Status RewriteCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& m) {
+// The chain's constant operands, permuted back: k' = transpose(k aligned, p^-1).
+MatchOr<std::vector<ir::ConstTensorPtr>> UntransposedConstants(const CancelTransposesMatch& m) {
   const int rank = static_cast<int>(m.perm.size());
   std::vector<int64_t> inverse(rank);
   for (int i = 0; i < rank; ++i) inverse[m.perm[i]] = i;
-  // The permuted constants first: nothing has changed if this fails.
   std::vector<ir::ConstTensorPtr> constants(m.chain.size());
   for (size_t c = 0; c < m.chain.size(); ++c) {
     const ir::Node& op = *m.chain[c];
@@ -219,71 +222,103 @@ Status RewriteCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& m)
     const Tensor& k = *op.input(1 - m.data_index[c])->constant_data();
     if (k.shape().empty()) continue;  // a scalar broadcasts in any layout
     StatusOr<ir::ConstTensorPtr> permuted = TransposeConstant(k, rank, inverse);
-    if (!permuted.ok()) return permuted.status().WithContext(op.Describe());
+    if (!permuted.ok()) return NoMatch{op.Describe() + ": " + permuted.status().message()};
     constants[c] = *permuted;
   }
+  return constants;
+}
 
+}  // namespace
+
+MatchOr<CancelTransposesMatch> MatchCancelTransposes(const ir::Node& node) {
+  MATCH_OR_RETURN(CancelTransposesMatch m, MatchChain(node));
+  MATCH_OR_RETURN(m.constants, UntransposedConstants(m));
+  return m;
+}
+
+StatusOr<PreparedCancelTransposes> PrepareCancelTransposes(ir::Graph& graph,
+                                                           const CancelTransposesMatch& m) {
+  PreparedCancelTransposes p;
+  p.constants.assign(m.chain.size(), nullptr);
+  std::vector<ir::Value*> created;
+  auto undo = [&](Status status) {
+    for (ir::Value* v : created) RemoveIfDead(graph, v);
+    return status;
+  };
+  for (size_t c = 0; c < m.chain.size(); ++c) {
+    if (!m.constants[c]) continue;
+    const ir::Value& old = *m.chain[c]->input(1 - m.data_index[c]);
+    StatusOr<ir::Value*> fresh =
+        AddFreshInitializer(graph, old.name() + "_untransposed", m.constants[c]);
+    if (!fresh.ok()) return undo(fresh.status());
+    created.push_back(p.constants[c] = *fresh);
+  }
+  if (m.end != End::kGraphOutput) return p;
+  // The graph output keeps its name and layout: the chain's last op writes a
+  // new value, which a Transpose made now (on a placeholder output) turns
+  // into the graph output.
+  const ir::Value& out = *m.chain.back()->output(0);
+  StatusOr<ir::Value*> inner = AddFreshValueLike(graph, out, "_untransposed");
+  if (!inner.ok()) return undo(inner.status());
+  created.push_back(p.inner = *inner);
+  StatusOr<ir::Value*> placeholder = AddFreshValueLike(graph, out, "_moved");
+  if (!placeholder.ok()) return undo(placeholder.status());
+  created.push_back(p.placeholder = *placeholder);
+  StatusOr<ir::Node*> moved =
+      graph.AddNode(ir::OpKind::kTranspose, "Transpose", m.first->domain(), m.first->name(),
+                    m.first->opset(), {p.inner}, {p.placeholder});
+  if (!moved.ok()) return undo(moved.status());
+  p.moved = *moved;
+  SetPerm(*p.moved, m.perm);
+  return p;
+}
+
+void CommitCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& m,
+                            const PreparedCancelTransposes& p) {
   ir::Value* x = m.first->input(0);
   ir::Value* first_out = m.first->output(0);
-  ir::Value* last_value = x;        // the chain's result in the untransposed layout
-  ir::Value* graph_output = nullptr;  // kGraphOutput: where the Transpose moves
+  ir::Value* last_value = x;  // the chain's result in the untransposed layout
   for (size_t c = 0; c < m.chain.size(); ++c) {
     ir::Node* op = m.chain[c];
     if (c == 0) graph.SetNodeInput(op, m.data_index[0], x);
-    if (constants[c]) {
+    if (p.constants[c] != nullptr) {
       ir::Value* old = op->input(1 - m.data_index[c]);
-      StatusOr<ir::Value*> fresh = AddFreshInitializer(graph, old->name() + "_untransposed",
-                                                       constants[c]);
-      if (!fresh.ok()) return fresh.status();
-      graph.SetNodeInput(op, 1 - m.data_index[c], *fresh);
+      graph.SetNodeInput(op, 1 - m.data_index[c], p.constants[c]);
       RemoveIfDead(graph, old);
     }
-    ir::Value* out = op->output(0);
-    if (m.end == End::kGraphOutput && c + 1 == m.chain.size()) {
-      // The graph output keeps its name and layout: a new value before it.
-      StatusOr<ir::Value*> inner = AddFreshValueLike(graph, *out, "_untransposed");
-      if (!inner.ok()) return inner.status();
-      graph_output = out;
-      graph.SetNodeOutput(op, 0, *inner);
-      out = *inner;
+    if (p.inner != nullptr && c + 1 == m.chain.size()) {
+      ir::Value* graph_output = op->output(0);
+      graph.SetNodeOutput(op, 0, p.inner);
+      graph.SetNodeOutput(p.moved, 0, graph_output);
+      RemoveIfDead(graph, p.placeholder);
     }
-    UntransposeShape(*out, m.perm);
-    last_value = out;
+    UntransposeShape(*op->output(0), m.perm);
+    last_value = op->output(0);
   }
-
-  const std::string first_name = m.first->name();
-  const int64_t first_opset = m.first->opset();
-  const std::string domain = m.first->domain();
   if (m.chain.empty()) graph.SetNodeInput(m.last, 0, x);
   graph.RemoveNode(m.first);
   RemoveIfDead(graph, first_out);
 
-  switch (m.end) {
-    case End::kMerge:
-      SetPerm(*m.last, m.merged_perm);
-      break;
-    case End::kCancel: {
-      ir::Value* closed = m.last->output(0);
-      graph.RemoveNode(m.last);
-      if (closed != nullptr && closed->is_graph_output()) {
-        // Precondition 5: the chain has an op; it now produces the output
-        // (and its own output value, now unread, goes).
-        MoveOutput(graph, m.chain.back(), 0, closed);
-      } else if (closed != nullptr) {
-        graph.ReplaceAllUsesWith(closed, last_value);
-        RemoveIfDead(graph, closed);
-      }
-      break;
-    }
-    case End::kGraphOutput: {
-      StatusOr<ir::Node*> moved =
-          graph.AddNode(ir::OpKind::kTranspose, "Transpose", domain, first_name, first_opset,
-                        {last_value}, {graph_output});
-      if (!moved.ok()) return moved.status();
-      SetPerm(**moved, m.perm);
-      break;
+  if (m.end == End::kMerge) {
+    SetPerm(*m.last, m.merged_perm);
+  } else if (m.end == End::kCancel) {
+    ir::Value* closed = m.last->output(0);
+    graph.RemoveNode(m.last);
+    if (closed != nullptr && closed->is_graph_output()) {
+      // Precondition 5: the chain has an op; it now produces the output
+      // (and its own output value, now unread, goes).
+      MoveOutput(graph, m.chain.back(), 0, closed);
+    } else if (closed != nullptr) {
+      graph.ReplaceAllUsesWith(closed, last_value);
+      RemoveIfDead(graph, closed);
     }
   }
+}
+
+Status RewriteCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& match) {
+  StatusOr<PreparedCancelTransposes> prepared = PrepareCancelTransposes(graph, match);
+  if (!prepared.ok()) return prepared.status();
+  CommitCancelTransposes(graph, match, *prepared);
   return Status::Ok();
 }
 
@@ -293,7 +328,10 @@ Status CancelTransposesPass::Run(ir::Graph& graph, PassReport& report) const {
   return VisitLiveNodes(graph, /*reverse=*/false, [&](ir::Node* node) -> StatusOr<bool> {
     if (node->kind() != ir::OpKind::kTranspose) return false;
     MatchOr<CancelTransposesMatch> match = MatchCancelTransposes(*node);
-    if (!match.ok()) return false;
+    if (!match.ok()) {
+      report.nodes.push_back({DecisionName(*node), node->op_type(), false, match.reason()});
+      return false;
+    }
     std::string note = node->Describe();
     switch (match->end) {
       case End::kCancel: note = "cancelled " + note + " against " + match->last->Describe(); break;
@@ -302,6 +340,14 @@ Status CancelTransposesPass::Run(ir::Graph& graph, PassReport& report) const {
                                      match->chain.back()->output(0)->name() + "'"; break;
     }
     note += " across " + std::to_string(match->chain.size()) + " element-wise op(s)";
+    report.nodes.push_back({DecisionName(*node), node->op_type(), true, note});
+    if (match->last != nullptr) {
+      // The closing Transpose goes (kCancel) or takes the merged perm (kMerge).
+      const bool cancelled = match->end == End::kCancel;
+      report.nodes.push_back({DecisionName(*match->last), match->last->op_type(), true,
+                              (cancelled ? "cancelled against " : "took the perm of ") +
+                                  node->Describe() + (cancelled ? "" : " merged into it")});
+    }
     Status status = RewriteCancelTransposes(graph, *match);
     if (!status.ok()) return status.WithContext(note);
     report.notes.push_back(note);

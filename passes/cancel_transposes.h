@@ -17,7 +17,8 @@
 // rank (leading 1s) and permuted back: k' = transpose(k aligned, p^-1), so
 // that Transpose(p)(k') is the aligned k. Only data moves.
 //
-// Preconditions (checked in MatchCancelTransposes before any change):
+// Preconditions (checked in MatchCancelTransposes before any change; the
+// reason is recorded for every Transpose that stays, for bnfold inspect):
 //  1. The first Transpose has a valid perm (or none, with a known rank).
 //  2. Each op of the chain is element-wise on the chain's value: a unary op
 //     (Relu, Sigmoid, Clip with scalar bounds, Cast, ...), or Add, Sub, Mul,
@@ -52,11 +53,31 @@ struct CancelTransposesMatch {
   End end = End::kCancel;
   ir::Node* last = nullptr;           // the closing Transpose (kCancel, kMerge)
   std::vector<int64_t> merged_perm;   // kMerge: r
+  // Each chain op's constant operand permuted back (null: unary, or a
+  // scalar, which broadcasts in any layout).
+  std::vector<ir::ConstTensorPtr> constants;
 };
 
-// Pure: the chain starting at Transpose `node`, or why there is none.
+// Pure: the chain starting at Transpose `node` and its permuted constants,
+// or why there is none (what inspect reports for a Transpose that stays).
 MatchOr<CancelTransposesMatch> MatchCancelTransposes(const ir::Node& node);
-// Applies a match; no check left that could fail halfway (only allocation).
+
+// What a rewrite creates before it rewires anything.
+struct PreparedCancelTransposes {
+  std::vector<ir::Value*> constants;  // the permuted constants' initializers, parallel to chain
+  ir::Value* inner = nullptr;         // kGraphOutput: the chain's result, untransposed
+  ir::Node* moved = nullptr;          // kGraphOutput: the Transpose to the graph output,
+  ir::Value* placeholder = nullptr;   //   writing `placeholder` until the commit
+};
+// Creates the new initializers, values and the moved Transpose: the only
+// step that can fail, and it leaves the wiring as it was (and removes what
+// it made when it fails).
+StatusOr<PreparedCancelTransposes> PrepareCancelTransposes(ir::Graph& graph,
+                                                           const CancelTransposesMatch& match);
+// Rewires; cannot fail.
+void CommitCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& match,
+                            const PreparedCancelTransposes& prepared);
+// Prepare, then commit.
 Status RewriteCancelTransposes(ir::Graph& graph, const CancelTransposesMatch& match);
 
 class CancelTransposesPass : public Pass {

@@ -31,7 +31,8 @@ MatchOr<FoldAffineMatch> MatchFoldAffine(ir::Node& op, bool* interesting) {
   MATCH_OR_RETURN(LinearProducer producer, MatchLinearProducer(*operands.data));  // 2
   const bool shift_only = op.kind() == ir::OpKind::kAdd ||
                           (op.kind() == ir::OpKind::kSub && !operands.constant_first);
-  if (shift_only && producer.op.op == LinearOp::kMatMul && producer.bias_add == nullptr) {  // 5
+  if (shift_only && producer.op.spec->bias == BiasForm::kAddAfter &&
+      producer.bias_add == nullptr) {  // 5
     *interesting = false;
     return NoMatch{op.Describe() + " already is the bias of " + producer.op.node->Describe()};
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bnfold/status.h"
+#include "passes/constant_evaluator.h"
 #include "runtime/ir/graph.h"
 
 namespace bnfold::passes {
@@ -22,11 +23,43 @@ struct BatchNormDecision {
   std::string reason;       // why it was not folded, when not
 };
 
+// The outcome for another node a pass looked at (each Transpose, for
+// cancel-transposes): what it did to it, or why it left it.
+struct NodeDecision {
+  std::string node;  // the node's name (or description)
+  std::string op;
+  bool changed = false;
+  std::string outcome;  // what was done, or the reason it was not
+};
+
+// What fold-constants did with the graph's constants (zero for other passes).
+struct ConstantFoldingStats {
+  int evaluated = 0;          // nodes replaced by the constants they compute
+  int kept_over_budget = 0;   // nodes left because their results were too large
+  int64_t bytes_added = 0;    // growth of the constants (negative when they shrank)
+  int64_t budget_bytes = 0;   // the growth allowed for results no fold consumes
+};
+
 struct PassReport {
   std::string pass;
   int rewrites = 0;
   std::vector<BatchNormDecision> batchnorm;
   std::vector<std::string> notes;
+  std::vector<NodeDecision> nodes;
+  ConstantFoldingStats constants;
+};
+
+// Growth of the graph's constants fold-constants allows for results that no
+// fold consumes (see fold_constants.h).
+inline constexpr int64_t kDefaultConstantGrowthBudget = int64_t{1} << 20;
+
+// What the passes may use beyond the graph.
+struct PassOptions {
+  // Computes nodes whose inputs are all constants; fold-constants needs one.
+  std::shared_ptr<const ConstantEvaluator> evaluator;
+  int64_t constant_growth_budget = kDefaultConstantGrowthBudget;
+  // fold-constants folds whatever it can evaluate, whatever the growth.
+  bool fold_large_constants = false;
 };
 
 class Pass {
@@ -50,8 +83,10 @@ struct PipelineReport {
 class PassManager {
  public:
   // The pipeline named by `names` in order; the default pipeline when empty.
-  // Error for an unknown name, listing the known ones.
-  static StatusOr<PassManager> Create(const std::vector<std::string>& names);
+  // Error for an unknown name, listing the known ones, and for a pass that
+  // needs what `options` lacks (fold-constants without an evaluator).
+  static StatusOr<PassManager> Create(const std::vector<std::string>& names,
+                                      const PassOptions& options = {});
   // Names of every registered pass, once each, in the order of their first
   // run in the default pipeline.
   static std::vector<std::string> AvailablePasses();

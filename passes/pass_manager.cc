@@ -5,11 +5,15 @@
 
 namespace bnfold::passes {
 
-StatusOr<PassManager> PassManager::Create(const std::vector<std::string>& names) {
+StatusOr<PassManager> PassManager::Create(const std::vector<std::string>& names,
+                                          const PassOptions& options) {
   PassManager manager;
   const std::vector<std::string> wanted = names.empty() ? DefaultPipeline() : names;
   for (const std::string& name : wanted) {
-    std::shared_ptr<const Pass> pass = MakePass(name);
+    if (name == "fold-constants" && options.evaluator == nullptr) {
+      return InvalidArgument("pass fold-constants needs a constant evaluator (PassOptions)");
+    }
+    std::shared_ptr<const Pass> pass = MakePass(name, options);
     if (pass == nullptr) {
       std::string known;
       for (const std::string& n : AvailablePasses()) known += (known.empty() ? "" : ", ") + n;

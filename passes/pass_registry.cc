@@ -13,19 +13,25 @@ namespace {
 
 struct Entry {
   const char* name;
-  std::shared_ptr<const Pass> (*make)();
+  std::shared_ptr<const Pass> (*make)(const PassOptions&);
 };
+
+// A pass that needs no options.
+template <std::shared_ptr<const Pass> (*kMake)()>
+std::shared_ptr<const Pass> Plain(const PassOptions&) {
+  return kMake();
+}
 
 // Every pass, once, in the order of its first run in the default pipeline.
 // Each pass lives in its own file.
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry> entries = {
-      {"cleanup", MakeCleanupPass},
+      {"cleanup", Plain<MakeCleanupPass>},
       {"fold-constants", MakeFoldConstantsPass},
-      {"cancel-transposes", MakeCancelTransposesPass},
-      {"fold-affine", MakeFoldAffinePass},
-      {"fold-batchnorm", MakeFoldBatchNormPass},
-      {"fold-batchnorm-forward", MakeFoldBatchNormForwardPass},
+      {"cancel-transposes", Plain<MakeCancelTransposesPass>},
+      {"fold-affine", Plain<MakeFoldAffinePass>},
+      {"fold-batchnorm", Plain<MakeFoldBatchNormPass>},
+      {"fold-batchnorm-forward", Plain<MakeFoldBatchNormForwardPass>},
   };
   return entries;
 }
@@ -51,9 +57,9 @@ std::vector<std::string> RegisteredPasses() {
   return names;
 }
 
-std::shared_ptr<const Pass> MakePass(const std::string& name) {
+std::shared_ptr<const Pass> MakePass(const std::string& name, const PassOptions& options) {
   for (const Entry& e : Entries()) {
-    if (name == e.name) return e.make();
+    if (name == e.name) return e.make(options);
   }
   return nullptr;
 }

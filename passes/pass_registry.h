@@ -15,6 +15,6 @@ std::vector<std::string> DefaultPipeline();
 // Every registered pass once, in the order of its first default run.
 std::vector<std::string> RegisteredPasses();
 // The pass called `name`, or null.
-std::shared_ptr<const Pass> MakePass(const std::string& name);
+std::shared_ptr<const Pass> MakePass(const std::string& name, const PassOptions& options);
 
 }  // namespace bnfold::passes

@@ -22,6 +22,7 @@
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/exporter.h"
 #include "runtime/onnx/loader.h"
 
@@ -288,6 +289,13 @@ std::vector<std::string> AvailablePasses() { return passes::PassManager::Availab
 
 namespace {
 
+// The passes `names` (the default pipeline when empty), as a Session runs
+// them: with the backend's kernels evaluating constants.
+StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
+                                       bool fold_large_constants = false) {
+  return passes::PassManager::Create(names, RuntimePassOptions(fold_large_constants));
+}
+
 // Where an optimized model goes: a file (with its external-data file when
 // it needs one) and/or serialized into memory.
 struct OptimizeTarget {
@@ -307,6 +315,11 @@ StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTar
   OptimizeReport report;
   for (const passes::PassReport& p : pipeline.passes) {
     report.passes.push_back({p.pass, p.rewrites, p.notes});
+    ConstantFoldingSummary& c = report.constant_folding;
+    c.evaluated += p.constants.evaluated;
+    c.kept_over_budget += p.constants.kept_over_budget;
+    c.bytes_added += p.constants.bytes_added;
+    c.budget_bytes = std::max(c.budget_bytes, p.constants.budget_bytes);
   }
   report.batchnorm_before = pipeline.batchnorm_before;
   report.batchnorm_after = pipeline.batchnorm_after;
@@ -365,7 +378,8 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   // Checked before and after loading: a cheap refusal first, then the
   // external-data files the load revealed.
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
                                          !loaded.external_initializers.empty()));
@@ -376,7 +390,8 @@ StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
                                               std::string* optimized,
                                               const OptimizeOptions& options) {
   if (optimized == nullptr) return InvalidArgument("OptimizeModelToBytes: no output string");
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
   return Optimize(std::move(loaded), {input_path, "", optimized}, manager);
 }
@@ -389,13 +404,43 @@ StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
     return InvalidArgument("OptimizeModelBytes: neither an output path nor an output string");
   }
   std::string serialized;
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager,
+                   Pipeline(options.passes, options.fold_large_constants));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
   return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
                   manager);
 }
 
 namespace {
+
+// What the passes did with each Transpose of `graph`: the first change any
+// pass made, else every pass's reason for leaving it.
+std::vector<TransposeInfo> TransposeOutcomes(const ir::Graph& graph,
+                                             const passes::PipelineReport& report) {
+  std::vector<TransposeInfo> outcomes;
+  for (const ir::Node* n : graph.nodes()) {
+    if (n->kind() != ir::OpKind::kTranspose) continue;
+    TransposeInfo t;
+    t.name = n->name().empty() ? n->Describe() : n->name();
+    for (const passes::PassReport& pass : report.passes) {
+      for (const passes::NodeDecision& d : pass.nodes) {
+        if (d.node != n->name() && d.node != n->Describe()) continue;
+        if (d.changed && !t.changed) {
+          t.changed = true;
+          t.outcome = d.outcome;
+        } else if (!t.changed && !d.changed) {
+          const std::string reason = pass.pass + ": " + d.outcome;
+          if (t.outcome.find(reason) == std::string::npos) {
+            t.outcome += (t.outcome.empty() ? "" : "; ") + reason;
+          }
+        }
+      }
+    }
+    if (t.outcome.empty()) t.outcome = "no pass in the pipeline reported on it";
+    outcomes.push_back(std::move(t));
+  }
+  return outcomes;
+}
 
 StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassManager& manager) {
   const std::string& path = loaded.model.source;
@@ -447,19 +492,20 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
     bn.diagnostics = passes::DiagnoseBatchNorm(*n, model.producer_name);
     info.batchnorm.push_back(std::move(bn));
   }
+  info.transposes = TransposeOutcomes(graph, pipeline);
   return info;
 }
 
 }  // namespace
 
 StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
   return Inspect(loaded, manager);
 }
 
 StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
   ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
   return Inspect(loaded, manager);
 }

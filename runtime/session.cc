@@ -13,6 +13,7 @@
 #include "runtime/backend/onednn/memory.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/loader.h"
 #include "runtime/plan_cache.h"
 
@@ -86,7 +87,8 @@ struct Session::Impl {
     graph = std::move(model.model.graph);
     batchnorm_before = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);
     if (options.optimize) {
-      ASSIGN_OR_RETURN(passes::PassManager manager, passes::PassManager::Create(options.passes));
+      ASSIGN_OR_RETURN(passes::PassManager manager,
+                       passes::PassManager::Create(options.passes, RuntimePassOptions()));
       RETURN_IF_ERROR(manager.Run(*graph, nullptr).WithContext(source));
     }
     batchnorm_after = ir::CountNodes(*graph, ir::OpKind::kBatchNormalization);

@@ -91,5 +91,6 @@ int OptimizeCommand(const std::vector<std::string>& argv);
 int VerifyCommand(const std::vector<std::string>& argv);
 int InspectCommand(const std::vector<std::string>& argv);
 int BenchCommand(const std::vector<std::string>& argv);
+int ServeCommand(const std::vector<std::string>& argv);  // tools/serve/cmd_serve.cc
 
 }  // namespace bnfold::cli

@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold inspect MODEL [--passes a,b,...] [--json]\n"
     "  op counts and, for each BatchNormalization: mode, epsilon, neighbours,\n"
-    "  what it folds into (or why not) and diagnostics of its statistics.\n"
+    "  what it folds into (or why not) and diagnostics of its statistics; for each\n"
+    "  Transpose, what cancel-transposes did with it or why it stays.\n"
     "  --passes   judge the folds of these passes (default: the whole pipeline)\n";
 
 std::string Join(const std::vector<std::string>& parts, const std::string& separator) {
@@ -56,6 +57,11 @@ std::string InspectJson(const std::string& path, const ModelInfo& info) {
     json.Key("reason").String(bn.reason).Key("diagnostics").BeginArray();
     for (const std::string& d : bn.diagnostics) json.String(d);
     json.EndArray().EndObject();
+  }
+  json.EndArray().Key("transposes").BeginArray();
+  for (const TransposeInfo& t : info.transposes) {
+    json.BeginObject().Key("name").String(t.name).Key("changed").Bool(t.changed);
+    json.Key("outcome").String(t.outcome).EndObject();
   }
   json.EndArray().Key("notes").BeginArray();
   for (const std::string& n : info.notes) json.String(n);
@@ -118,6 +124,12 @@ void PrintText(const std::string& path, const ModelInfo& info) {
       std::cout << "  " << bn.name << ":\n";
       if (!bn.folds_into) std::cout << "    kept: " << bn.reason << "\n";
       for (const std::string& d : bn.diagnostics) std::cout << "    ! " << d << "\n";
+    }
+  }
+  if (!info.transposes.empty()) {
+    std::cout << "\nTranspose (" << info.transposes.size() << "):\n";
+    for (const TransposeInfo& t : info.transposes) {
+      std::cout << "  " << t.name << ": " << (t.changed ? "" : "kept: ") << t.outcome << "\n";
     }
   }
   for (const std::string& n : info.notes) std::cout << "note: " << n << "\n";

@@ -1,4 +1,4 @@
-// bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]
+// bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--json]
 #include <iostream>
 
 #include "bnfold/optimizer.h"
@@ -10,10 +10,12 @@ namespace bnfold::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bnfold optimize IN OUT [--passes a,b,...] [--report] [--json]\n"
+    "usage: bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--json]\n"
     "  writes IN with its BatchNormalization folded (weights in OUT.data when IN\n"
     "  kept them as external data or the model is over 2 GiB); never over IN.\n"
     "  --passes   passes to run, in order (default: the whole pipeline)\n"
+    "  --fold-large-constants  evaluate every node of constants, however much the\n"
+    "             file grows (default: results no fold needs may add 1 MiB)\n"
     "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n";
 
 }  // namespace
@@ -45,6 +47,10 @@ std::string OptimizeJson(const std::string& output, const OptimizeReport& r) {
   json.Key("batchnorm_after").Int(r.batchnorm_after);
   json.Key("nodes_before").Int(r.nodes_before);
   json.Key("nodes_after").Int(r.nodes_after);
+  const ConstantFoldingSummary& c = r.constant_folding;
+  json.Key("constant_folding").BeginObject().Key("evaluated").Int(c.evaluated);
+  json.Key("kept_over_budget").Int(c.kept_over_budget).Key("bytes_added").Int(c.bytes_added);
+  json.Key("budget_bytes").Int(c.budget_bytes).EndObject();
   json.Key("batchnorm").BeginArray();
   for (const BatchNormOutcome& bn : r.batchnorm) {
     json.BeginObject().Key("name").String(bn.node).Key("folded").Bool(bn.folded);
@@ -69,6 +75,16 @@ void PrintText(const std::string& output, const OptimizeReport& r, bool detailed
   if (!r.external_data_path.empty()) std::cout << " (weights in " << r.external_data_path << ")";
   std::cout << "\nBatchNormalization: " << r.batchnorm_before << " -> " << r.batchnorm_after
             << ", nodes: " << r.nodes_before << " -> " << r.nodes_after << "\n";
+  const ConstantFoldingSummary& c = r.constant_folding;
+  if (c.evaluated > 0 || c.kept_over_budget > 0) {
+    std::cout << "constants: " << c.evaluated << " node" << (c.evaluated == 1 ? "" : "s")
+              << " evaluated, " << c.bytes_added << " bytes added";
+    if (c.kept_over_budget > 0) {
+      std::cout << "; " << c.kept_over_budget << " kept: over the budget of " << c.budget_bytes
+                << " bytes for results no fold needs (--fold-large-constants folds them)";
+    }
+    std::cout << "\n";
+  }
   for (const std::string& n : r.notes) std::cout << "note: " << n << "\n";
   if (!detailed) return;
   std::cout << "passes:\n";
@@ -103,10 +119,12 @@ StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
 }
 
 int OptimizeCommand(const std::vector<std::string>& argv) {
-  StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--report", "--json", "--help"});
+  StatusOr<Args> args = Args::Parse(argv, {"--passes"},
+                                    {"--fold-large-constants", "--report", "--json", "--help"});
   if (!args.ok()) return ReportError("optimize", args.status());
   if (std::optional<int> code = StopForUsage(*args, 2, kUsage)) return *code;
   OptimizeOptions options;
+  options.fold_large_constants = args->Has("--fold-large-constants");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("optimize", passes.status());

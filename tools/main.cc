@@ -36,6 +36,8 @@ constexpr Subcommand kSubcommands[] = {
     {"inspect", "MODEL", "op counts; each BatchNormalization, whether it folds and why",
      bnfold::cli::InspectCommand},
     {"bench", "MODEL", "latency, load/compile time and peak memory", bnfold::cli::BenchCommand},
+    {"serve", "MODEL...", "serve models over HTTP (Open Inference Protocol, KServe V2)",
+     bnfold::cli::ServeCommand},
     {"check-case", "DIR...", "run ONNX backend test cases (model.onnx + test_data_set_*)",
      bnfold::cli::CheckCaseCommand},
     {"version", "", "print the version", VersionCommand},

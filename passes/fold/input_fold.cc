@@ -6,30 +6,6 @@
 
 namespace bnfold::passes {
 
-namespace {
-
-// "" when the Conv reads no padding; else a description of it.
-MatchOr<std::string> ConvPadding(const ir::Node& conv, const std::vector<int64_t>& w_shape) {
-  const ir::ConvAttrs& attrs = conv.attrs<ir::ConvAttrs>();
-  if (attrs.auto_pad == ir::AutoPad::kValid) return std::string();
-  if (attrs.auto_pad != ir::AutoPad::kNotSet) {
-    // SAME pads (k - 1) * dilation + 1 - stride-ish; nothing for 1-wide kernels.
-    for (size_t i = 2; i < w_shape.size(); ++i) {
-      if (w_shape[i] > 1) {
-        return std::string(attrs.auto_pad == ir::AutoPad::kSameUpper ? "auto_pad = SAME_UPPER"
-                                                                     : "auto_pad = SAME_LOWER");
-      }
-    }
-    return std::string();
-  }
-  for (int64_t p : attrs.pads) {
-    if (p != 0) return "pads = " + ShapeString(attrs.pads);
-  }
-  return std::string();
-}
-
-}  // namespace
-
 MatchOr<LinearConsumer> MatchLinearConsumer(ir::Node& node, const ir::Value& x) {
   MATCH_OR_RETURN(LinearOpInfo op, MatchLinearOp(node));
   if (node.input(0) != &x) {
@@ -37,33 +13,17 @@ MatchOr<LinearConsumer> MatchLinearConsumer(ir::Node& node, const ir::Value& x) 
   }
   LinearConsumer consumer;
   consumer.op = op;
-  consumer.layout.channels = op.in_channels;
-  switch (op.op) {
-    case LinearOp::kConv:
-    case LinearOp::kConvTranspose:
-      consumer.layout.rank = static_cast<int>(op.weight->constant_data()->shape().size());
-      consumer.layout.axis_from_end = consumer.layout.rank - 2;
-      break;
-    case LinearOp::kGemm:
-      if (op.trans_a) {
-        return NoMatch{node.Describe() + " has transA = 1: the channels would index rows of "
-                       "the output, which no weight can scale"};
+  MATCH_OR_RETURN(consumer.layout, op.spec->input_layout(op, x));
+  if (op.spec->bias == BiasForm::kAddAfter) {
+    // An existing bias Add takes the folded shift.
+    const ir::Value& y = *node.output(0);
+    if (y.uses().size() == 1 && !y.is_graph_output() &&
+        y.uses()[0].node->kind() == ir::OpKind::kAdd) {
+      MatchOr<LinearProducer> with_bias = MatchLinearProducer(*y.uses()[0].node->output(0));
+      if (with_bias.ok() && with_bias->bias_add != nullptr) {
+        consumer.bias_add = with_bias->bias_add;
+        consumer.bias_add_input = with_bias->bias_add_input;
       }
-      consumer.layout.rank = 2;
-      break;
-    case LinearOp::kMatMul: {
-      consumer.layout.rank = KnownRank(x);
-      // An existing bias Add takes the folded shift.
-      const ir::Value& y = *node.output(0);
-      if (y.uses().size() == 1 && !y.is_graph_output() &&
-          y.uses()[0].node->kind() == ir::OpKind::kAdd) {
-        MatchOr<LinearProducer> with_bias = MatchLinearProducer(*y.uses()[0].node->output(0));
-        if (with_bias.ok() && with_bias->bias_add != nullptr) {
-          consumer.bias_add = with_bias->bias_add;
-          consumer.bias_add_input = with_bias->bias_add_input;
-        }
-      }
-      break;
     }
   }
   return consumer;
@@ -82,21 +42,9 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
   const std::vector<double>& s = affine.scale;
   const std::vector<double>& t = affine.shift;
   const bool shift = affine.has_shift();
-  const std::vector<int64_t>& w_shape = op.weight->constant_data()->shape();
-
   if (shift) {
-    if (op.op == LinearOp::kConvTranspose) {
-      return NoMatch{node->Describe() + " is a ConvTranspose: a shift reaches its output "
-                     "borders a different number of times than the interior"};
-    }
-    if (op.op == LinearOp::kConv) {
-      MATCH_OR_RETURN(std::string padding, ConvPadding(*node, w_shape));
-      if (!padding.empty()) {
-        return NoMatch{node->Describe() + " pads its input (" + padding +
-                       "): the zero padding comes after the shift, so folding it would be "
-                       "wrong at the borders"};
-      }
-    }
+    MATCH_OR_RETURN(std::string why, op.spec->input_shift_reason(op));
+    if (!why.empty()) return NoMatch{why};
   }
 
   LinearRewrite rewrite;
@@ -108,8 +56,8 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
   if (!shift) return rewrite;
 
   const std::string base = node->name().empty() ? node->output(0)->name() : node->name();
-  switch (op.op) {
-    case LinearOp::kConv: {
+  switch (op.spec->bias) {
+    case BiasForm::kVector: {
       DoubleTensor b = op.bias ? ConstantAsDouble(*op.bias)
                                : DoubleTensor{{out}, std::vector<double>(out, 0.0)};
       for (int64_t m = 0; m < out; ++m) b.values[m] += shift_out[m];
@@ -119,7 +67,7 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
           {node, 2, new_bias, op.bias ? op.bias->name() + "_folded" : base + "_bias"});
       break;
     }
-    case LinearOp::kGemm: {
+    case BiasForm::kGemmC: {
       DoubleTensor c{{out}, std::vector<double>(out, 0.0)};
       if (op.bias != nullptr) {
         MATCH_OR_RETURN(c, ExpandLastAxis(ConstantAsDouble(*op.bias), out, "C of " + node->Describe()));
@@ -133,7 +81,7 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
       rewrite.gemm_beta_to_one = node;
       break;
     }
-    case LinearOp::kMatMul: {
+    case BiasForm::kAddAfter: {
       if (consumer.bias_add != nullptr) {
         const ir::Value& old = *consumer.bias_add->input(consumer.bias_add_input);
         MATCH_OR_RETURN(DoubleTensor b, ExpandLastAxis(ConstantAsDouble(old), out, "bias"));
@@ -151,8 +99,6 @@ MatchOr<LinearRewrite> PlanInputAffine(const LinearConsumer& consumer,
       }
       break;
     }
-    case LinearOp::kConvTranspose:
-      break;  // refused above
   }
   return rewrite;
 }

@@ -1,5 +1,7 @@
 #include "passes/fold/linear_op.h"
 
+#include "runtime/ir/attrs.h"
+
 namespace bnfold::passes {
 
 namespace {
@@ -14,42 +16,170 @@ std::string CheckFloatConstant(const ir::Value* value, const std::string& role) 
   return "";
 }
 
-std::string CheckVectorBias(const ir::Value& bias, int64_t channels, const std::string& role) {
-  const std::vector<int64_t>& shape = bias.constant_data()->shape();
-  if (shape.size() != 1 || shape[0] != channels) {
-    return role + " '" + bias.name() + "' has shape " + ShapeString(shape) + ", expected [" +
-           std::to_string(channels) + "]";
+// ---- the rows of kLinearOps
+
+// Conv W [M, C/g, k...] and ConvTranspose W [C, M/g, k...].
+std::string ReadConvolution(const ir::Node& node, const std::vector<int64_t>& w,
+                            LinearOpInfo* info, bool transposed) {
+  const int64_t group = node.attrs<ir::ConvAttrs>().group;
+  if (w.size() < 3) return "weight has shape " + ShapeString(w);
+  if (group < 1 || w[0] % group != 0) {
+    return "weight shape " + ShapeString(w) + " does not split into " + std::to_string(group) +
+           " groups";
+  }
+  int64_t run = 1;
+  for (size_t i = 2; i < w.size(); ++i) run *= w[i];
+  info->axes = WeightAxes{!transposed, group, w[0], w[1], run};
+  info->out_channels = transposed ? w[1] * group : w[0];
+  info->in_channels = transposed ? w[0] : w[1] * group;
+  if (info->bias != nullptr) {
+    const std::vector<int64_t>& b = info->bias->constant_data()->shape();
+    if (b.size() != 1 || b[0] != info->out_channels) {
+      return "bias '" + info->bias->name() + "' has shape " + ShapeString(b) + ", expected [" +
+             std::to_string(info->out_channels) + "]";
+    }
   }
   return "";
 }
 
+std::string ReadConv(const ir::Node& node, const std::vector<int64_t>& w, LinearOpInfo* info) {
+  return ReadConvolution(node, w, info, false);
+}
+
+std::string ReadConvTranspose(const ir::Node& node, const std::vector<int64_t>& w,
+                              LinearOpInfo* info) {
+  return ReadConvolution(node, w, info, true);
+}
+
+std::string MatrixShapeReason(const LinearOpInfo& info, const std::vector<int64_t>& w) {
+  if (w.size() == 2) return "";
+  return "weight '" + info.weight->name() + "' has shape " + ShapeString(w) +
+         "; only a 2-D constant right operand folds";
+}
+
+// Gemm B [K, N], or [N, K] with transB = 1.
+std::string ReadGemm(const ir::Node& node, const std::vector<int64_t>& w, LinearOpInfo* info) {
+  if (std::string why = MatrixShapeReason(*info, w); !why.empty()) return why;
+  const ir::GemmAttrs& gemm = node.attrs<ir::GemmAttrs>();
+  info->alpha = gemm.alpha;
+  info->beta = gemm.beta;
+  info->trans_a = gemm.trans_a;
+  info->trans_b = gemm.trans_b;
+  info->axes = WeightAxes{info->trans_b, 1, w[0], w[1], 1};
+  info->in_channels = info->trans_b ? w[1] : w[0];
+  info->out_channels = info->trans_b ? w[0] : w[1];
+  if (info->bias != nullptr && info->bias->constant_data()->shape().size() > 2) {
+    return "C has more than 2 dimensions";
+  }
+  return "";
+}
+
+// MatMul B [K, N].
+std::string ReadMatMul(const ir::Node& node, const std::vector<int64_t>& w, LinearOpInfo* info) {
+  if (std::string why = MatrixShapeReason(*info, w); !why.empty()) return why;
+  info->axes = WeightAxes{false, 1, w[0], w[1], 1};
+  info->in_channels = w[0];
+  info->out_channels = w[1];
+  return "";
+}
+
+// NC... data: channels on axis 1 of a tensor of the weight's rank.
+MatchOr<ChannelLayout> ConvolutionLayout(int64_t channels, const LinearOpInfo& op) {
+  ChannelLayout layout;
+  layout.channels = channels;
+  layout.rank = static_cast<int>(op.weight->constant_data()->shape().size());
+  layout.axis_from_end = layout.rank - 2;
+  return layout;
+}
+
+MatchOr<ChannelLayout> ConvOutputLayout(const LinearOpInfo& op, const ir::Value&) {
+  return ConvolutionLayout(op.out_channels, op);
+}
+
+MatchOr<ChannelLayout> ConvInputLayout(const LinearOpInfo& op, const ir::Value&) {
+  return ConvolutionLayout(op.in_channels, op);
+}
+
+MatchOr<ChannelLayout> GemmOutputLayout(const LinearOpInfo& op, const ir::Value&) {
+  return ChannelLayout{2, 0, op.out_channels};
+}
+
+MatchOr<ChannelLayout> GemmInputLayout(const LinearOpInfo& op, const ir::Value&) {
+  if (op.trans_a) {
+    return NoMatch{op.node->Describe() + " has transA = 1: the channels would index rows of "
+                   "the output, which no weight can scale"};
+  }
+  return ChannelLayout{2, 0, op.in_channels};
+}
+
+// The last axis, of y's rank (or A's when y's is unknown).
+MatchOr<ChannelLayout> MatMulOutputLayout(const LinearOpInfo& op, const ir::Value& y) {
+  ChannelLayout layout{KnownRank(y), 0, op.out_channels};
+  const int a_rank = KnownRank(*op.node->input(0));
+  if (layout.rank < 0 && a_rank >= 1) layout.rank = a_rank;
+  return layout;
+}
+
+MatchOr<ChannelLayout> MatMulInputLayout(const LinearOpInfo& op, const ir::Value& x) {
+  return ChannelLayout{KnownRank(x), 0, op.in_channels};
+}
+
+// Zero padding comes after a shift of the input: exact only without it.
+MatchOr<std::string> ConvInputShiftReason(const LinearOpInfo& op) {
+  const ir::ConvAttrs& attrs = op.node->attrs<ir::ConvAttrs>();
+  std::string padding;
+  if (attrs.auto_pad == ir::AutoPad::kSameUpper || attrs.auto_pad == ir::AutoPad::kSameLower) {
+    // SAME pads nothing only for 1-wide kernels.
+    if (op.axes.run > 1) {
+      padding = attrs.auto_pad == ir::AutoPad::kSameUpper ? "auto_pad = SAME_UPPER"
+                                                          : "auto_pad = SAME_LOWER";
+    }
+  } else if (attrs.auto_pad == ir::AutoPad::kNotSet) {
+    for (int64_t p : attrs.pads) {
+      if (p != 0) padding = "pads = " + ShapeString(attrs.pads);
+    }
+  }
+  if (padding.empty()) return std::string();
+  return op.node->Describe() + " pads its input (" + padding +
+         "): the zero padding comes after the shift, so folding it would be wrong at the "
+         "borders";
+}
+
+MatchOr<std::string> ConvTransposeInputShiftReason(const LinearOpInfo& op) {
+  return op.node->Describe() + " is a ConvTranspose: a shift reaches its output borders a "
+         "different number of times than the interior";
+}
+
+MatchOr<std::string> ExactInputShift(const LinearOpInfo&) { return std::string(); }
+
+const LinearOpSpec kLinearOps[] = {
+    {ir::OpKind::kConv, BiasForm::kVector, ReadConv, ConvOutputLayout, ConvInputLayout,
+     ConvInputShiftReason},
+    {ir::OpKind::kConvTranspose, BiasForm::kVector, ReadConvTranspose, ConvOutputLayout,
+     ConvInputLayout, ConvTransposeInputShiftReason},
+    {ir::OpKind::kGemm, BiasForm::kGemmC, ReadGemm, GemmOutputLayout, GemmInputLayout,
+     ExactInputShift},
+    {ir::OpKind::kMatMul, BiasForm::kAddAfter, ReadMatMul, MatMulOutputLayout, MatMulInputLayout,
+     ExactInputShift},
+};
+
 }  // namespace
 
-const char* LinearOpName(LinearOp op) {
-  switch (op) {
-    case LinearOp::kConv: return "Conv";
-    case LinearOp::kConvTranspose: return "ConvTranspose";
-    case LinearOp::kGemm: return "Gemm";
-    case LinearOp::kMatMul: return "MatMul";
+const LinearOpSpec* FindLinearOp(ir::OpKind kind) {
+  for (const LinearOpSpec& spec : kLinearOps) {
+    if (spec.kind == kind) return &spec;
   }
-  return "?";
+  return nullptr;
 }
 
-bool IsLinearKind(ir::OpKind kind) {
-  return kind == ir::OpKind::kConv || kind == ir::OpKind::kConvTranspose ||
-         kind == ir::OpKind::kGemm || kind == ir::OpKind::kMatMul;
-}
+bool IsLinearKind(ir::OpKind kind) { return FindLinearOp(kind) != nullptr; }
 
 MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node) {
   LinearOpInfo info;
   info.node = &node;
-  switch (node.kind()) {
-    case ir::OpKind::kConv: info.op = LinearOp::kConv; break;
-    case ir::OpKind::kConvTranspose: info.op = LinearOp::kConvTranspose; break;
-    case ir::OpKind::kGemm: info.op = LinearOp::kGemm; break;
-    case ir::OpKind::kMatMul: info.op = LinearOp::kMatMul; break;
-    default:
-      return NoMatch{node.Describe() + " is not a Conv, ConvTranspose, Gemm or MatMul"};
+  info.spec = FindLinearOp(node.kind());
+  if (info.spec == nullptr) {
+    return NoMatch{node.Describe() + " is not a Conv, ConvTranspose, Gemm or MatMul"};
   }
   const std::string prefix = node.Describe() + ": ";
   if (node.input(0) == nullptr) return NoMatch{prefix + "its data input is missing"};
@@ -57,55 +187,17 @@ MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node) {
   if (std::string why = CheckFloatConstant(info.weight, "weight"); !why.empty()) {
     return NoMatch{prefix + why};
   }
-  const std::vector<int64_t>& w = info.weight->constant_data()->shape();
   info.bias = node.input(2);
-  const bool is_conv = info.op == LinearOp::kConv || info.op == LinearOp::kConvTranspose;
   if (info.bias != nullptr) {
-    if (std::string why = CheckFloatConstant(info.bias, is_conv ? "bias" : "C"); !why.empty()) {
+    const char* role = info.spec->bias == BiasForm::kGemmC ? "C" : "bias";
+    if (std::string why = CheckFloatConstant(info.bias, role); !why.empty()) {
       return NoMatch{prefix + why};
     }
   }
-  if (is_conv) {
-    info.group = node.attrs<ir::ConvAttrs>().group;
-    if (w.size() < 3) return NoMatch{prefix + "weight has shape " + ShapeString(w)};
-    if (info.group < 1 || w[0] % info.group != 0) {
-      return NoMatch{prefix + "weight shape " + ShapeString(w) + " does not split into " +
-                     std::to_string(info.group) + " groups"};
-    }
-    if (info.op == LinearOp::kConv) {
-      info.out_channels = w[0];
-      info.in_channels = w[1] * info.group;
-    } else {
-      info.out_channels = w[1] * info.group;
-      info.in_channels = w[0];
-    }
-    if (info.bias != nullptr) {
-      if (std::string why = CheckVectorBias(*info.bias, info.out_channels, "bias");
-          !why.empty()) {
-        return NoMatch{prefix + why};
-      }
-    }
-    return info;
+  if (std::string why = info.spec->read(node, info.weight->constant_data()->shape(), &info);
+      !why.empty()) {
+    return NoMatch{prefix + why};
   }
-  if (w.size() != 2) {
-    return NoMatch{prefix + "weight '" + info.weight->name() + "' has shape " + ShapeString(w) +
-                   "; only a 2-D constant right operand folds"};
-  }
-  if (info.op == LinearOp::kGemm) {
-    const ir::GemmAttrs& gemm = node.attrs<ir::GemmAttrs>();
-    info.alpha = gemm.alpha;
-    info.beta = gemm.beta;
-    info.trans_a = gemm.trans_a;
-    info.trans_b = gemm.trans_b;
-    info.in_channels = info.trans_b ? w[1] : w[0];
-    info.out_channels = info.trans_b ? w[0] : w[1];
-    if (info.bias != nullptr && info.bias->constant_data()->shape().size() > 2) {
-      return NoMatch{prefix + "C has more than 2 dimensions"};
-    }
-    return info;
-  }
-  info.in_channels = w[0];  // MatMul
-  info.out_channels = w[1];
   return info;
 }
 

@@ -1,8 +1,9 @@
-// The linear ops a per-channel affine map can be folded into (Conv,
-// ConvTranspose, Gemm, MatMul with a constant 2-D right operand), their
-// validated constant weights, and the constant replacements a fold makes.
+// The linear ops a per-channel affine map can be folded into, described by
+// one table (kLinearOps in linear_op.cc: a row per op, so adding a producer
+// or consumer to the folds is adding a row), their validated constant
+// weights, and the constant replacements a fold makes.
 //
-// Weight layouts (ONNX):
+// Weight layouts (ONNX), as WeightAxes sees them:
 //   Conv           W [M, C/g, k...]   out channel m, in channel (m / (M/g)) * (C/g) + c
 //   ConvTranspose  W [C, M/g, k...]   in channel c, out channel (c / (C/g)) * (M/g) + j
 //   Gemm           B [K, N] (transB = 0) or [N, K] (transB = 1); C broadcasts to [M, N]
@@ -14,19 +15,43 @@
 #include <string>
 #include <vector>
 
+#include "passes/fold/channel_affine.h"
 #include "passes/fold/fold_util.h"
 #include "runtime/ir/graph.h"
 
 namespace bnfold::passes {
 
-enum class LinearOp { kConv, kConvTranspose, kGemm, kMatMul };
+// A linear op's weight viewed as [a, b, run]: `run` contiguous elements
+// (a kernel; 1 for a matrix) per block (i, j). With output_first, i is the
+// output channel and j the input channel within i's group; otherwise i is
+// the input channel and j the output channel within its group. `group`
+// groups split both channel axes alike.
+struct WeightAxes {
+  bool output_first = true;
+  int64_t group = 1;
+  int64_t a = 0;
+  int64_t b = 0;
+  int64_t run = 1;
+
+  // The first channel of the other axis for row i: (i / (a / group)) * b.
+  int64_t GroupBase(int64_t i) const { return (i / (a / group)) * b; }
+};
+
+// Where a linear op's bias lives, which decides how a fold rewrites it.
+enum class BiasForm {
+  kVector,    // input 2, one value per output channel (Conv, ConvTranspose)
+  kGemmC,     // input 2 scaled by beta, broadcast to the output (Gemm's C)
+  kAddAfter,  // none of its own: an Add of a constant after it (MatMul)
+};
+
+struct LinearOpSpec;
 
 struct LinearOpInfo {
   ir::Node* node = nullptr;
-  LinearOp op = LinearOp::kConv;
+  const LinearOpSpec* spec = nullptr;
   ir::Value* weight = nullptr;  // W, or Gemm/MatMul's B
   ir::Value* bias = nullptr;    // Conv/ConvTranspose B or Gemm C; null when absent
-  int64_t group = 1;
+  WeightAxes axes;
   bool trans_a = false;
   bool trans_b = false;
   float alpha = 1.0f;
@@ -35,11 +60,30 @@ struct LinearOpInfo {
   int64_t in_channels = 0;   // C (conv) or K (Gemm/MatMul)
 };
 
-// Conv, ConvTranspose, Gemm or MatMul.
+// One linear op the folds know.
+struct LinearOpSpec {
+  ir::OpKind kind;
+  BiasForm bias;
+  // Reads the op's attributes and the weight shape `w` into `info`
+  // (channels, axes, Gemm's alpha/beta/transposes); "" or why it does not
+  // fold. The weight is known to be a floating-point constant.
+  std::string (*read)(const ir::Node& node, const std::vector<int64_t>& w, LinearOpInfo* info);
+  // Where the channels of its output `y` are.
+  MatchOr<ChannelLayout> (*output_layout)(const LinearOpInfo& op, const ir::Value& y);
+  // Where the channels of its data input `x` are.
+  MatchOr<ChannelLayout> (*input_layout)(const LinearOpInfo& op, const ir::Value& x);
+  // "" when a per-channel shift of its data input folds exactly; else why
+  // not (padding, a transposed convolution's uneven borders).
+  MatchOr<std::string> (*input_shift_reason)(const LinearOpInfo& op);
+};
+
+// The row for `kind`, or null: the ops the folds know.
+const LinearOpSpec* FindLinearOp(ir::OpKind kind);
+// Whether `kind` has a row.
 bool IsLinearKind(ir::OpKind kind);
 
-// A Conv/ConvTranspose/Gemm/MatMul whose weights (and bias/C) are constants
-// no caller can override, of floating-point types, with consistent shapes.
+// A linear op whose weights (and bias/C) are constants no caller can
+// override, of floating-point types, with consistent shapes.
 MatchOr<LinearOpInfo> MatchLinearOp(ir::Node& node);
 
 // Whether a rewrite may write a constant's new contents into its own
@@ -95,7 +139,5 @@ void CommitLinearRewrite(ir::Graph& graph, const LinearRewrite& rewrite,
 // Inserts `Add(node's output 0, bias)` producing `target`, which must have no
 // producer (e.g. the output of the node a fold just removed).
 Status AppendBiasAdd(ir::Graph& graph, ir::Node* node, ir::Value* bias, ir::Value* target);
-
-const char* LinearOpName(LinearOp op);
 
 }  // namespace bnfold::passes

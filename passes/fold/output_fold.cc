@@ -7,28 +7,6 @@ namespace bnfold::passes {
 
 namespace {
 
-ChannelLayout OutputLayout(const LinearOpInfo& op, const ir::Value& y) {
-  ChannelLayout layout;
-  layout.channels = op.out_channels;
-  switch (op.op) {
-    case LinearOp::kConv:
-    case LinearOp::kConvTranspose:
-      layout.rank = static_cast<int>(op.weight->constant_data()->shape().size());
-      layout.axis_from_end = layout.rank - 2;
-      break;
-    case LinearOp::kGemm:
-      layout.rank = 2;
-      break;
-    case LinearOp::kMatMul: {
-      layout.rank = KnownRank(y);
-      const int a_rank = KnownRank(*op.node->input(0));
-      if (layout.rank < 0 && a_rank >= 1) layout.rank = a_rank == 1 ? 1 : a_rank;
-      break;
-    }
-  }
-  return layout;
-}
-
 std::string NodeBase(const ir::Node& node) {
   return node.name().empty() ? node.output(0)->name() : node.name();
 }
@@ -48,7 +26,7 @@ MatchOr<LinearProducer> MatchMatMulWithBias(const ir::Value& y, ir::Node& add) {
   MATCH_OR_RETURN(LinearOpInfo op, MatchLinearOp(*matmul));
   LinearProducer producer;
   producer.op = op;
-  producer.layout = OutputLayout(op, *ops->data);
+  MATCH_OR_RETURN(producer.layout, op.spec->output_layout(op, *ops->data));
   MatchOr<std::vector<double>> per_column =
       PerChannelValues(ConstantAsDouble(*ops->constant), ops->constant->name(), producer.layout);
   if (!per_column.ok()) return NoMatch{prefix + per_column.reason()};
@@ -76,7 +54,7 @@ MatchOr<LinearProducer> MatchLinearProducer(const ir::Value& y) {
   LinearProducer producer;
   producer.op = *op;
   producer.output = p->output(0);
-  producer.layout = OutputLayout(*op, y);
+  MATCH_OR_RETURN(producer.layout, op->spec->output_layout(*op, y));
   return producer;
 }
 
@@ -99,9 +77,8 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
       {node, 1, new_weight.data, op.weight->name() + "_folded", new_weight.rescale});
 
   const std::string bias_base = op.bias ? op.bias->name() + "_folded" : NodeBase(*node) + "_bias";
-  switch (op.op) {
-    case LinearOp::kConv:
-    case LinearOp::kConvTranspose: {
+  switch (op.spec->bias) {
+    case BiasForm::kVector: {
       DoubleTensor b = op.bias ? ConstantAsDouble(*op.bias)
                                : DoubleTensor{{n}, std::vector<double>(n, 0.0)};
       for (int64_t m = 0; m < n; ++m) b.values[m] = b.values[m] * s[m] + t[m];
@@ -110,7 +87,7 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
       rewrite.constants.push_back({node, 2, new_bias, bias_base});
       break;
     }
-    case LinearOp::kGemm: {
+    case BiasForm::kGemmC: {
       if (op.bias == nullptr && !affine.has_shift()) break;
       DoubleTensor c{{n}, std::vector<double>(n, 0.0)};
       if (op.bias != nullptr) {
@@ -126,7 +103,7 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
       rewrite.gemm_beta_to_one = node;
       break;
     }
-    case LinearOp::kMatMul: {
+    case BiasForm::kAddAfter: {
       if (producer.bias_add != nullptr) {
         const ir::Value& old = *producer.bias_add->input(producer.bias_add_input);
         MATCH_OR_RETURN(DoubleTensor b, ExpandLastAxis(ConstantAsDouble(old), n, "bias"));

@@ -132,98 +132,67 @@ class WeightWriter {
   double bad_value_ = 0.0;
 };
 
+// W' = W * s[output channel], over the weight's [a, b, run] blocks.
 template <typename Writer>
-bool ScaleOutputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
-                  const std::vector<double>& s, Writer& w) {
-  switch (op.op) {
-    case LinearOp::kConv: {
-      const int64_t per_channel = numel / op.out_channels;
-      for (int64_t m = 0; m < op.out_channels; ++m) {
-        if (!w.Scale(m * per_channel, per_channel, s[m])) return false;
-      }
-      return true;
+bool ScaleOutputs(const WeightAxes& w, const std::vector<double>& s, Writer& writer) {
+  const int64_t row = w.b * w.run;
+  for (int64_t i = 0; i < w.a; ++i) {
+    if (w.output_first) {  // one factor for the whole row
+      if (!writer.Scale(i * row, row, s[i])) return false;
+      continue;
     }
-    case LinearOp::kConvTranspose: {
-      const int64_t per_group_out = shape[1];
-      const int64_t kernel = numel / (shape[0] * per_group_out);
-      const int64_t per_group_in = shape[0] / op.group;
-      int64_t begin = 0;
-      for (int64_t c = 0; c < shape[0]; ++c) {
-        for (int64_t j = 0; j < per_group_out; ++j, begin += kernel) {
-          if (!w.Scale(begin, kernel, s[(c / per_group_in) * per_group_out + j])) return false;
-        }
-      }
-      return true;
-    }
-    case LinearOp::kGemm:
-    case LinearOp::kMatMul:
-      break;
-  }
-  const int64_t rows = shape[0];
-  const int64_t columns = shape[1];
-  for (int64_t r = 0; r < rows; ++r) {
-    const bool ok = op.trans_b ? w.Scale(r * columns, columns, s[r])  // B [N, K]
-                               : w.Scale(
-                                     r * columns, columns, [&](int64_t j) { return s[j]; },
-                                     [](int64_t, double) {});  // B [K, N]
+    const double* factors = s.data() + w.GroupBase(i);
+    const bool ok = w.run == 1
+                        ? writer.Scale(
+                              i * row, row, [&](int64_t j) { return factors[j]; },
+                              [](int64_t, double) {})
+                        : [&] {
+                            for (int64_t j = 0; j < w.b; ++j) {
+                              if (!writer.Scale(i * row + j * w.run, w.run, factors[j])) return false;
+                            }
+                            return true;
+                          }();
     if (!ok) return false;
   }
   return true;
 }
 
-// Without kShift, `t` and `shift_out` are not used.
+// W' = W * s[input channel], and with kShift, shift_out[o] += W * t[input
+// channel] for each output channel o (W unscaled). Without kShift, `t` and
+// `shift_out` are not used.
 template <bool kShift, typename Writer>
-bool ScaleInputs(const LinearOpInfo& op, const std::vector<int64_t>& shape, int64_t numel,
-                 const std::vector<double>& s, const double* t, double* shift_out, Writer& w) {
-  switch (op.op) {
-    case LinearOp::kConv: {
-      const int64_t out = op.out_channels;
-      const int64_t per_group_in = shape[1];
-      const int64_t kernel = numel / (out * per_group_in);
-      const int64_t per_group_out = out / op.group;
-      int64_t begin = 0;
-      for (int64_t m = 0; m < out; ++m) {
-        const int64_t first_in = (m / per_group_out) * per_group_in;
-        for (int64_t c = first_in; c < first_in + per_group_in; ++c, begin += kernel) {
-          const double factor = s[c];
-          const bool ok = w.Scale(
-              begin, kernel, [factor](int64_t) { return factor; },
+bool ScaleInputs(const WeightAxes& w, const std::vector<double>& s, const double* t,
+                 double* shift_out, Writer& writer) {
+  const int64_t row = w.b * w.run;
+  for (int64_t i = 0; i < w.a; ++i) {
+    const int64_t base = w.GroupBase(i);
+    bool ok = true;
+    if (w.output_first) {  // row i feeds output i; block j reads input base + j
+      if (w.run == 1) {
+        ok = writer.Scale(
+            i * row, row, [&](int64_t j) { return s[base + j]; },
+            [&]([[maybe_unused]] int64_t j, [[maybe_unused]] double value) {
+              if constexpr (kShift) shift_out[i] += value * t[base + j];
+            });
+      } else {
+        for (int64_t j = 0; ok && j < w.b; ++j) {
+          const double factor = s[base + j];
+          ok = writer.Scale(
+              i * row + j * w.run, w.run, [factor](int64_t) { return factor; },
               [&](int64_t, [[maybe_unused]] double value) {
-                if constexpr (kShift) shift_out[m] += value * t[c];
+                if constexpr (kShift) shift_out[i] += value * t[base + j];
               });
-          if (!ok) return false;
         }
       }
-      return true;
-    }
-    case LinearOp::kConvTranspose: {
-      const int64_t per_channel = numel / op.in_channels;
-      for (int64_t c = 0; c < op.in_channels; ++c) {
-        if (!w.Scale(c * per_channel, per_channel, s[c])) return false;
+    } else {  // row i reads input i; block j feeds output base + j
+      const double factor = s[i];
+      if constexpr (kShift) {
+        ok = writer.Scale(
+            i * row, row, [factor](int64_t) { return factor; },
+            [&](int64_t k, double value) { shift_out[base + k / w.run] += value * t[i]; });
+      } else {
+        ok = writer.Scale(i * row, row, factor);
       }
-      return true;
-    }
-    case LinearOp::kGemm:
-    case LinearOp::kMatMul:
-      break;
-  }
-  const int64_t rows = shape[0];
-  const int64_t columns = shape[1];
-  for (int64_t r = 0; r < rows; ++r) {
-    bool ok;
-    if (op.trans_b) {  // B [N, K]: row r feeds output r, column j reads input j
-      ok = w.Scale(
-          r * columns, columns, [&](int64_t j) { return s[j]; },
-          [&]([[maybe_unused]] int64_t j, [[maybe_unused]] double value) {
-            if constexpr (kShift) shift_out[r] += value * t[j];
-          });
-    } else {  // B [K, N]: row r reads input r, column j feeds output j
-      const double factor = s[r];
-      ok = w.Scale(
-          r * columns, columns, [factor](int64_t) { return factor; },
-          [&]([[maybe_unused]] int64_t j, [[maybe_unused]] double value) {
-            if constexpr (kShift) shift_out[j] += value * t[r];
-          });
     }
     if (!ok) return false;
   }
@@ -340,8 +309,8 @@ MatchOr<FoldedWeight> FoldWeight(const ir::Value& weight_value, const std::vecto
 MatchOr<FoldedWeight> ScaleOutputChannels(const LinearOpInfo& op,
                                           const std::vector<double>& scale,
                                           const std::string& what) {
-  return FoldWeight(*op.weight, scale, what, [op, scale](const Tensor& w, auto& writer) {
-    return ScaleOutputs(op, w.shape(), w.num_elements(), scale, writer);
+  return FoldWeight(*op.weight, scale, what, [axes = op.axes, scale](const Tensor&, auto& writer) {
+    return ScaleOutputs(axes, scale, writer);
   });
 }
 
@@ -351,17 +320,16 @@ MatchOr<InputScaledWeight> ScaleInputChannels(const LinearOpInfo& op,
                                               const std::string& what) {
   InputScaledWeight result;
   MATCH_OR_RETURN(result.weight,
-                  FoldWeight(*op.weight, scale, what, [op, scale](const Tensor& w, auto& writer) {
-                    return ScaleInputs<false>(op, w.shape(), w.num_elements(), scale, nullptr,
-                                              nullptr, writer);
-                  }));
+                  FoldWeight(*op.weight, scale, what,
+                             [axes = op.axes, scale](const Tensor&, auto& writer) {
+                               return ScaleInputs<false>(axes, scale, nullptr, nullptr, writer);
+                             }));
   if (shift != nullptr) {
     // sum W * shift per output channel, over the same loops, W unscaled.
     const Tensor& weight = *op.weight->constant_data();
     result.shift_out.assign(static_cast<size_t>(op.out_channels), 0.0);
     RunLoops<false, /*kCheck=*/false>(weight, nullptr, what, [&](auto& writer) {
-      return ScaleInputs<true>(op, weight.shape(), weight.num_elements(), scale, shift->data(),
-                               result.shift_out.data(), writer);
+      return ScaleInputs<true>(op.axes, scale, shift->data(), result.shift_out.data(), writer);
     });
   }
   return result;

@@ -60,6 +60,12 @@ const ExportCase kCases[] = {
     // The channel shuffle's computed Reshape leaves values with a type but
     // no static shape: 6 of 56 fold until bnfold propagates shapes itself.
     {"shufflenet_v2_x1_0", "", 56, 50},
+    // Conv weights and BN parameters computed by constant subgraphs:
+    // fold-constants evaluates them and the same BN fold.
+    {"resnet50", "constsub", 53, 0},
+    {"mobilenet_v2", "constsub", 52, 0},
+    {"densenet121", "constsub", 121, 62},
+    {"shufflenet_v2_x1_0", "constsub", 56, 50},
 };
 
 void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.model << "." << c.variant; }

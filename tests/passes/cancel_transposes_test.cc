@@ -220,7 +220,43 @@ TEST(CancelTransposes, PreconditionsLeaveTheGraphUnchanged) {
     MatchOr<CancelTransposesMatch> match = MatchCancelTransposes(*first);
     ASSERT_FALSE(match.ok());
     EXPECT_NE(match.reason().find(c.reason), std::string::npos) << match.reason();
+    // The pass records the reason for the Transpose that stays (inspect shows it).
+    bool recorded = false;
+    for (const NodeDecision& d : r.report.passes[0].nodes) {
+      recorded = recorded || (d.node == DecisionName(*first) && !d.changed &&
+                              d.outcome.find(c.reason) != std::string::npos);
+    }
+    EXPECT_TRUE(recorded);
   }
+}
+
+// Prepare creates what the rewrite needs and rewires nothing; the commit
+// (which cannot fail) does the rest. Here the moved Transpose exists after
+// the prepare, writing a placeholder, while the chain still reads T.
+TEST(CancelTransposes, PrepareRewiresNothing) {
+  ModelSpec spec;
+  spec.text = Header(8, 13) + "g (float[2,3,4,5] X) => (float[2,4,5,3] Y) {\n"
+              "  T = Transpose <perm = [0, 2, 3, 1]> (X)\n"
+              "  Y = Add (T, K)\n}\n";
+  spec.inits = {{"K", {3}}};
+  std::unique_ptr<ir::Graph> graph = LoadGraph(spec);
+  ASSERT_TRUE(graph);
+  MatchOr<CancelTransposesMatch> match = MatchCancelTransposes(*FindNode(*graph, "T"));
+  ASSERT_TRUE(match.ok()) << match.reason();
+  StatusOr<PreparedCancelTransposes> prepared = PrepareCancelTransposes(*graph, *match);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  const ir::Node* add = FindNode(*graph, "Y");
+  EXPECT_EQ(add->input(0)->name(), "T");
+  EXPECT_EQ(add->input(1)->name(), "K");
+  EXPECT_EQ(graph->outputs()[0]->producer(), add);
+  ASSERT_NE(prepared->moved, nullptr);
+  EXPECT_EQ(prepared->moved->output(0), prepared->placeholder);
+  CommitCancelTransposes(*graph, *match, *prepared);
+  EXPECT_EQ(CountOps(*graph, "Transpose"), 1);
+  EXPECT_EQ(graph->outputs()[0]->producer(), prepared->moved);
+  EXPECT_EQ(graph->FindValue(prepared->placeholder->name()), nullptr);  // gone
+  EXPECT_EQ(prepared->inner->producer()->op_type(), "Add");
+  EXPECT_EQ(prepared->inner->producer()->input(0)->name(), "X");
 }
 
 TEST(CancelTransposes, OverridableConstantIsNotMoved) {

@@ -28,12 +28,13 @@ std::string BatchNormLine(const std::string& in, const std::string& out, int ops
          prefix + "_bias, " + prefix + "_mean, " + prefix + "_var)\n";
 }
 
-FoldResult Fold(const ModelSpec& spec, const std::vector<std::string>& names) {
+FoldResult Fold(const ModelSpec& spec, const std::vector<std::string>& names,
+                const PassOptions* options) {
   FoldResult r;
   r.before = LoadGraph(spec);
   if (!r.before) return r;
   r.after = r.before->Clone();
-  r.report = RunPasses(*r.after, names);
+  r.report = RunPasses(*r.after, names, options);
   return r;
 }
 

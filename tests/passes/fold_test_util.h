@@ -26,8 +26,9 @@ struct FoldResult {
   std::unique_ptr<ir::Graph> after;   // after the passes
   PipelineReport report;
 };
-// Loads `spec` and runs the passes named `names` on a copy.
-FoldResult Fold(const ModelSpec& spec, const std::vector<std::string>& names);
+// Loads `spec` and runs the passes named `names` on a copy (RunPasses).
+FoldResult Fold(const ModelSpec& spec, const std::vector<std::string>& names,
+                const PassOptions* options = nullptr);
 
 // s = scale / sqrt(var + epsilon), t = B - mean * s for BN node `name`.
 struct ScaleShift {

@@ -19,8 +19,10 @@ TEST(PassManager, DefaultPipelineOrderAndRegisteredPasses) {
   EXPECT_EQ(PassManager::AvailablePasses(),
             (std::vector<std::string>{"cleanup", "fold-constants", "cancel-transposes",
                                       "fold-affine", "fold-batchnorm", "fold-batchnorm-forward"}));
+  PassOptions options;
+  options.evaluator = MakeReferenceConstantEvaluator();
   for (const std::string& name : PassManager::AvailablePasses()) {
-    std::shared_ptr<const Pass> pass = MakePass(name);
+    std::shared_ptr<const Pass> pass = MakePass(name, options);
     ASSERT_NE(pass, nullptr) << name;
     EXPECT_EQ(pass->name(), name);
   }
@@ -31,6 +33,14 @@ TEST(PassManager, UnknownPassNamesTheKnownOnes) {
   ASSERT_FALSE(manager.ok());
   EXPECT_NE(manager.status().message().find("unknown pass 'fold-everything'"), std::string::npos);
   EXPECT_NE(manager.status().message().find("fold-batchnorm-forward"), std::string::npos);
+}
+
+TEST(PassManager, FoldConstantsWithoutAnEvaluatorIsRefused) {
+  StatusOr<PassManager> manager = PassManager::Create({"cleanup", "fold-constants"});
+  ASSERT_FALSE(manager.ok());
+  EXPECT_NE(manager.status().message().find("fold-constants needs a constant evaluator"),
+            std::string::npos);
+  EXPECT_TRUE(PassManager::Create({"cleanup", "fold-batchnorm"}).ok());
 }
 
 TEST(PassManager, DefaultPipelineFoldsAResidualNetwork) {

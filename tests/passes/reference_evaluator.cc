@@ -312,6 +312,94 @@ RefTensor Map(const RefTensor& x, const std::function<double(double)>& fn) {
   return y;
 }
 
+// Reshape: 0 copies the input dim (allowzero = 0), -1 takes what is left.
+StatusOr<RefTensor> Reshape(const ir::Node& node, const RefTensor& x, const RefTensor& shape) {
+  Shape dims;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape.values.size(); ++i) {
+    int64_t d = static_cast<int64_t>(shape.values[i]);
+    if (d == 0 && i < x.shape.size()) d = x.shape[i];
+    if (d == -1) {
+      infer = static_cast<int64_t>(i);
+    } else {
+      known *= d;
+    }
+    dims.push_back(d);
+  }
+  if (infer >= 0) dims[infer] = known == 0 ? 0 : Numel(x.shape) / known;
+  if (Numel(dims) != Numel(x.shape)) return Fail(node, "reshape changes the element count");
+  return RefTensor{dims, x.values};
+}
+
+RefTensor Transpose(const ir::Node& node, const RefTensor& x) {
+  const size_t rank = x.shape.size();
+  Shape perm;
+  for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
+  perm = node.GetInts("perm", perm).value();
+  Shape out_shape(rank);
+  for (size_t i = 0; i < rank; ++i) out_shape[i] = x.shape[perm[i]];
+  const Shape strides = Strides(x.shape);
+  RefTensor y{out_shape, std::vector<double>(x.values.size())};
+  Shape index(rank, 0);
+  for (int64_t i = 0; i < Numel(out_shape); ++i) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d) offset += index[d] * strides[perm[d]];
+    y.values[i] = x.values[offset];
+    Next(index, out_shape);
+  }
+  return y;
+}
+
+// Axes from input 1 (opset >= 13) or the attribute, made non-negative.
+Shape AxesOf(const ir::Node& node, const std::vector<const RefTensor*>& in, int64_t rank) {
+  Shape axes;
+  if (in.size() > 1 && in[1] != nullptr) {
+    for (double v : in[1]->values) axes.push_back(static_cast<int64_t>(v));
+  } else {
+    axes = node.GetInts("axes", {}).value();
+  }
+  for (int64_t& a : axes) a = a < 0 ? a + rank : a;
+  std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+RefTensor Unsqueeze(const ir::Node& node, const std::vector<const RefTensor*>& in) {
+  const RefTensor& x = *in[0];
+  const size_t added = in.size() > 1 && in[1] != nullptr ? in[1]->values.size()
+                                                         : node.GetInts("axes", {}).value().size();
+  const int64_t rank = static_cast<int64_t>(x.shape.size() + added);
+  const Shape axes = AxesOf(node, in, rank);
+  RefTensor y{{}, x.values};
+  size_t next = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (std::find(axes.begin(), axes.end(), d) != axes.end()) {
+      y.shape.push_back(1);
+    } else {
+      y.shape.push_back(x.shape[next++]);
+    }
+  }
+  return y;
+}
+
+RefTensor Squeeze(const ir::Node& node, const std::vector<const RefTensor*>& in) {
+  const RefTensor& x = *in[0];
+  const Shape axes = AxesOf(node, in, static_cast<int64_t>(x.shape.size()));
+  RefTensor y{{}, x.values};
+  for (int64_t d = 0; d < static_cast<int64_t>(x.shape.size()); ++d) {
+    const bool listed = std::find(axes.begin(), axes.end(), d) != axes.end();
+    if (!(axes.empty() ? x.shape[d] == 1 : listed)) y.shape.push_back(x.shape[d]);
+  }
+  return y;
+}
+
+StatusOr<RefTensor> ConstantOfShape(const ir::Node& node, const RefTensor& shape) {
+  Shape dims;
+  for (double v : shape.values) dims.push_back(static_cast<int64_t>(v));
+  double value = 0.0;
+  if (const ir::Attribute* a = node.FindAttribute("value")) value = a->t->GetAsDouble(0);
+  return RefTensor{dims, std::vector<double>(Numel(dims), value)};
+}
+
 StatusOr<RefTensor> EvaluateNode(const ir::Node& node, const std::vector<const RefTensor*>& in) {
   using ir::OpKind;
   auto arg = [&](size_t i) { return i < in.size() ? in[i] : nullptr; };
@@ -336,12 +424,61 @@ StatusOr<RefTensor> EvaluateNode(const ir::Node& node, const std::vector<const R
     case OpKind::kIdentity:
     case OpKind::kDropout:
       return *in[0];
+    case OpKind::kReshape: return Reshape(node, *in[0], *in[1]);
+    case OpKind::kTranspose: return Transpose(node, *in[0]);
+    case OpKind::kUnsqueeze: return Unsqueeze(node, in);
+    case OpKind::kSqueeze: return Squeeze(node, in);
+    case OpKind::kShape: {
+      RefTensor y{{static_cast<int64_t>(in[0]->shape.size())}, {}};
+      for (int64_t d : in[0]->shape) y.values.push_back(static_cast<double>(d));
+      return y;
+    }
+    case OpKind::kConstantOfShape: return ConstantOfShape(node, *in[0]);
+    case OpKind::kCast: {  // to float types: exact in double; to integers: toward zero
+      const DataType to = static_cast<DataType>(node.GetInt("to", 1).value());
+      return IsFloatingPoint(to) ? *in[0] : Map(*in[0], [](double v) { return std::trunc(v); });
+    }
     default:
       return Fail(node, "op not supported by the reference evaluator");
   }
 }
 
+class ReferenceConstantEvaluator : public ConstantEvaluator {
+ public:
+  StatusOr<std::vector<ir::ConstTensorPtr>> Evaluate(const ir::Node& node,
+                                                     const std::vector<ir::ConstTensorPtr>& inputs,
+                                                     int64_t max_output_bytes) const override {
+    if (node.num_outputs() != 1 || inputs.empty() || inputs[0] == nullptr) {
+      return Fail(node, "one output and a first input expected");
+    }
+    std::vector<RefTensor> values;
+    for (const ir::ConstTensorPtr& in : inputs) values.push_back(in ? RefFromTensor(*in) : RefTensor{});
+    std::vector<const RefTensor*> args;
+    for (size_t i = 0; i < inputs.size(); ++i) args.push_back(inputs[i] ? &values[i] : nullptr);
+    StatusOr<RefTensor> out = EvaluateNode(node, args);
+    if (!out.ok()) return out.status();
+    DataType dtype = inputs[0]->dtype();
+    if (node.kind() == ir::OpKind::kShape) dtype = DataType::kInt64;
+    if (node.kind() == ir::OpKind::kCast) dtype = static_cast<DataType>(node.GetInt("to", 1).value());
+    if (node.kind() == ir::OpKind::kConstantOfShape) {
+      const ir::Attribute* value = node.FindAttribute("value");
+      dtype = value && value->t ? value->t->dtype() : DataType::kFloat;
+    }
+    if (Numel(out->shape) * static_cast<int64_t>(DataTypeSize(dtype)) > max_output_bytes) {
+      return Fail(node, "output larger than " + std::to_string(max_output_bytes) + " bytes");
+    }
+    StatusOr<Tensor> t = Tensor::Allocate(dtype, out->shape);
+    if (!t.ok()) return t.status();
+    for (int64_t i = 0; i < t->num_elements(); ++i) t->SetFromDouble(i, out->values[i]);
+    return std::vector<ir::ConstTensorPtr>{std::make_shared<const Tensor>(std::move(*t))};
+  }
+};
+
 }  // namespace
+
+std::shared_ptr<const ConstantEvaluator> MakeReferenceConstantEvaluator() {
+  return std::make_shared<ReferenceConstantEvaluator>();
+}
 
 RefTensor RefFromTensor(const Tensor& tensor) {
   RefTensor t{tensor.shape(), std::vector<double>(tensor.num_elements())};

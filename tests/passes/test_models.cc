@@ -67,9 +67,12 @@ std::vector<Init> BatchNormInits(const std::string& prefix, int64_t channels) {
           {prefix + "_var", {channels}, 0.5, 2.0}};
 }
 
-PipelineReport RunPasses(ir::Graph& graph, const std::vector<std::string>& names) {
+PipelineReport RunPasses(ir::Graph& graph, const std::vector<std::string>& names,
+                         const PassOptions* options) {
   PipelineReport report;
-  StatusOr<PassManager> manager = PassManager::Create(names);
+  PassOptions reference;
+  reference.evaluator = MakeReferenceConstantEvaluator();
+  StatusOr<PassManager> manager = PassManager::Create(names, options ? *options : reference);
   EXPECT_TRUE(manager.ok()) << manager.status().ToString();
   if (!manager.ok()) return report;
   Status status = manager->Run(graph, &report);

@@ -41,8 +41,10 @@ std::unique_ptr<ir::Graph> LoadGraph(const ModelSpec& spec);
 // _bias, _mean, _var (var in [0.5, 2), scale in [0.5, 1.5)).
 std::vector<Init> BatchNormInits(const std::string& prefix, int64_t channels);
 
-// Runs the passes called `names` (through the PassManager) on `graph`.
-PipelineReport RunPasses(ir::Graph& graph, const std::vector<std::string>& names);
+// Runs the passes called `names` (through the PassManager) on `graph`, with
+// `options`, or by default with the reference evaluator for fold-constants.
+PipelineReport RunPasses(ir::Graph& graph, const std::vector<std::string>& names,
+                         const PassOptions* options = nullptr);
 
 // Everything that defines the graph: nodes with their attributes, inputs and
 // outputs, initializer names and data addresses, graph inputs/outputs.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "onnx/onnx_pb.h"
+#include "runtime/constant_evaluator.h"
 #include "runtime/onnx/loader.h"
 #include "runtime/onnx/tensor_proto.h"
 #include "tests/passes/test_models.h"
@@ -71,7 +72,7 @@ TEST(TestdataModels, DefaultPipelineKeepsEveryModelValid) {
     ++loaded;
     const ir::Graph& before = *model->model.graph;
     std::unique_ptr<ir::Graph> after = before.Clone();
-    StatusOr<PassManager> manager = PassManager::Create({});
+    StatusOr<PassManager> manager = PassManager::Create({}, RuntimePassOptions());
     ASSERT_TRUE(manager.ok());
     PipelineReport report;
     Status status = manager->Run(*after, &report);

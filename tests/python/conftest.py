@@ -17,25 +17,7 @@ BNFOLD_BINARY = os.environ.get("BNFOLD_BINARY", os.path.join(ROOT, "build", "bnf
 ORT_DIR = os.environ.get("BNFOLD_ORT_DIR", os.path.join(ROOT, ".cache", "ort"))
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "test_util"))
-from dependency import HOW, SKIP_EXIT_CODE, skips_allowed  # noqa: E402
-
-
-def require(available, why):
-    """tests/test_util/dependency.py's rule: fail when something the test
-    needs is missing, unless BNFOLD_ALLOW_SKIP=1 (never under CI) skips it."""
-    if available:
-        return
-    if skips_allowed():
-        pytest.skip(why)
-    pytest.fail(f"{why} ({HOW})")
-
-
-def pytest_sessionfinish(session, exitstatus):
-    # A run in which tests were skipped exits 77 (ctest's SKIP_RETURN_CODE),
-    # so that ctest reports the suite as skipped rather than passed.
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if exitstatus == 0 and reporter is not None and reporter.stats.get("skipped"):
-        session.exitstatus = SKIP_EXIT_CODE
+from pytest_dependency import pytest_sessionfinish, require  # noqa: E402,F401
 
 
 def seed_model(name):

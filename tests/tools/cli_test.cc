@@ -45,6 +45,39 @@ TEST(OptimizeCli, WritesTheModelAndReportsJson) {
   EXPECT_TRUE(testing::FileExists(dir.File("out.onnx")));
 }
 
+// A 2-element shape expands to 8 MB of zeros read by a Mul of the graph
+// input: no fold needs them, so the written file stays small unless asked.
+TEST(OptimizeCli, ConstantsNoFoldNeedsStayUnderTheBudget) {
+  TempDir dir;
+  testing::WriteModel(testing::ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1024,2048] X) => (float[1024,2048] Y) <int64[2] shape = {1024, 2048}> {
+      Z = ConstantOfShape <value = float[1] {0.5}> (shape)
+      Y = Mul (X, Z)
+    })"),
+                      dir.File("in.onnx"));
+  testing::CommandResult r =
+      RunBnfold({"optimize", dir.File("in.onnx"), dir.File("small.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  JsonValue json = ParseOrFail(r);
+  EXPECT_EQ(json["constant_folding"]["evaluated"].number, 0);
+  EXPECT_EQ(json["constant_folding"]["kept_over_budget"].number, 1);
+  EXPECT_EQ(json["constant_folding"]["budget_bytes"].number, 1 << 20);
+  EXPECT_LT(testing::ReadBytes(dir.File("small.onnx")).size(), 1000u);
+
+  r = RunBnfold({"optimize", dir.File("in.onnx"), dir.File("large.onnx"), "--fold-large-constants",
+                 "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json = ParseOrFail(r);
+  EXPECT_EQ(json["constant_folding"]["evaluated"].number, 1);
+  EXPECT_EQ(json["constant_folding"]["bytes_added"].number, 1024 * 2048 * 4 - 16);
+  EXPECT_GT(testing::ReadBytes(dir.File("large.onnx")).size(), 8u << 20);
+
+  r = RunBnfold({"optimize", dir.File("in.onnx"), dir.File("again.onnx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 kept: over the budget of 1048576 bytes"), std::string::npos) << r.out;
+}
+
 TEST(OptimizeCli, RefusesToOverwriteItsInput) {
   TempDir dir;
   testing::WriteModel(testing::ReluIdentityModel(), dir.File("in.onnx"));

@@ -114,6 +114,43 @@ TEST(InspectModel, NoBatchNormalization) {
   EXPECT_EQ(info->ops, (std::map<std::string, int>{{"Identity", 1}, {"Relu", 2}}));
 }
 
+// Each Transpose: what cancel-transposes did, or why it stays.
+TEST(InspectModel, SaysWhyATransposeStays) {
+  TempDir dir;
+  testing::WriteModel(testing::ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2,3,4,5] X) => (float[2,3,4,5] Y, float[2,4,5,3] Z) {
+      T = Transpose <perm = [0, 2, 3, 1]> (X)
+      A = Relu (T)
+      Y = Transpose <perm = [0, 3, 1, 2]> (A)
+      U = Transpose <perm = [0, 2, 3, 1]> (X)
+      Z = Softmax <axis = 1> (U)
+    })"),
+                      dir.File("m.onnx"));
+  StatusOr<ModelInfo> info = InspectModel(dir.File("m.onnx"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->transposes.size(), 3u);
+  EXPECT_TRUE(info->transposes[0].changed);
+  EXPECT_NE(info->transposes[0].outcome.find("cancelled"), std::string::npos)
+      << info->transposes[0].outcome;
+  EXPECT_TRUE(info->transposes[1].changed) << info->transposes[1].outcome;  // the closing one
+  EXPECT_FALSE(info->transposes[2].changed);
+  EXPECT_NE(info->transposes[2].outcome.find("cancel-transposes: Softmax"), std::string::npos)
+      << info->transposes[2].outcome;
+  EXPECT_NE(info->transposes[2].outcome.find("is not element-wise"), std::string::npos);
+
+  testing::CommandResult r = testing::RunBnfold({"inspect", dir.File("m.onnx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Transpose (3):"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kept: cancel-transposes: Softmax"), std::string::npos) << r.out;
+  r = testing::RunBnfold({"inspect", dir.File("m.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::optional<testing::JsonValue> json = testing::ParseJson(r.out);
+  ASSERT_TRUE(json.has_value()) << r.out;
+  EXPECT_EQ((*json)["transposes"].size(), 3u);
+  EXPECT_FALSE((*json)["transposes"][2]["changed"].boolean);
+}
+
 TEST(InspectModel, MissingFileIsNotFound) {
   StatusOr<ModelInfo> info = InspectModel("/nonexistent/model.onnx");
   EXPECT_EQ(info.status().code(), StatusCode::kNotFound);

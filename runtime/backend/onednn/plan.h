@@ -94,6 +94,8 @@ struct CompileOptions {
   bool image_loop = true;
   // Null: this plan's reordered constants are its own.
   std::shared_ptr<ReorderedConstantCache> constant_cache;
+  // Larger outputs are refused before anything is allocated for them.
+  size_t max_tensor_bytes = kMaxTensorBytes;
 };
 
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'

@@ -264,12 +264,12 @@ Status Planner::CompileNode(const ir::Node& node) {
     const TensorDesc& desc = ctx.output(i);
     StatusOr<size_t> bytes = CheckedByteSize(desc.dtype, desc.dims);
     if (!bytes.ok()) return bytes.status().WithContext(label + ": output '" + out->name() + "'");
-    if (desc.byte_size() > kMaxTensorBytes) {
+    if (desc.byte_size() > options_.max_tensor_bytes) {
       return InvalidArgument(label + ": output '" + out->name() + "' of shape " +
                              ShapeToString(desc.dims) + " would need " +
                              std::to_string(desc.byte_size()) +
                              " bytes, more than the limit of " +
-                             std::to_string(kMaxTensorBytes));
+                             std::to_string(options_.max_tensor_bytes));
     }
     // With fused followers output 0 is the last one's (which a depthwise
     // post-op gives other dims): MapFusedFollowers checks it.

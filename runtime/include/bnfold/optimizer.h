@@ -27,6 +27,11 @@ std::vector<std::string> AvailablePasses();
 struct OptimizeOptions {
   // Pass names to run, in order; empty = the default pipeline.
   std::vector<std::string> passes;
+  // fold-constants evaluates every node of constants, however much the
+  // written model grows. Off: results that no fold needs are kept as the
+  // nodes computing them once they would add more than a budget (1 MiB) of
+  // constants, so a ConstantOfShape does not turn a small file into a huge one.
+  bool fold_large_constants = false;
 };
 
 struct PassSummary {
@@ -45,12 +50,21 @@ struct BatchNormOutcome {
   std::string reason;
 };
 
+// What fold-constants did to the model's constants.
+struct ConstantFoldingSummary {
+  int evaluated = 0;          // nodes replaced by the constants they compute
+  int kept_over_budget = 0;   // nodes kept because their results were too large
+  int64_t bytes_added = 0;    // growth of the constants (negative: they shrank)
+  int64_t budget_bytes = 0;   // growth allowed for results no fold needs
+};
+
 struct OptimizeReport {
   std::vector<PassSummary> passes;
   int batchnorm_before = 0;
   int batchnorm_after = 0;
   int nodes_before = 0;
   int nodes_after = 0;
+  ConstantFoldingSummary constant_folding;
   // One entry per BatchNormalization of the input model, in graph order.
   std::vector<BatchNormOutcome> batchnorm;
   // The external-data file written next to the output ("" when the weights
@@ -111,6 +125,14 @@ struct BatchNormInfo {
   std::vector<std::string> diagnostics;
 };
 
+// A Transpose as `bnfold inspect` shows it: what cancel-transposes did with
+// it, or why it stayed.
+struct TransposeInfo {
+  std::string name;  // node name, or "Transpose #N" if unnamed
+  bool changed = false;  // cancelled, merged with another, or moved to a graph output
+  std::string outcome;   // what was done, or "pass: reason" for each pass that left it
+};
+
 struct ModelInfo {
   int64_t ir_version = 0;
   int64_t opset = 0;  // default ONNX domain
@@ -120,6 +142,7 @@ struct ModelInfo {
   // Op type (with "domain." prefix outside the default domain) -> count.
   std::map<std::string, int> ops;
   std::vector<BatchNormInfo> batchnorm;
+  std::vector<TransposeInfo> transposes;
   // Facts from loading (e.g. the checker was skipped, and why).
   std::vector<std::string> notes;
 };

@@ -17,7 +17,7 @@ namespace {
 
 struct WeightCase {
   std::string name;
-  LinearOp op;
+  ir::OpKind op;
   std::vector<int64_t> shape;
   int64_t group = 1;
   bool trans_b = false;
@@ -49,13 +49,9 @@ class OneOpGraph {
     graph_.AddGraphInput(x);
     ir::Value* w = *graph_.AddInitializer("W", std::move(weight));
     ir::Value* y = *graph_.AddValue("Y");
-    static const ir::OpKind kKinds[] = {ir::OpKind::kConv, ir::OpKind::kConvTranspose,
-                                        ir::OpKind::kGemm, ir::OpKind::kMatMul};
-    static const char* const kNames[] = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
-    const int op = static_cast<int>(c.op);
-    node_ = *graph_.AddNode(kKinds[op], kNames[op], "", "op", 13, {x, w}, {y});
-    if (c.op == LinearOp::kConv || c.op == LinearOp::kConvTranspose) SetInt("group", c.group);
-    if (c.op == LinearOp::kGemm) SetInt("transB", c.trans_b ? 1 : 0);
+    node_ = *graph_.AddNode(c.op, ir::OpKindName(c.op), "", "op", 13, {x, w}, {y});
+    if (c.op == ir::OpKind::kConv || c.op == ir::OpKind::kConvTranspose) SetInt("group", c.group);
+    if (c.op == ir::OpKind::kGemm) SetInt("transB", c.trans_b ? 1 : 0);
   }
   LinearOpInfo Info() {
     MatchOr<LinearOpInfo> info = MatchLinearOp(*node_);
@@ -101,19 +97,21 @@ Channels ChannelsOf(const WeightCase& c, int64_t i) {
     i /= c.shape[d];
   }
   switch (c.op) {
-    case LinearOp::kConv: {  // [M, C/g, k...]
+    case ir::OpKind::kConv: {  // [M, C/g, k...]
       const int64_t per_group_out = c.shape[0] / c.group;
       return {(index[0] / per_group_out) * c.shape[1] + index[1], index[0]};
     }
-    case LinearOp::kConvTranspose: {  // [C, M/g, k...]
+    case ir::OpKind::kConvTranspose: {  // [C, M/g, k...]
       const int64_t per_group_in = c.shape[0] / c.group;
       return {index[0], (index[0] / per_group_in) * c.shape[1] + index[1]};
     }
-    case LinearOp::kGemm:
+    case ir::OpKind::kGemm:
       if (c.trans_b) return {index[1], index[0]};  // [N, K]
       return {index[0], index[1]};
-    case LinearOp::kMatMul:
+    case ir::OpKind::kMatMul:
       return {index[0], index[1]};  // [K, N]
+    default:
+      break;
   }
   return {-1, -1};
 }
@@ -194,7 +192,7 @@ TEST_P(WeightFoldTest, InputChannelsAndTheShiftMatchThePerElementFormula) {
     const std::vector<double> scale = Values(info.in_channels, 1.1);
     const std::vector<double> shift = Values(info.in_channels, -0.2);
     // ConvTranspose takes no shift (the fold refuses it before scaling).
-    const bool with_shift = c.op != LinearOp::kConvTranspose;
+    const bool with_shift = c.op != ir::OpKind::kConvTranspose;
 
     MatchOr<InputScaledWeight> got =
         ScaleInputChannels(info, scale, with_shift ? &shift : nullptr, "weight");
@@ -222,26 +220,26 @@ TEST_P(WeightFoldTest, InputChannelsAndTheShiftMatchThePerElementFormula) {
 INSTANTIATE_TEST_SUITE_P(
     Layouts, WeightFoldTest,
     ::testing::Values(
-        WeightCase{"Conv", LinearOp::kConv, {4, 3, 3, 3}},
-        WeightCase{"ConvPointwise", LinearOp::kConv, {5, 6, 1, 1}},
-        WeightCase{"ConvGroup2", LinearOp::kConv, {6, 2, 3, 2}, 2},
-        WeightCase{"ConvDepthwise", LinearOp::kConv, {4, 1, 3, 3}, 4},
-        WeightCase{"Conv1D", LinearOp::kConv, {3, 2, 5}},
-        WeightCase{"ConvTranspose", LinearOp::kConvTranspose, {4, 3, 3, 3}},
-        WeightCase{"ConvTransposeGroup2", LinearOp::kConvTranspose, {4, 3, 2, 2}, 2},
-        WeightCase{"ConvTransposeDepthwise", LinearOp::kConvTranspose, {3, 1, 2, 2}, 3},
-        WeightCase{"Gemm", LinearOp::kGemm, {5, 7}},
-        WeightCase{"GemmTransB", LinearOp::kGemm, {7, 5}, 1, true},
-        WeightCase{"MatMul", LinearOp::kMatMul, {6, 4}},
-        WeightCase{"ConvDouble", LinearOp::kConv, {4, 2, 3, 3}, 1, false, DataType::kDouble},
-        WeightCase{"ConvFloat16", LinearOp::kConv, {4, 2, 3, 3}, 2, false, DataType::kFloat16},
-        WeightCase{"GemmBfloat16", LinearOp::kGemm, {5, 3}, 1, true, DataType::kBfloat16},
-        WeightCase{"MatMulFloat16", LinearOp::kMatMul, {3, 8}, 1, false, DataType::kFloat16}),
+        WeightCase{"Conv", ir::OpKind::kConv, {4, 3, 3, 3}},
+        WeightCase{"ConvPointwise", ir::OpKind::kConv, {5, 6, 1, 1}},
+        WeightCase{"ConvGroup2", ir::OpKind::kConv, {6, 2, 3, 2}, 2},
+        WeightCase{"ConvDepthwise", ir::OpKind::kConv, {4, 1, 3, 3}, 4},
+        WeightCase{"Conv1D", ir::OpKind::kConv, {3, 2, 5}},
+        WeightCase{"ConvTranspose", ir::OpKind::kConvTranspose, {4, 3, 3, 3}},
+        WeightCase{"ConvTransposeGroup2", ir::OpKind::kConvTranspose, {4, 3, 2, 2}, 2},
+        WeightCase{"ConvTransposeDepthwise", ir::OpKind::kConvTranspose, {3, 1, 2, 2}, 3},
+        WeightCase{"Gemm", ir::OpKind::kGemm, {5, 7}},
+        WeightCase{"GemmTransB", ir::OpKind::kGemm, {7, 5}, 1, true},
+        WeightCase{"MatMul", ir::OpKind::kMatMul, {6, 4}},
+        WeightCase{"ConvDouble", ir::OpKind::kConv, {4, 2, 3, 3}, 1, false, DataType::kDouble},
+        WeightCase{"ConvFloat16", ir::OpKind::kConv, {4, 2, 3, 3}, 2, false, DataType::kFloat16},
+        WeightCase{"GemmBfloat16", ir::OpKind::kGemm, {5, 3}, 1, true, DataType::kBfloat16},
+        WeightCase{"MatMulFloat16", ir::OpKind::kMatMul, {3, 8}, 1, false, DataType::kFloat16}),
     [](const auto& info) { return info.param.name; });
 
 TEST(WeightFold, NamesTheFirstElementThatOverflows) {
   // Output channel 1 is elements 4..7; 1000 * 100 is beyond float16's 65504.
-  const WeightCase c{"", LinearOp::kConv, {2, 1, 2, 2}, 1, false, DataType::kFloat16};
+  const WeightCase c{"", ir::OpKind::kConv, {2, 1, 2, 2}, 1, false, DataType::kFloat16};
   Tensor w = *Tensor::Allocate(DataType::kFloat16, c.shape);
   for (int64_t i = 0; i < 8; ++i) w.SetFromDouble(i, i == 6 || i == 7 ? 1000.0 : 1.0);
   OneOpGraph graph(c, std::make_shared<const Tensor>(std::move(w)));
@@ -260,7 +258,7 @@ TEST(WeightFold, ChecksEachElementWhenTheBoundWouldOverflow) {
   // In place the match first bounds max|W| * max|scale|: here 1e30 * 1e10 is
   // beyond float, yet no element is (1e30 * 1, 1 * 1e10): the exact check
   // must run and let the fold through.
-  const WeightCase c{"", LinearOp::kConv, {2, 1, 1, 1}};
+  const WeightCase c{"", ir::OpKind::kConv, {2, 1, 1, 1}};
   Tensor w = *Tensor::Allocate(DataType::kFloat, c.shape);
   w.data_as<float>()[0] = 1e30f;
   w.data_as<float>()[1] = 1.0f;
@@ -275,7 +273,7 @@ TEST(WeightFold, ChecksEachElementWhenTheBoundWouldOverflow) {
 }
 
 TEST(WeightFold, EmptyWeightsStayEmpty) {
-  const WeightCase c{"", LinearOp::kConvTranspose, {4, 0, 3, 3}, 2};
+  const WeightCase c{"", ir::OpKind::kConvTranspose, {4, 0, 3, 3}, 2};
   OneOpGraph graph(c, MakeWeight(DataType::kFloat, c.shape));
   MatchOr<FoldedWeight> out = ScaleOutputChannels(graph.Info(), {}, "weight");
   ASSERT_TRUE(out.ok()) << out.reason();
