@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]\n"
     "                    [--seeds K] [--rtol R] [--atol A] [--float16-ulps U]\n"
-    "                    [--passes a,b,...] [--threads T] [--json]\n"
+    "                    [--passes a,b,...] [--threads T] [--strict] [--json]\n"
     "  runs MODEL with and without the passes on the same inputs and compares\n"
     "  every output: fails (exit 1) where |optimized - reference| > atol + rtol*max|reference|\n"
     "  (relative to the output's largest magnitude: both graphs compute in float32,\n"
@@ -31,7 +31,9 @@ constexpr const char* kUsage =
     "  --rtol default 1e-4, --atol default 1e-5. float16 outputs are judged in\n"
     "  float16 ulps of the output scale instead: |optimized - reference| <=\n"
     "  U * ulp16(max|reference|), --float16-ulps default 64 (the folded graph\n"
-    "  rounds each folded weight once, the unfolded one every Conv and BN output).\n";
+    "  rounds each folded weight once, the unfolded one every Conv and BN output).\n"
+    "  --strict   refuse a file for what ONNX Runtime runs anyway (checker\n"
+    "             complaints, a contradicted declaration ...) instead of warning\n";
 
 Status ReadSettings(const Args& args, VerifySettings* s) {
   StatusOr<int64_t> batch = args.GetInt("--batch", s->batch);
@@ -104,7 +106,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--float16-ulps", "--passes",
              "--threads"},
-      {"--random-inputs", "--json", "--help"});
+      {"--random-inputs", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   VerifySettings settings;
@@ -114,6 +116,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
 
   SessionOptions optimized_options;
   optimized_options.threads = static_cast<int>(*threads);
+  optimized_options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("verify", passes.status());
@@ -128,6 +131,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<VerifyResult> result = VerifyModel(open, optimized_options, *given,
                                               args->Has("--random-inputs"), settings, path);
   if (!result.ok()) return ReportError("verify", result.status());
+  PrintWarnings("verify", result->warnings);
   if (args->Has("--json")) {
     std::cout << VerifyJson(*result, settings) << "\n";
   } else {

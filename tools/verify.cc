@@ -95,6 +95,7 @@ StatusOr<VerifyResult> VerifyModel(const SessionOpener& open, const SessionOptio
   VerifyResult result;
   result.batchnorm_before = (*optimized)->batchnorm_count_before();
   result.batchnorm_after = (*optimized)->batchnorm_count_after();
+  result.warnings = (*optimized)->warnings();
   StatusOr<std::vector<std::vector<NamedTensor>>> sets =
       BuildInputSets(given, random_inputs, **reference, settings, source, &result.seeds);
   if (!sets.ok()) return sets.status();

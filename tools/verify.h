@@ -60,6 +60,8 @@ struct VerifyResult {
   std::vector<OutputAgreement> outputs;
   // The seed of each input set run, -1 for the inputs as given.
   std::vector<int> seeds;
+  // What was wrong with the file but did not stop it (Session::warnings).
+  std::vector<std::string> warnings;
 };
 
 // Opens the model with the given options (the caller decides: a file, bytes).
