@@ -69,6 +69,13 @@ const ExportCase kCases[] = {
     // BN after the last block's ReLU folds forward through Flatten into the Gemm.
     {"mnist_bn", "", 2, 0},
     {"mnist_bn", "constsub", 2, 0},
+    // float16 weights folded in double, rounded once; verify and ONNX Runtime
+    // judge the outputs in float16 ulps of the output scale.
+    {"resnet50", "fp16", 53, 0},
+    {"mobilenet_v2", "fp16", 52, 0},
+    {"densenet121", "fp16", 121, 62},
+    {"shufflenet_v2_x1_0", "fp16", 56, 0},
+    {"mnist_bn", "fp16", 2, 0},
 };
 
 void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.model << "." << c.variant; }

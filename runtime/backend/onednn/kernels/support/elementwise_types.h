@@ -52,21 +52,6 @@ inline ComputeType<T> Load(T v) {
   }
 }
 
-// `d` rounded to float with round-to-odd: a later round-to-nearest-even to a
-// type with fewer mantissa bits (float16, bfloat16) then gives the same result
-// as rounding `d` directly, with no double-rounding error.
-inline float DoubleToFloatRoundToOdd(double d) {
-  if (std::isnan(d)) return static_cast<float>(d);
-  float f = static_cast<float>(d);
-  if (static_cast<double>(f) == d) return f;
-  if (std::fabs(static_cast<double>(f)) > std::fabs(d)) f = std::nextafter(f, 0.0f);
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits |= 1u;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 // Floating value -> integer type: truncation toward zero as the ONNX
 // reference (numpy astype) does. Out-of-range values are undefined in the
 // spec; here NaN gives 0, values beyond int64 saturate, and narrower types
