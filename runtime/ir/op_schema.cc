@@ -67,7 +67,9 @@ Status InferContext::Error(const std::string& message) const {
 TypeRule FindTypeRule(OpKind kind) {
   static const std::array<TypeRule, static_cast<size_t>(OpKind::kCount)>* const table = [] {
     auto* t = new std::array<TypeRule, static_cast<size_t>(OpKind::kCount)>();
-    for (auto rows : {ElementwiseRules(), NnRules(), ShapeRules()}) {
+    for (auto rows : {ElementwiseRules(), NnRules(), ShapeRules(), LogicRules(), MathRules(),
+                      IndexingRules(), LossSignalRules(), VisionRules(), QuantRules(),
+                      RecurrentRules(), ControlRules(), RandomRules()}) {
       for (const OpSchemaRow& row : rows) (*t)[static_cast<size_t>(row.kind)] = row.rule;
     }
     return t;

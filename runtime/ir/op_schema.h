@@ -118,6 +118,15 @@ TypeRule FindTypeRule(OpKind kind);
 std::vector<OpSchemaRow> ElementwiseRules();
 std::vector<OpSchemaRow> NnRules();
 std::vector<OpSchemaRow> ShapeRules();
+std::vector<OpSchemaRow> LogicRules();  // op_rules/logic_rules.cc
+std::vector<OpSchemaRow> MathRules();  // op_rules/math_rules.cc
+std::vector<OpSchemaRow> IndexingRules();  // op_rules/indexing_rules.cc
+std::vector<OpSchemaRow> LossSignalRules();  // op_rules/loss_signal_rules.cc
+std::vector<OpSchemaRow> VisionRules();  // op_rules/vision_rules.cc
+std::vector<OpSchemaRow> QuantRules();  // op_rules/quant_rules.cc
+std::vector<OpSchemaRow> RecurrentRules();  // op_rules/recurrent_rules.cc
+std::vector<OpSchemaRow> ControlRules();  // op_rules/control_rules.cc
+std::vector<OpSchemaRow> RandomRules();  // op_rules/random_rules.cc
 
 // ---- helpers shared by the rules (op_schema.cc)
 

@@ -12,6 +12,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "runtime/ir/op_kind.h"
+#include "runtime/ir/op_schema.h"
 
 namespace bnfold::onnx_io {
 
@@ -80,10 +81,11 @@ bool InputTypesMatch(const onnx::OpSchema& schema, const Context& ctx) {
 }
 
 // Whether ONNX 1.12's inference (or data propagation) for a node of `kind`
-// is safe on these inputs and attributes.
+// is safe on these inputs and attributes. Only ops bnfold has a type rule
+// for are handed to it: their inputs are the ones the guards below know.
 template <typename Context>
 bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) {
-  if (kind == OpKind::kUnknown || !InputTypesMatch(schema, ctx)) return false;
+  if (ir::FindTypeRule(kind) == nullptr || !InputTypesMatch(schema, ctx)) return false;
   for (size_t i = 0; i < ctx.getNumInputs(); ++i) {
     const int rank = InputRank(ctx, i);
     if (rank > kMaxRank) return false;
