@@ -1,6 +1,8 @@
 // Types and shapes of the element-wise math, matrix and generator ops (the
 // BNFOLD_OPS_MATH family in op_kind.h). One row per op whose kernel is
 // registered.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "runtime/common/status_macros.h"
@@ -109,10 +111,41 @@ Status DetRule(InferContext& ctx) {
   return Status::Ok();
 }
 
-// Einsum: the inputs' type; the shape is left to the kernel, which parses
-// the equation against concrete dims.
+// Einsum: the inputs' type; the output's rank (its dims are left to the
+// kernel, which parses the equation against concrete dims): the output
+// term's letters, or (implicit output) the letters used once, plus the
+// widest ellipsis.
 Status EinsumRule(InferContext& ctx) {
   ctx.SetType(0, ctx.dtype(0));
+  ASSIGN_OR_RETURN(std::string equation, ctx.node().GetString("equation", ""));
+  equation.erase(std::remove(equation.begin(), equation.end(), ' '), equation.end());
+  const size_t arrow = equation.find("->");
+  const std::string lhs = equation.substr(0, arrow);
+  int64_t ellipsis = 0, letters_once = 0, letters_in_term = 0;
+  int term = 0;
+  bool term_has_ellipsis = false;
+  int counts[128] = {};
+  for (size_t i = 0; i <= lhs.size(); ++i) {
+    if (i == lhs.size() || lhs[i] == ',') {
+      if (term >= ctx.num_inputs() || ctx.rank(term) < 0) return Status::Ok();
+      if (term_has_ellipsis) ellipsis = std::max<int64_t>(ellipsis, ctx.rank(term) - letters_in_term);
+      ++term, letters_in_term = 0, term_has_ellipsis = false;
+    } else if (lhs[i] == '.') {
+      term_has_ellipsis = true;
+    } else if (std::isalpha(static_cast<unsigned char>(lhs[i]))) {
+      ++counts[static_cast<unsigned char>(lhs[i])], ++letters_in_term;
+    }
+  }
+  int64_t rank = 0;
+  if (arrow != std::string::npos) {
+    const std::string out = equation.substr(arrow + 2);
+    for (char c : out) rank += std::isalpha(static_cast<unsigned char>(c)) ? 1 : 0;
+    if (out.find("...") != std::string::npos) rank += ellipsis;
+  } else {
+    for (int c : counts) letters_once += c == 1 ? 1 : 0;
+    rank = letters_once + ellipsis;
+  }
+  ctx.SetShape(0, UnknownDims(static_cast<size_t>(rank)));
   return Status::Ok();
 }
 
