@@ -119,6 +119,8 @@ bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) 
     case OpKind::kSpaceToDepth:
       // blocksize squared must neither be 0 nor overflow.
       return IntAttrAtLeast(ctx, "blocksize", 1, INT32_MAX);
+    case OpKind::kEyeLike:  // ONNX 1.12 crashed on an input of unknown rank
+      return InputRank(ctx, 0) == 2;
     case OpKind::kShape:
       // Shape-15's start/end are added to the rank unchecked.
       return IntAttrAtLeast(ctx, "start", -kMaxRank, kMaxRank) &&

@@ -12,6 +12,23 @@
 
 namespace bnfold::onednn {
 
+namespace {
+
+// A random generator (op_kind.h's BNFOLD_OPS_RANDOM) draws new values on
+// every run, so it is never folded into a constant of the plan, even with
+// only constant inputs (or none).
+bool DrawsRandomValues(ir::OpKind kind) {
+  switch (kind) {
+#define BNFOLD_RANDOM_CASE(name) case ir::OpKind::k##name:
+    BNFOLD_OPS_RANDOM(BNFOLD_RANDOM_CASE)
+#undef BNFOLD_RANDOM_CASE
+    return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 Planner::Planner(const ir::Graph& graph, const CompileOptions& options)
     : graph_(graph),
       options_(options),
@@ -317,7 +334,9 @@ Status Planner::CompileNode(const ir::Node& node) {
   }
   if (!needs_execution) return Status::Ok();
 
-  if (all_constant) return FoldNow(node, std::move(kernel), input_ids, output_ids, ctx.scratchpad());
+  if (all_constant && !DrawsRandomValues(node.kind())) {
+    return FoldNow(node, std::move(kernel), input_ids, output_ids, ctx.scratchpad());
+  }
 
   std::string step_label = label;
   RETURN_IF_ERROR(MapFusedFollowers(fusion, ctx.accepted_post_ops(), output_ids[0], &input_ids,
