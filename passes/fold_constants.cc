@@ -133,6 +133,13 @@ bool FeedsAFold(const ir::Value& value) { return FoldNeeds().FeedsAFold(value, 0
 MatchOr<FoldConstantMatch> MatchFoldConstant(ir::Node& node, const ConstantEvaluator& evaluator) {
   if (node.kind() == ir::OpKind::kConstant) return NoMatch{node.Describe() + " is a constant already"};
   if (node.num_inputs() == 0) return NoMatch{node.Describe() + " has no inputs"};
+  switch (node.kind()) {
+#define BNFOLD_RANDOM_CASE(name) case ir::OpKind::k##name:
+    BNFOLD_OPS_RANDOM(BNFOLD_RANDOM_CASE)
+#undef BNFOLD_RANDOM_CASE
+    return NoMatch{node.Describe() + " draws random values on every run"};
+    default: break;
+  }
   std::vector<ir::ConstTensorPtr> inputs;
   for (const ir::Value* in : node.inputs()) {  // 1
     if (in != nullptr) {

@@ -14,7 +14,8 @@
 // Preconditions (the reason is noted for a node that has only constant
 // inputs and stays):
 //  1. The node has an input, and every input is a constant no caller can
-//     override; it is not itself a Constant node.
+//     override; it is not itself a Constant node, nor a random generator
+//     (op_kind.h's BNFOLD_OPS_RANDOM: it draws new values on every run).
 //  2. None of its outputs is a graph output (each keeps its producer and
 //     name).
 //  3. The evaluator computes it: a kernel runs the op with these attributes

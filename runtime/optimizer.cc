@@ -298,6 +298,12 @@ StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
 
 // Where an optimized model goes: a file (with its external-data file when
 // it needs one) and/or serialized into memory.
+onnx_io::LoadOptions StrictLoad(bool strict) {
+  onnx_io::LoadOptions load;
+  load.strict = strict;
+  return load;
+}
+
 struct OptimizeTarget {
   std::string input_path;   // "" for a model given in memory
   std::string output_path;  // "" for none
@@ -327,6 +333,7 @@ StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTar
   report.nodes_after = pipeline.nodes_after;
   report.batchnorm = MergeDecisions(batchnorms, pipeline, graph);
   report.notes = loaded.notes;
+  report.warnings = loaded.warnings;
 
   ASSIGN_OR_RETURN(std::unique_ptr<onnx::ModelProto> model,
                    onnx_io::ExportModel(*loaded.skeleton, graph));
@@ -337,8 +344,15 @@ StatusOr<OptimizeReport> Optimize(onnx_io::LoadedModel loaded, const OptimizeTar
   const std::string out_of_range = CheckerOutOfRange(*model);
   const std::string& checked = target.output_path.empty() ? name : target.output_path;
   if (out_of_range.empty()) {
-    RETURN_IF_ERROR(RunChecker(*model, checked));
-    report.checker_ran = true;
+    Status verdict = RunChecker(*model, checked);
+    if (!verdict.ok() && loaded.checker_failed) {
+      // The input already failed it (a warning): not the passes' doing.
+      report.notes.push_back("the output fails the ONNX checker as the input did: " +
+                             verdict.message());
+    } else {
+      RETURN_IF_ERROR(verdict);
+      report.checker_ran = true;
+    }
   } else {
     report.notes.push_back("ONNX checker skipped on the output: " + out_of_range);
   }
@@ -380,7 +394,8 @@ StatusOr<OptimizeReport> OptimizeModel(const std::string& input_path,
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path, false));
   ASSIGN_OR_RETURN(passes::PassManager manager,
                    Pipeline(options.passes, options.fold_large_constants));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(input_path, StrictLoad(options.strict)));
   RETURN_IF_ERROR(RefuseToOverwriteInput(input_path, output_path, data_path,
                                          !loaded.external_initializers.empty()));
   return Optimize(std::move(loaded), {input_path, output_path, nullptr}, manager);
@@ -392,7 +407,8 @@ StatusOr<OptimizeReport> OptimizeModelToBytes(const std::string& input_path,
   if (optimized == nullptr) return InvalidArgument("OptimizeModelToBytes: no output string");
   ASSIGN_OR_RETURN(passes::PassManager manager,
                    Pipeline(options.passes, options.fold_large_constants));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(input_path));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(input_path, StrictLoad(options.strict)));
   return Optimize(std::move(loaded), {input_path, "", optimized}, manager);
 }
 
@@ -406,7 +422,8 @@ StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
   std::string serialized;
   ASSIGN_OR_RETURN(passes::PassManager manager,
                    Pipeline(options.passes, options.fold_large_constants));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
   return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
                   manager);
 }
@@ -454,6 +471,7 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
   info.producer_version = model.producer_version;
   info.nodes = static_cast<int>(graph.num_nodes());
   info.notes = loaded.notes;
+  info.warnings = loaded.warnings;
   for (const ir::Node* n : graph.nodes()) {
     const bool default_domain = n->domain().empty() || n->domain() == "ai.onnx";
     ++info.ops[default_domain ? n->op_type() : n->domain() + "." + n->op_type()];
@@ -500,13 +518,15 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
 
 StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
   ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelFile(path));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelFile(path, StrictLoad(options.strict)));
   return Inspect(loaded, manager);
 }
 
 StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
   ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded, onnx_io::LoadModelBytes(model, "", "<memory>"));
+  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
+                   onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
   return Inspect(loaded, manager);
 }
 

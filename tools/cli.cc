@@ -95,6 +95,10 @@ std::optional<int> StopForUsage(const Args& args, size_t positional, const char*
   return std::nullopt;
 }
 
+void PrintWarnings(const std::string& command, const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) std::cerr << "bnfold " << command << ": warning: " << w << "\n";
+}
+
 int ReportError(const std::string& command, const Status& status) {
   std::cerr << "bnfold " << command << ": " << status.message() << "\n";
   return kExitBadInput;

@@ -48,6 +48,10 @@ std::optional<int> StopForUsage(const Args& args, size_t positional, const char*
 // for `status` (2 for bad input/usage/unsupported, 1 never).
 int ReportError(const std::string& command, const Status& status);
 
+// Prints each of `warnings` (what was wrong with a model file that still
+// loaded) to stderr as "bnfold <command>: warning: <warning>".
+void PrintWarnings(const std::string& command, const std::vector<std::string>& warnings);
+
 // Minimal JSON writer for the --json outputs.
 class Json {
  public:

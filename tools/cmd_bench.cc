@@ -22,7 +22,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold bench MODEL [--batch N] [--threads T] [--iters K] [--warmup W]\n"
     "                   [--no-optimize] [--passes a,b,...] [--input NAME=FILE]...\n"
-    "                   [--profile] [--json]\n"
+    "                   [--profile] [--strict] [--json]\n"
     "  times Session::Open (load + passes), the first run (compiles the plan)\n"
     "  and K timed runs after W warm-up runs (defaults 50 and 5) on random\n"
     "  inputs (batch N for unknown dims, default 1); reports median/p90/min\n"
@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "  --threads  threads per run (default 0 = every core available)\n"
     "  --profile  also time every step of the plan over the K runs (its\n"
     "             median, share, what ran it, its output's shape and layout);\n"
-    "             the run times then include two clock reads per step\n";
+    "             the run times then include two clock reads per step\n"
+    "  --strict   refuse MODEL for what ONNX Runtime runs anyway instead of warning\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -173,7 +174,7 @@ struct BenchResult {
 int BenchCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--batch", "--threads", "--iters", "--warmup", "--passes", "--input"},
-      {"--no-optimize", "--profile", "--json", "--help"});
+      {"--no-optimize", "--profile", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("bench", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   StatusOr<int64_t> batch = args->GetInt("--batch", 1);
@@ -197,6 +198,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   options.threads = static_cast<int>(*threads);
   options.optimize = !args->Has("--no-optimize");
   options.profile = args->Has("--profile");
+  options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("bench", passes.status());
@@ -208,6 +210,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   StatusOr<std::unique_ptr<Session>> session = Session::Open(args->positional()[0], options);
   if (!session.ok()) return ReportError("bench", session.status());
   result.load_ms = MillisecondsSince(open_start);
+  PrintWarnings("bench", (*session)->warnings());
 
   StatusOr<std::vector<NamedTensor>> inputs = InputsFromFlags(args->GetAll("--input"));
   if (!inputs.ok()) return ReportError("bench", inputs.status());

@@ -12,11 +12,13 @@ namespace bnfold::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bnfold inspect MODEL [--passes a,b,...] [--json]\n"
+    "usage: bnfold inspect MODEL [--passes a,b,...] [--strict] [--json]\n"
     "  op counts and, for each BatchNormalization: mode, epsilon, neighbours,\n"
     "  what it folds into (or why not) and diagnostics of its statistics; for each\n"
     "  Transpose, what cancel-transposes did with it or why it stays.\n"
-    "  --passes   judge the folds of these passes (default: the whole pipeline)\n";
+    "  --passes   judge the folds of these passes (default: the whole pipeline)\n"
+    "  --strict   refuse MODEL for what ONNX Runtime runs anyway (checker\n"
+    "             complaints, a contradicted declaration ...) instead of warning\n";
 
 std::string Join(const std::vector<std::string>& parts, const std::string& separator) {
   std::string out;
@@ -65,6 +67,8 @@ std::string InspectJson(const std::string& path, const ModelInfo& info) {
   }
   json.EndArray().Key("notes").BeginArray();
   for (const std::string& n : info.notes) json.String(n);
+  json.EndArray().Key("warnings").BeginArray();
+  for (const std::string& w : info.warnings) json.String(w);
   json.EndArray().EndObject();
   return json.str();
 }
@@ -138,10 +142,11 @@ void PrintText(const std::string& path, const ModelInfo& info) {
 }  // namespace
 
 int InspectCommand(const std::vector<std::string>& argv) {
-  StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--json", "--help"});
+  StatusOr<Args> args = Args::Parse(argv, {"--passes"}, {"--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("inspect", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   InspectOptions options;
+  options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("inspect", passes.status());
@@ -150,6 +155,7 @@ int InspectCommand(const std::vector<std::string>& argv) {
   const std::string& path = args->positional()[0];
   StatusOr<ModelInfo> info = InspectModel(path, options);
   if (!info.ok()) return ReportError("inspect", info.status());
+  PrintWarnings("inspect", info->warnings);
   if (args->Has("--json")) {
     std::cout << InspectJson(path, *info) << "\n";
   } else {

@@ -1,4 +1,5 @@
-// bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--json]
+// bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--strict]
+//                 [--json]
 #include <iostream>
 
 #include "bnfold/optimizer.h"
@@ -10,13 +11,17 @@ namespace bnfold::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report] [--json]\n"
+    "usage: bnfold optimize IN OUT [--passes a,b,...] [--fold-large-constants] [--report]\n"
+    "                       [--strict] [--json]\n"
     "  writes IN with its BatchNormalization folded (weights in OUT.data when IN\n"
     "  kept them as external data or the model is over 2 GiB); never over IN.\n"
     "  --passes   passes to run, in order (default: the whole pipeline)\n"
     "  --fold-large-constants  evaluate every node of constants, however much the\n"
     "             file grows (default: results no fold needs may add 1 MiB)\n"
-    "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n";
+    "  --report   per pass rewrites and, for every BatchNormalization, the outcome\n"
+    "  --strict   refuse IN for what ONNX Runtime runs anyway (checker complaints,\n"
+    "             a graph output listed twice, a contradicted declaration) instead\n"
+    "             of warning\n";
 
 }  // namespace
 
@@ -64,6 +69,8 @@ std::string OptimizeJson(const std::string& output, const OptimizeReport& r) {
   }
   json.EndArray().Key("notes").BeginArray();
   for (const std::string& n : r.notes) json.String(n);
+  json.EndArray().Key("warnings").BeginArray();
+  for (const std::string& w : r.warnings) json.String(w);
   json.EndArray().EndObject();
   return json.str();
 }
@@ -119,12 +126,13 @@ StatusOr<std::vector<std::string>> ParsePassList(const std::string& list) {
 }
 
 int OptimizeCommand(const std::vector<std::string>& argv) {
-  StatusOr<Args> args = Args::Parse(argv, {"--passes"},
-                                    {"--fold-large-constants", "--report", "--json", "--help"});
+  StatusOr<Args> args = Args::Parse(
+      argv, {"--passes"}, {"--fold-large-constants", "--report", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("optimize", args.status());
   if (std::optional<int> code = StopForUsage(*args, 2, kUsage)) return *code;
   OptimizeOptions options;
   options.fold_large_constants = args->Has("--fold-large-constants");
+  options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("optimize", passes.status());
@@ -134,6 +142,7 @@ int OptimizeCommand(const std::vector<std::string>& argv) {
   const std::string& output = args->positional()[1];
   StatusOr<OptimizeReport> report = OptimizeModel(input, output, options);
   if (!report.ok()) return ReportError("optimize", report.status());
+  PrintWarnings("optimize", report->warnings);
   if (args->Has("--json")) {
     std::cout << OptimizeJson(output, *report) << "\n";
   } else {

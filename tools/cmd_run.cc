@@ -1,5 +1,6 @@
 // bnfold run MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]
 //                  [--seed S] [--threads T] [--no-optimize] [--output-dir DIR]
+//                  [--strict]
 #include <sys/stat.h>
 
 #include <iostream>
@@ -13,12 +14,12 @@ namespace bnfold::cli {
 int RunCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--input", "--batch", "--seed", "--threads", "--output-dir"},
-      {"--random-inputs", "--no-optimize", "--json"});
+      {"--random-inputs", "--no-optimize", "--strict", "--json"});
   if (!args.ok()) return ReportError("run", args.status());
   if (args->positional().size() != 1) {
     return ReportError("run", InvalidArgument("usage: bnfold run MODEL [--input NAME=FILE]... "
                                               "[--random-inputs] [--batch N] [--seed S] "
-                                              "[--threads T] [--no-optimize] [--output-dir DIR]"));
+                                              "[--threads T] [--no-optimize] [--output-dir DIR] [--strict]"));
   }
   StatusOr<int64_t> batch = args->GetInt("--batch", 1);
   StatusOr<int64_t> seed = args->GetInt("--seed", 0);
@@ -30,8 +31,10 @@ int RunCommand(const std::vector<std::string>& argv) {
   SessionOptions options;
   options.threads = static_cast<int>(*threads);
   options.optimize = !args->Has("--no-optimize");
+  options.strict = args->Has("--strict");
   StatusOr<std::unique_ptr<Session>> session = Session::Open(args->positional()[0], options);
   if (!session.ok()) return ReportError("run", session.status());
+  PrintWarnings("run", (*session)->warnings());
 
   StatusOr<std::vector<NamedTensor>> inputs = InputsFromFlags(args->GetAll("--input"));
   if (!inputs.ok()) return ReportError("run", inputs.status());

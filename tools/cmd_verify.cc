@@ -1,12 +1,12 @@
 // bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]
-//                     [--seeds K] [--rtol R] [--atol A] [--passes a,b,...]
-//                     [--threads T] [--json]
+//                     [--seeds K] [--rtol R] [--atol A] [--float16-ulps U]
+//                     [--passes a,b,...] [--threads T] [--json]
 //
 // Runs the model twice on the same inputs, with the passes (optimized) and
 // without (reference), and compares every output relative to its scale:
 // |optimized - reference| <= atol + rtol * max|reference| (see
-// tools/compare.h for why not element-wise). The element-wise relative error
-// is reported too.
+// tools/compare.h for why not element-wise); a float16 output within U
+// float16 ulps of its scale. The element-wise relative error is reported too.
 #include <cmath>
 #include <iostream>
 
@@ -20,25 +20,32 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]\n"
-    "                    [--seeds K] [--rtol R] [--atol A] [--passes a,b,...]\n"
-    "                    [--threads T] [--json]\n"
+    "                    [--seeds K] [--rtol R] [--atol A] [--float16-ulps U]\n"
+    "                    [--passes a,b,...] [--threads T] [--strict] [--json]\n"
     "  runs MODEL with and without the passes on the same inputs and compares\n"
     "  every output: fails (exit 1) where |optimized - reference| > atol + rtol*max|reference|\n"
     "  (relative to the output's largest magnitude: both graphs compute in float32,\n"
     "  and near-zero elements carry rounding noise of that scale).\n"
     "  inputs not given by --input are random (uniform [-1, 1)), one set per seed\n"
     "  0..K-1 (--seeds, default 3); unknown dims take --batch (default 1).\n"
-    "  --rtol default 1e-4, --atol default 1e-5.\n";
+    "  --rtol default 1e-4, --atol default 1e-5. float16 outputs are judged in\n"
+    "  float16 ulps of the output scale instead: |optimized - reference| <=\n"
+    "  U * ulp16(max|reference|), --float16-ulps default 64 (the folded graph\n"
+    "  rounds each folded weight once, the unfolded one every Conv and BN output).\n"
+    "  --strict   refuse a file for what ONNX Runtime runs anyway (checker\n"
+    "             complaints, a contradicted declaration ...) instead of warning\n";
 
 Status ReadSettings(const Args& args, VerifySettings* s) {
   StatusOr<int64_t> batch = args.GetInt("--batch", s->batch);
   StatusOr<int64_t> seeds = args.GetInt("--seeds", s->seeds);
   StatusOr<double> rtol = args.GetDouble("--rtol", s->rtol);
   StatusOr<double> atol = args.GetDouble("--atol", s->atol);
-  for (const Status& st : {batch.status(), seeds.status(), rtol.status(), atol.status()}) {
+  StatusOr<double> ulps = args.GetDouble("--float16-ulps", s->float16_ulps);
+  for (const Status& st :
+       {batch.status(), seeds.status(), rtol.status(), atol.status(), ulps.status()}) {
     if (!st.ok()) return st;
   }
-  const VerifySettings read{*batch, *seeds, *rtol, *atol};
+  const VerifySettings read{*batch, *seeds, *rtol, *atol, *ulps};
   if (Status st = CheckVerifySettings(read); !st.ok()) return st;
   *s = read;
   return Status::Ok();
@@ -68,6 +75,10 @@ void PrintText(const VerifyResult& r, const VerifySettings& s) {
     std::snprintf(buf, sizeof buf, ", max abs %.3g, max rel %.3g of the output scale (element-wise %.3g)",
                   o.max_abs_err, o.max_rel_err, o.max_elementwise_rel_err);
     std::cout << buf;
+    if (o.float16) {
+      std::snprintf(buf, sizeof buf, ", %.3g float16 ulps of the output scale", o.max_ulps_err);
+      std::cout << buf;
+    }
     if (o.worst_index >= 0 && o.max_abs_err > 0) {
       std::snprintf(buf, sizeof buf, ", worst element %lld: %.9g (optimized) vs %.9g",
                     static_cast<long long>(o.worst_index), o.worst_optimized, o.worst_reference);
@@ -79,15 +90,23 @@ void PrintText(const VerifyResult& r, const VerifySettings& s) {
     }
     std::cout << "\n";
   }
-  std::cout << (pass ? "PASS" : "FAIL") << " (rtol " << s.rtol << ", atol " << s.atol << ")\n";
+  bool any_float16 = false;
+  for (const OutputAgreement& o : outputs) any_float16 = any_float16 || o.float16;
+  std::cout << (pass ? "PASS" : "FAIL") << " (rtol " << s.rtol << ", atol " << s.atol;
+  if (any_float16) {
+    std::cout << "; float16 outputs: within " << s.float16_ulps
+              << " float16 ulps of the output scale";
+  }
+  std::cout << ")\n";
 }
 
 }  // namespace
 
 int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
-      argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--passes", "--threads"},
-      {"--random-inputs", "--json", "--help"});
+      argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--float16-ulps", "--passes",
+             "--threads"},
+      {"--random-inputs", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
   VerifySettings settings;
@@ -97,6 +116,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
 
   SessionOptions optimized_options;
   optimized_options.threads = static_cast<int>(*threads);
+  optimized_options.strict = args->Has("--strict");
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("verify", passes.status());
@@ -111,6 +131,7 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<VerifyResult> result = VerifyModel(open, optimized_options, *given,
                                               args->Has("--random-inputs"), settings, path);
   if (!result.ok()) return ReportError("verify", result.status());
+  PrintWarnings("verify", result->warnings);
   if (args->Has("--json")) {
     std::cout << VerifyJson(*result, settings) << "\n";
   } else {

@@ -37,6 +37,17 @@ struct Comparison {
 Comparison CompareTensors(const Tensor& actual, const Tensor& expected, double rtol,
                           double atol, Tolerance tolerance = Tolerance::kElementwise);
 
+// The spacing of float16 numbers at |x| (the unit in the last place):
+// 2^(e - 10) for normal |x| in [2^e, 2^(e+1)), 2^-24 below 2^-14. `verify`
+// judges float16 outputs in these units of the output scale.
+inline double Float16Ulp(double x) {
+  x = std::fabs(x);
+  if (x < std::ldexp(1.0, -14)) return std::ldexp(1.0, -24);
+  int exponent = 0;
+  std::frexp(x, &exponent);  // x = m * 2^exponent, m in [0.5, 1)
+  return std::ldexp(1.0, exponent - 1 - 10);
+}
+
 // "max abs 1.2e-06, max rel 3.4e-07, worst element 17: 0.5 vs 0.5000012"
 std::string DescribeComparison(const Comparison& c);
 

@@ -1,6 +1,7 @@
 #include "tools/verify.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "tools/cli.h"
 #include "tools/compare.h"
@@ -72,6 +73,9 @@ Status CheckVerifySettings(const VerifySettings& s) {
   if (s.seeds < 1 || s.seeds > 10000) return InvalidArgument("--seeds must be between 1 and 10000");
   if (!(s.rtol >= 0) || !std::isfinite(s.rtol)) return InvalidArgument("--rtol must be >= 0");
   if (!(s.atol >= 0) || !std::isfinite(s.atol)) return InvalidArgument("--atol must be >= 0");
+  if (!(s.float16_ulps >= 0) || !std::isfinite(s.float16_ulps)) {
+    return InvalidArgument("--float16-ulps must be >= 0");
+  }
   return Status::Ok();
 }
 
@@ -91,6 +95,7 @@ StatusOr<VerifyResult> VerifyModel(const SessionOpener& open, const SessionOptio
   VerifyResult result;
   result.batchnorm_before = (*optimized)->batchnorm_count_before();
   result.batchnorm_after = (*optimized)->batchnorm_count_after();
+  result.warnings = (*optimized)->warnings();
   StatusOr<std::vector<std::vector<NamedTensor>>> sets =
       BuildInputSets(given, random_inputs, **reference, settings, source, &result.seeds);
   if (!sets.ok()) return sets.status();
@@ -117,6 +122,21 @@ StatusOr<VerifyResult> VerifyModel(const SessionOpener& open, const SessionOptio
         agg.mismatch = "missing from the " + std::string(a ? "reference" : "optimized") + " outputs";
         continue;
       }
+      if (e->dtype() == DataType::kFloat16 && a->dtype() == e->dtype()) {
+        // In float16 ulps of the output scale: atol = U * ulp16(max|e|).
+        double scale = 0.0;
+        for (int64_t i = 0; i < e->num_elements(); ++i) {
+          const double v = std::fabs(e->GetAsDouble(i));
+          if (std::isfinite(v)) scale = std::max(scale, v);
+        }
+        const double ulp = Float16Ulp(scale);
+        const Comparison c =
+            CompareTensors(*a, *e, 0.0, settings.float16_ulps * ulp, Tolerance::kOutputScale);
+        agg.float16 = true;
+        if (c.mismatch.empty()) agg.max_ulps_err = std::max(agg.max_ulps_err, c.max_abs_err / ulp);
+        Accumulate(c, static_cast<int>(run), &agg);
+        continue;
+      }
       Accumulate(CompareTensors(*a, *e, settings.rtol, settings.atol, Tolerance::kOutputScale),
                  static_cast<int>(run), &agg);
     }
@@ -131,12 +151,15 @@ std::string VerifyJson(const VerifyResult& r, const VerifySettings& s) {
   json.Key("batchnorm_folded").Int(r.batchnorm_before - r.batchnorm_after);
   json.Key("batchnorm_left").Int(r.batchnorm_after);
   json.Key("rtol").Number(s.rtol).Key("atol").Number(s.atol);
+  json.Key("float16_ulps").Number(s.float16_ulps);
   json.Key("runs").Int(static_cast<int64_t>(r.seeds.size()));
   json.Key("outputs").BeginArray();
   for (const OutputAgreement& o : r.outputs) {
     json.BeginObject().Key("name").String(o.name).Key("ok").Bool(o.ok);
     json.Key("max_abs_err").Number(o.max_abs_err).Key("max_rel_err").Number(o.max_rel_err);
     json.Key("max_elementwise_rel_err").Number(o.max_elementwise_rel_err);
+    json.Key("tolerance").String(o.float16 ? "float16_ulps" : "rtol_atol");
+    if (o.float16) json.Key("max_ulps_err").Number(o.max_ulps_err);
     json.Key("elements_out_of_tolerance").Int(o.elements_out_of_tolerance);
     if (!o.mismatch.empty()) json.Key("mismatch").String(o.mismatch);
     if (o.worst_index >= 0) {

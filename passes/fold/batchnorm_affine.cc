@@ -48,9 +48,8 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
     }
   }
   const ir::Value& x = *bn.input(0);
-  if (!IsFloatingPoint(x.dtype())) {  // precondition 4
-    return NoMatch{"input '" + x.name() + "' is " + DataTypeName(x.dtype()) +
-                   ", not a floating-point type"};
+  if (std::string why = NotFloatingReason(x, "input"); !why.empty()) {  // precondition 4
+    return NoMatch{why};
   }
   for (int i = 1; i <= 4; ++i) {
     const DataType dt = bn.input(i)->constant_data()->dtype();

@@ -45,6 +45,16 @@ std::string NotConstantReason(const ir::Value* value, const std::string& role) {
   return "";
 }
 
+std::string NotFloatingReason(const ir::Value& value, const std::string& role) {
+  if (IsFloatingPoint(value.dtype())) return "";
+  const std::string what = role + " '" + value.name() + "'";
+  if (value.dtype() != DataType::kUndefined) {
+    return what + " is " + DataTypeName(value.dtype()) + ", not a floating-point type";
+  }
+  const std::string& why = value.unknown_type_reason();
+  return what + " has no known element type" + (why.empty() ? "" : ": " + why);
+}
+
 std::string SoleUseReason(const ir::Value& value, const ir::Node& consumer) {
   if (value.is_graph_output()) {
     return "'" + value.name() + "' is a graph output, so it must keep its unfolded value";

@@ -71,6 +71,10 @@ MatchOr<ir::ConstTensorPtr> RoundToDtype(DataType dtype,
 // `role` ("scale", "weight", ...). An initializer that is also a graph input
 // (IR >= 4) is refused: the caller may feed another value at run time.
 std::string NotConstantReason(const ir::Value* value, const std::string& role);
+// "" when `value` has a floating-point element type; else why not, naming
+// it as `role` ("input", ...) and, when its type is unknown, the op that
+// left it so.
+std::string NotFloatingReason(const ir::Value& value, const std::string& role);
 
 // "" when `value`'s only use is `consumer` and it is not a graph output;
 // else why not. Folding rewrites the producer, so any other reader of

@@ -45,7 +45,7 @@ struct Element<DataType::kFloat16> {
   using Bits = uint16_t;
   static constexpr Bits kMagnitude = 0x7fff, kInfinity = 0x7c00;
   static double Read(uint16_t v) { return HalfToFloat(v); }
-  static uint16_t Round(double v) { return FloatToHalf(static_cast<float>(v)); }
+  static uint16_t Round(double v) { return DoubleToHalf(v); }  // once, not via float
   static bool Finite(uint16_t v) { return (v & 0x7c00) != 0x7c00; }  // exponent not all ones
 };
 
@@ -55,7 +55,7 @@ struct Element<DataType::kBfloat16> {
   using Bits = uint16_t;
   static constexpr Bits kMagnitude = 0x7fff, kInfinity = 0x7f80;
   static double Read(uint16_t v) { return Bfloat16ToFloat(v); }
-  static uint16_t Round(double v) { return FloatToBfloat16(static_cast<float>(v)); }
+  static uint16_t Round(double v) { return DoubleToBfloat16(v); }
   static bool Finite(uint16_t v) { return (v & 0x7f80) != 0x7f80; }
 };
 

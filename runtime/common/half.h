@@ -2,6 +2,7 @@
 // even, NaN and infinity preserved.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -71,6 +72,34 @@ inline uint16_t FloatToBfloat16(float f) {
   if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
   bits += 0x7fffu + ((bits >> 16) & 1u);
   return static_cast<uint16_t>(bits >> 16);
+}
+
+// `d` rounded to float toward zero, with the last mantissa bit set when the
+// rounding was inexact ("round to odd"). Rounding that float again to a
+// format with at least 2 fewer mantissa bits (float16: 13 fewer, bfloat16:
+// 16) gives the correctly rounded result of `d`, which rounding to nearest
+// twice (double -> float -> half) does not: 1 + 2^-11 + 2^-40 becomes the
+// tie 1 + 2^-11 in float and then 1, not 1 + 2^-10.
+inline float DoubleToFloatRoundToOdd(double d) {
+  float f = static_cast<float>(d);
+  if (!std::isfinite(f) || static_cast<double>(f) == d) return f;
+  if (std::fabs(static_cast<double>(f)) > std::fabs(d)) f = std::nextafter(f, 0.0f);
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  bits |= 1u;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// Double to float16 / bfloat16 rounded once, to nearest even.
+inline uint16_t DoubleToHalf(double d) {
+  if (!(std::fabs(d) < 65536.0)) return FloatToHalf(static_cast<float>(d));  // inf, nan, overflow
+  return FloatToHalf(DoubleToFloatRoundToOdd(d));
+}
+
+inline uint16_t DoubleToBfloat16(double d) {
+  if (!(std::fabs(d) < 3.0e38)) return FloatToBfloat16(static_cast<float>(d));
+  return FloatToBfloat16(DoubleToFloatRoundToOdd(d));
 }
 
 }  // namespace bnfold

@@ -176,8 +176,8 @@ void Tensor::SetFromDouble(int64_t i, double v) {
   switch (t.dtype()) {
     case DataType::kFloat: static_cast<float*>(p)[i] = static_cast<float>(v); break;
     case DataType::kDouble: static_cast<double*>(p)[i] = v; break;
-    case DataType::kFloat16: static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v)); break;
-    case DataType::kBfloat16: static_cast<uint16_t*>(p)[i] = FloatToBfloat16(static_cast<float>(v)); break;
+    case DataType::kFloat16: static_cast<uint16_t*>(p)[i] = DoubleToHalf(v); break;
+    case DataType::kBfloat16: static_cast<uint16_t*>(p)[i] = DoubleToBfloat16(v); break;
     case DataType::kInt8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(v); break;
     case DataType::kUint8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v); break;
     case DataType::kInt16: static_cast<int16_t*>(p)[i] = static_cast<int16_t>(v); break;

@@ -378,6 +378,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->dtype_ = v->dtype_;
     c->shape_ = v->shape_;
     c->declared_type_ = v->declared_type_;
+    c->unknown_type_reason_ = v->unknown_type_reason_;
     c->constant_data_ = v->constant_data_;
     c->is_initializer_ = v->is_initializer_;
     c->overridable_ = v->overridable_;
@@ -405,6 +406,16 @@ int CountNodes(const Graph& graph, OpKind kind) {
   int count = 0;
   for (const Node* n : graph.nodes()) count += n->kind() == kind;
   return count;
+}
+
+std::string StaticShapeToString(const StaticShape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += shape[i].is_fixed() ? std::to_string(shape[i].value)
+                             : (shape[i].param.empty() ? "?" : shape[i].param);
+  }
+  return s + "]";
 }
 
 }  // namespace bnfold::ir

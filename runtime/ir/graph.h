@@ -26,6 +26,14 @@ struct Dim {
   bool is_fixed() const { return value >= 0; }
 };
 using StaticShape = std::vector<Dim>;
+// "[N,3,224,224]": symbols by name, unknown dims as "?".
+std::string StaticShapeToString(const StaticShape& shape);
+
+// An element type and a static shape (nullopt: rank unknown).
+struct ValueType {
+  DataType dtype = DataType::kUndefined;
+  std::optional<StaticShape> shape;
+};
 
 enum class AttrType {
   kFloat,
@@ -63,14 +71,20 @@ struct Use {
 class Value {
  public:
   const std::string& name() const { return name_; }
+  // bnfold's type of the value (type_inference.h): a constant's data, a
+  // graph input's declaration, else what its producer's rule computes.
   DataType dtype() const { return dtype_; }
   void set_dtype(DataType dtype) { dtype_ = dtype; }
-  // Static shape from the model or ONNX shape inference, if known.
   const std::optional<StaticShape>& shape() const { return shape_; }
   void set_shape(std::optional<StaticShape> shape) { shape_ = std::move(shape); }
-  // Whether the model declared this value's type in value_info/inputs/outputs.
-  bool has_declared_type() const { return declared_type_; }
-  void set_declared_type(bool declared) { declared_type_ = declared; }
+  // What the model file declares (graph input/output, value_info), if
+  // anything: checked against bnfold's type, used only where bnfold knows
+  // nothing (an op it does not know) or as a kernel's stated contract.
+  const std::optional<ValueType>& declared_type() const { return declared_type_; }
+  void set_declared_type(std::optional<ValueType> type) { declared_type_ = std::move(type); }
+  // Why dtype() is unknown (which op left it so), set by type inference.
+  const std::string& unknown_type_reason() const { return unknown_type_reason_; }
+  void set_unknown_type_reason(std::string why) { unknown_type_reason_ = std::move(why); }
 
   Node* producer() const { return producer_; }
   int producer_output() const { return producer_output_; }
@@ -94,7 +108,8 @@ class Value {
   std::string name_;
   DataType dtype_ = DataType::kUndefined;
   std::optional<StaticShape> shape_;
-  bool declared_type_ = false;
+  std::optional<ValueType> declared_type_;
+  std::string unknown_type_reason_;
   Node* producer_ = nullptr;
   int producer_output_ = -1;
   std::vector<Use> uses_;

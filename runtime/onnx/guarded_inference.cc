@@ -12,6 +12,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "runtime/ir/op_kind.h"
+#include "runtime/ir/op_schema.h"
 
 namespace bnfold::onnx_io {
 
@@ -80,10 +81,11 @@ bool InputTypesMatch(const onnx::OpSchema& schema, const Context& ctx) {
 }
 
 // Whether ONNX 1.12's inference (or data propagation) for a node of `kind`
-// is safe on these inputs and attributes.
+// is safe on these inputs and attributes. Only ops bnfold has a type rule
+// for are handed to it: their inputs are the ones the guards below know.
 template <typename Context>
 bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) {
-  if (kind == OpKind::kUnknown || !InputTypesMatch(schema, ctx)) return false;
+  if (ir::FindTypeRule(kind) == nullptr || !InputTypesMatch(schema, ctx)) return false;
   for (size_t i = 0; i < ctx.getNumInputs(); ++i) {
     const int rank = InputRank(ctx, i);
     if (rank > kMaxRank) return false;
@@ -117,6 +119,8 @@ bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) 
     case OpKind::kSpaceToDepth:
       // blocksize squared must neither be 0 nor overflow.
       return IntAttrAtLeast(ctx, "blocksize", 1, INT32_MAX);
+    case OpKind::kEyeLike:  // ONNX 1.12 crashed on an input of unknown rank
+      return InputRank(ctx, 0) == 2;
     case OpKind::kShape:
       // Shape-15's start/end are added to the rank unchecked.
       return IntAttrAtLeast(ctx, "start", -kMaxRank, kMaxRank) &&

@@ -64,12 +64,11 @@ StatusOr<ParsedType> ParseType(const onnx::TypeProto& type, const std::string& w
   return parsed;
 }
 
-// Sets `value`'s type from `type`, keeping what is known when `type` says less.
-Status ApplyType(const onnx::TypeProto& type, const std::string& what, bool fed,
-                 ir::Value* value) {
+// Records `type` as what the model declares for `value`.
+Status Declare(const onnx::TypeProto& type, const std::string& what, bool fed,
+               ir::Value* value) {
   ASSIGN_OR_RETURN(ParsedType parsed, ParseType(type, what, fed));
-  if (parsed.dtype != DataType::kUndefined) value->set_dtype(parsed.dtype);
-  if (parsed.shape) value->set_shape(std::move(parsed.shape));
+  value->set_declared_type(ir::ValueType{parsed.dtype, std::move(parsed.shape)});
   return Status::Ok();
 }
 
@@ -195,17 +194,10 @@ std::string OneLineText(std::string_view text) {
   return out;
 }
 
-void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph) {
-  auto apply = [&](const onnx::ValueInfoProto& info) {
-    ir::Value* v = ir_graph->FindValue(info.name());
-    if (v == nullptr || v->constant_data()) return;
-    StatusOr<ParsedType> parsed = ParseType(info.type(), info.name(), /*fed=*/false);
-    if (!parsed.ok()) return;
-    if (v->dtype() == DataType::kUndefined) v->set_dtype(parsed->dtype);
-    if (!v->shape() && parsed->shape) v->set_shape(parsed->shape);
-  };
-  for (const auto& info : graph.value_info()) apply(info);
-  for (const auto& info : graph.output()) apply(info);
+std::optional<ir::ValueType> ValueInfoType(const onnx::ValueInfoProto& info) {
+  StatusOr<ParsedType> parsed = ParseType(info.type(), info.name(), /*fed=*/false);
+  if (!parsed.ok()) return std::nullopt;
+  return ir::ValueType{parsed->dtype, std::move(parsed->shape)};
 }
 
 void BorrowedInitializers::Add(int initializer_index, std::shared_ptr<std::string> holder,
@@ -234,7 +226,8 @@ Status BorrowedInitializers::Take(onnx::GraphProto* graph) {
   return Status::Ok();
 }
 
-StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializers* borrowed) {
+StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializers* borrowed,
+                                std::vector<std::string>* warnings) {
   ir::Model model;
   model.ir_version = proto.ir_version();
   model.producer_name = proto.producer_name();
@@ -256,8 +249,9 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       return InvalidModel(what + " is declared twice");
     }
     ASSIGN_OR_RETURN(ir::Value * v, graph->AddValue(input.name()));
-    RETURN_IF_ERROR(ApplyType(input.type(), what, /*fed=*/true, v));
-    v->set_declared_type(true);
+    RETURN_IF_ERROR(Declare(input.type(), what, /*fed=*/true, v));
+    v->set_dtype(v->declared_type()->dtype);  // what the caller must feed
+    v->set_shape(v->declared_type()->shape);
     graph->AddGraphInput(v);
   }
 
@@ -394,19 +388,22 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
                           "' is not produced by any node, input or initializer");
     }
     if (v->is_graph_output()) {
-      return InvalidModel("graph output '" + output.name() + "' is listed twice");
+      const std::string twice = "graph output '" + output.name() + "' is listed twice";
+      if (warnings == nullptr) return InvalidModel(twice);
+      warnings->push_back(twice + " (each entry returns the same tensor)");
     }
-    RETURN_IF_ERROR(ApplyType(output.type(), "graph output '" + output.name() + "'",
+    if (!v->is_graph_input()) {
+      RETURN_IF_ERROR(Declare(output.type(), "graph output '" + output.name() + "'",
                               /*fed=*/false, v));
-    v->set_declared_type(true);
+    }
     graph->AddGraphOutput(v);
   }
   for (const auto& info : g.value_info()) {
     ir::Value* v = graph->FindValue(info.name());
-    if (v == nullptr || v->constant_data()) continue;
-    RETURN_IF_ERROR(ApplyType(info.type(), "value_info '" + info.name() + "'",
-                              /*fed=*/false, v));
-    v->set_declared_type(true);
+    if (v == nullptr || v->constant_data() || v->is_graph_input() || v->is_graph_output()) {
+      continue;
+    }
+    RETURN_IF_ERROR(Declare(info.type(), "value_info '" + info.name() + "'", /*fed=*/false, v));
   }
   return model;
 }

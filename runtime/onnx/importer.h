@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@ namespace onnx {
 class ModelProto;
 class GraphProto;
 class TypeProto;
+class ValueInfoProto;
 }
 
 namespace bnfold::onnx_io {
@@ -50,12 +52,15 @@ class BorrowedInitializers {
 
 // External data must already be inlined. The graph is imported in file order
 // (not sorted): the caller sorts it. With `borrowed`, large raw_data
-// initializers are viewed, not copied (see BorrowedInitializers).
+// initializers are viewed, not copied (see BorrowedInitializers). With
+// `warnings`, what ONNX Runtime accepts and whose meaning is unambiguous (a
+// graph output listed twice) is recorded there instead of refused.
 StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto,
-                                BorrowedInitializers* borrowed = nullptr);
+                                BorrowedInitializers* borrowed = nullptr,
+                                std::vector<std::string>* warnings = nullptr);
 
-// Copies element types and shapes from `graph`'s value_info, inputs and
-// outputs onto values of `ir_graph` that have no shape yet.
-void ImportValueInfo(const onnx::GraphProto& graph, ir::Graph* ir_graph);
+// The element type and shape `info` states (nullopt for types bnfold does
+// not track: sequences, maps...).
+std::optional<ir::ValueType> ValueInfoType(const onnx::ValueInfoProto& info);
 
 }  // namespace bnfold::onnx_io

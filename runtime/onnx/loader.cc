@@ -16,6 +16,7 @@
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/ir/op_versions.h"
+#include "runtime/ir/type_inference.h"
 #include "runtime/onnx/external_data.h"
 #include "runtime/onnx/guarded_inference.h"
 #include "runtime/onnx/importer.h"
@@ -166,23 +167,62 @@ void SortProtoNodes(const ir::Graph& graph, onnx::GraphProto* g) {
   g->mutable_node()->Swap(&sorted);
 }
 
-// Whether the installed ONNX library can judge this model; if not, a note
-// saying why.
-std::string OnnxLibraryTooOld(const onnx::ModelProto& proto) {
-  if (proto.ir_version() > onnx::IR_VERSION) {
-    return "IR version " + std::to_string(proto.ir_version()) +
-           " is newer than the installed ONNX library's (" +
-           std::to_string(onnx::IR_VERSION) + ")";
-  }
+// Whether the installed ONNX library can judge this model: not when its
+// opset is newer; when only the IR version is, the checker and shape
+// inference run with the IR version lowered in memory (`lowered`).
+struct OnnxVerdict {
+  bool judgeable = true;
+  bool lowered = false;
+  std::string why;  // when not judgeable
+};
+
+OnnxVerdict JudgeableByOnnx(const onnx::ModelProto& proto) {
+  OnnxVerdict verdict;
   const int64_t max_opset = InstalledOnnxMaxOpset();
   for (const auto& o : proto.opset_import()) {
     if ((o.domain().empty() || o.domain() == "ai.onnx") && o.version() > max_opset) {
-      return "opset " + std::to_string(o.version()) +
-             " is newer than the installed ONNX library's (" +
-             std::to_string(max_opset) + ")";
+      verdict.judgeable = false;
+      verdict.why = "opset " + std::to_string(o.version()) +
+                    " is newer than the installed ONNX library's (" + std::to_string(max_opset) +
+                    ")";
+      return verdict;
     }
   }
-  return "";
+  verdict.lowered = proto.ir_version() > onnx::IR_VERSION;
+  return verdict;
+}
+
+// Where ONNX's shape inference (`inferred`, with value_info it added beyond
+// the model's own, `declared`) and bnfold's types contradict each other:
+// one note per value, naming its producer.
+std::vector<std::string> CompareWithOnnxTypes(const onnx::GraphProto& inferred,
+                                              const std::set<std::string>& declared,
+                                              const ir::Graph& graph) {
+  std::vector<std::string> notes;
+  for (const auto& info : inferred.value_info()) {
+    if (declared.count(info.name())) continue;
+    const ir::Value* v = graph.FindValue(info.name());
+    if (v == nullptr || v->constant_data()) continue;
+    const std::optional<ir::ValueType> onnx_type = ValueInfoType(info);
+    if (!onnx_type) continue;
+    bool differ = onnx_type->dtype != DataType::kUndefined && v->dtype() != DataType::kUndefined &&
+                  onnx_type->dtype != v->dtype();
+    if (onnx_type->shape && v->shape()) {
+      const ir::StaticShape& a = *onnx_type->shape;
+      const ir::StaticShape& b = *v->shape();
+      differ = differ || a.size() != b.size();
+      for (size_t i = 0; !differ && i < a.size(); ++i) {
+        differ = a[i].is_fixed() && b[i].is_fixed() && a[i].value != b[i].value;
+      }
+    }
+    if (!differ) continue;
+    notes.push_back("ONNX shape inference and bnfold disagree on '" + info.name() + "'" +
+                    (v->producer() ? " (output of " + v->producer()->Describe() + ")" : "") +
+                    ": ONNX says " + ir::TypeToString(onnx_type->dtype, onnx_type->shape) +
+                    ", bnfold computes " + ir::TypeToString(v->dtype(), v->shape()) +
+                    " (bnfold's is used)");
+  }
+  return notes;
 }
 
 // Loader errors quote names and ONNX's own messages, which may span lines
@@ -271,6 +311,13 @@ StatusOr<LoadedModel> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto,
   RETURN_IF_ERROR(CheckModelHeader(*proto).WithContext(source));
 
   LoadedModel loaded;
+  // A complaint that does not stop bnfold from running the model: a warning,
+  // or with LoadOptions::strict an error.
+  auto complain = [&](const std::string& what) -> Status {
+    if (options.strict) return InvalidModel(source + ": " + OneLineText(what));
+    loaded.warnings.push_back(source + ": " + OneLineText(what));
+    return Status::Ok();
+  };
   loaded.skeleton = MakeSkeleton(proto.get());
   ExternalDataBudget budget;
   for (auto& init : *proto->mutable_graph()->mutable_initializer()) {
@@ -284,39 +331,66 @@ StatusOr<LoadedModel> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto,
   // ONNX's checker and shape inference have read them; the proto goes
   // when this function returns.
   BorrowedInitializers borrowed;
-  StatusOr<ir::Model> model = ImportModel(*proto, &borrowed);
+  std::vector<std::string> import_warnings;
+  StatusOr<ir::Model> model =
+      ImportModel(*proto, &borrowed, options.strict ? nullptr : &import_warnings);
   if (!model.ok()) return model.status().WithContext(source);
+  for (const std::string& w : import_warnings) RETURN_IF_ERROR(complain(w));
   loaded.model = std::move(*model);
   loaded.model.source = source;
   ir::Graph* graph = loaded.model.graph.get();
   RETURN_IF_ERROR(graph->TopologicalSort().WithContext(source));
+  RETURN_IF_ERROR(
+      CheckRequiredInputs(*graph, loaded.model.DefaultOpset()).WithContext(source));
 
-  const std::string too_old = OnnxLibraryTooOld(*proto);
-  if (!too_old.empty()) {
-    loaded.notes.push_back("ONNX checker and shape inference skipped: " + too_old +
+  // bnfold's own types and shapes, whatever ONNX library is installed.
+  const ir::TypeInferenceReport types = ir::InferTypes(*graph);
+  for (const std::string& conflict : types.conflicts) RETURN_IF_ERROR(complain(conflict));
+
+  const OnnxVerdict verdict = JudgeableByOnnx(*proto);
+  if (!verdict.judgeable) {
+    loaded.notes.push_back("ONNX checker and shape inference skipped: " + verdict.why +
                            "; bnfold's own validation applies");
-    RETURN_IF_ERROR(
-        CheckRequiredInputs(*graph, loaded.model.DefaultOpset()).WithContext(source));
     RETURN_IF_ERROR(borrowed.Take(proto->mutable_graph()).WithContext(source));
     return loaded;
   }
   SortProtoNodes(*graph, proto->mutable_graph());
   RETURN_IF_ERROR(CheckOpsExist(*proto, loaded.model.DefaultOpset()).WithContext(source));
+  const int64_t ir_version = proto->ir_version();
+  if (verdict.lowered) proto->set_ir_version(onnx::IR_VERSION);
   if (options.run_checker) {
     try {
       onnx::checker::check_model(*proto);
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX checker: " + OneLineText(e.what()));
+      const std::string what = "ONNX checker: " + OneLineText(e.what());
+      if (verdict.lowered) {
+        // The checker cannot judge the real IR version: its verdict is a hint.
+        loaded.notes.push_back(what + " (checked as IR " + std::to_string(onnx::IR_VERSION) +
+                               "; the model is IR " + std::to_string(ir_version) + ")");
+      } else {
+        loaded.checker_failed = true;
+        RETURN_IF_ERROR(complain(what));
+      }
     }
   }
   if (options.infer_shapes) {
+    std::set<std::string> declared;
+    for (const auto& v : proto->graph().value_info()) declared.insert(v.name());
+    bool inferred = true;
     try {
       InferShapesGuarded(proto.get());
     } catch (const std::exception& e) {
-      return InvalidModel(source + ": ONNX shape inference: " + OneLineText(e.what()));
+      inferred = false;
+      loaded.notes.push_back("ONNX shape inference failed (bnfold's types are used): " +
+                             OneLineText(e.what()));
     }
-    ImportValueInfo(proto->graph(), graph);
+    if (inferred) {
+      for (const std::string& d : CompareWithOnnxTypes(proto->graph(), declared, *graph)) {
+        loaded.notes.push_back(d);
+      }
+    }
   }
+  if (verdict.lowered) proto->set_ir_version(ir_version);
   RETURN_IF_ERROR(borrowed.Take(proto->mutable_graph()).WithContext(source));
   return loaded;
 }

@@ -23,7 +23,13 @@ inline constexpr size_t kMaxModelFileBytes = (size_t{2} << 30) - 1;
 
 struct LoadOptions {
   bool run_checker = true;
+  // ONNX's shape inference as a cross-check of bnfold's own (notes on
+  // disagreements); bnfold's type propagation always runs.
   bool infer_shapes = true;
+  // Complaints that do not stop bnfold from running the model as ONNX
+  // Runtime would (the ONNX checker's verdict, a declared type the graph
+  // contradicts ...) are errors instead of warnings.
+  bool strict = false;
 };
 
 struct LoadedModel {
@@ -35,6 +41,11 @@ struct LoadedModel {
   std::set<std::string> external_initializers;
   // Facts worth telling the user, e.g. that the checker was skipped.
   std::vector<std::string> notes;
+  // What was wrong with the file but did not stop it from loading (one line
+  // each, naming the file); LoadOptions::strict makes each an error.
+  std::vector<std::string> warnings;
+  // The ONNX checker judged the model and found fault (a warning).
+  bool checker_failed = false;
 };
 
 StatusOr<LoadedModel> LoadModelFile(const std::string& path,

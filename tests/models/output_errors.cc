@@ -23,12 +23,4 @@ OutputErrors CompareOutputs(const Tensor& actual, const Tensor& reference) {
   return e;
 }
 
-double Float16Ulp(double x) {
-  x = std::abs(x);
-  if (x < std::ldexp(1.0, -14)) return std::ldexp(1.0, -24);
-  int exponent = 0;
-  std::frexp(x, &exponent);  // x = m * 2^exponent, m in [0.5, 1)
-  return std::ldexp(1.0, exponent - 1 - 10);
-}
-
 }  // namespace bnfold::testing

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "bnfold/tensor.h"
+#include "tools/compare.h"
 
 namespace bnfold::testing {
 
@@ -22,8 +23,8 @@ struct OutputErrors {
 // Precondition: same dtype and number of elements.
 OutputErrors CompareOutputs(const Tensor& actual, const Tensor& reference);
 
-// The spacing of float16 numbers at |x| (the unit in the last place):
-// 2^(e - 10) for normal x in [2^e, 2^(e+1)), 2^-24 below 2^-14.
-double Float16Ulp(double x);
+// The spacing of float16 numbers at |x| (tools/compare.h: `bnfold verify`
+// judges float16 outputs by it too).
+using ::bnfold::cli::Float16Ulp;
 
 }  // namespace bnfold::testing

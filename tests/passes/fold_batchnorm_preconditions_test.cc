@@ -2,6 +2,8 @@
 // exactly as it was and the BN's decision names the reason.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "passes/fold_batchnorm.h"
 #include "runtime/ir/tensor_util.h"
 #include "tests/passes/fold_test_util.h"
@@ -250,6 +252,35 @@ TEST(FoldBatchNormPreconditions, MixedParameterTypesFoldIntoTheWeightType) {
   EXPECT_EQ(FindNode(*r.after, "T")->input(1)->constant_data()->dtype(), DataType::kFloat16);
   EXPECT_EQ(FindNode(*r.after, "T")->input(2)->constant_data()->dtype(), DataType::kFloat16);
   EXPECT_LT(CompareGraphs(*r.before, *r.after), 1e-2);
+}
+
+// A float16 weight is folded in double and rounded once: W = 1 and
+// s = 1 + 2^-11 + 2^-40 (a double BN scale, var 1, epsilon 0) give
+// 1 + 2^-10; rounding via float (the tie 1 + 2^-11, then to even) gives 1.
+TEST(FoldBatchNormPreconditions, Float16WeightsAreRoundedOnceFromDouble) {
+  ModelSpec spec;
+  spec.text = Header(8, 15) + "g (float16[2,3,4,4] X) => (float16 Y) {\n" + kConv +
+              "  Y = BatchNormalization <epsilon = 0.0> (T, bn_scale, bn_bias, bn_mean, "
+              "bn_var)\n}\n";
+  const double s = 1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40);
+  spec.inits = {{"bn_scale", {4}, s, s, DataType::kDouble},
+                {"bn_bias", {4}, 0.0, 0.0, DataType::kDouble},
+                {"bn_mean", {4}, 0.0, 0.0, DataType::kDouble},
+                {"bn_var", {4}, 1.0, 1.0, DataType::kDouble},
+                {"W", {4, 3, 3, 3}, 1.0, 1.0, DataType::kFloat16},
+                {"B", {4}, 1.0, 1.0, DataType::kFloat16}};
+  FoldResult r = Fold(spec, {"fold-batchnorm"});
+  ASSERT_TRUE(r.after);
+  ASSERT_EQ(CountOps(*r.after, "BatchNormalization"), 0);
+  const _Float16 once = static_cast<_Float16>(s);  // GCC: double -> half, one rounding
+  ASSERT_EQ(static_cast<double>(once), 1.0 + std::ldexp(1.0, -10));
+  for (int input : {1, 2}) {
+    const Tensor& folded = *FindNode(*r.after, "T")->input(input)->constant_data();
+    ASSERT_EQ(folded.dtype(), DataType::kFloat16);
+    for (int64_t i = 0; i < folded.num_elements(); ++i) {
+      ASSERT_EQ(folded.GetAsDouble(i), static_cast<double>(once)) << "input " << input << " " << i;
+    }
+  }
 }
 
 // Built with the IR API: the ONNX checker would refuse an integer BN.

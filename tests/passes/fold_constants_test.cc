@@ -81,6 +81,15 @@ TEST(FoldConstantsPreconditions, NodeTheEvaluatorCannotComputeIsKept) {
   ExpectKept(spec, "op not supported by the reference evaluator");
 }
 
+TEST(FoldConstantsPreconditions, RandomGeneratorIsKept) {
+  // Constant input, but new values on every run.
+  ModelSpec spec;
+  spec.text = Header(8, 13) + "g (float[4] X) => (float Y) {\n"
+              "  R = RandomUniformLike (P)\n  Y = Mul (X, R)\n}\n";
+  spec.inits = {{"P", {4}}};
+  ExpectKept(spec, "draws random values on every run");
+}
+
 TEST(FoldConstantsPreconditions, ResultNoFoldNeedsIsKeptOverTheBudget) {
   // 512 x 1024 floats = 2 MiB from 6 KiB of inputs, read by a Mul of a graph
   // input: no fold consumes it.

@@ -234,10 +234,13 @@ def test_errors_name_file_node_and_reason(conv_bn, tmp_path):
     bad_path.write_bytes(bad.SerializeToString())
     with pytest.raises(bnfold.Error, match=r"bad.onnx: .*Conv 'c7'"):
         bnfold.InferenceSession(str(bad_path)).run(None, {"x": x})
-    unsupported = make_model([helper.make_node("Not", ["x"], ["y"], name="not1")],
-                             [tensor_info("x", TensorProto.BOOL, [2])],
-                             [tensor_info("y", TensorProto.BOOL, [2])])
-    with pytest.raises(NotImplementedError, match="Not 'not1'.*not supported"):
+    tfidf = helper.make_node("TfIdfVectorizer", ["x"], ["y"], name="tf1", mode="TF",
+                             min_gram_length=1, max_gram_length=1, max_skip_count=0,
+                             ngram_counts=[0], ngram_indexes=[0, 1, 2, 3],
+                             pool_int64s=[1, 2, 3, 4])
+    unsupported = make_model([tfidf], [tensor_info("x", TensorProto.INT32, [2, 3])],
+                             [tensor_info("y", TensorProto.FLOAT, [2, 4])])
+    with pytest.raises(NotImplementedError, match="TfIdfVectorizer 'tf1'.*not supported"):
         bnfold.InferenceSession(unsupported.SerializeToString())
 
 

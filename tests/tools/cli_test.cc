@@ -8,6 +8,7 @@
 
 #include "bnfold/optimizer.h"
 #include "bnfold/tensor_io.h"
+#include "runtime/common/half.h"
 #include "tests/tools/test_models.h"
 #include "tests/tools/tool_test_util.h"
 #include "tools/compare.h"
@@ -263,6 +264,79 @@ TEST(VerifyCli, FoldedConvDiffersInTheLastBits) {
   ASSERT_EQ(tolerant.exit_code, 0) << tolerant.err << tolerant.out;
   EXPECT_TRUE(ParseOrFail(tolerant)["pass"].boolean);
 }
+
+// The Conv + BN model with every float tensor, input and output in float16.
+onnx::ModelProto Float16ConvBatchNormModel() {
+  onnx::ModelProto m = testing::ConvBatchNormModel(testing::DefaultConvBatchNormWeights());
+  for (onnx::TensorProto& init : *m.mutable_graph()->mutable_initializer()) {
+    if (init.data_type() != onnx::TensorProto::FLOAT) continue;
+    std::vector<float> values(init.float_data().begin(), init.float_data().end());
+    if (init.has_raw_data()) {
+      values.resize(init.raw_data().size() / sizeof(float));
+      std::memcpy(values.data(), init.raw_data().data(), init.raw_data().size());
+    }
+    std::string raw(values.size() * 2, '\0');
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint16_t h = FloatToHalf(values[i]);
+      std::memcpy(&raw[2 * i], &h, 2);
+    }
+    init.clear_float_data();
+    init.set_raw_data(raw);
+    init.set_data_type(onnx::TensorProto::FLOAT16);
+  }
+  for (auto* list : {m.mutable_graph()->mutable_input(), m.mutable_graph()->mutable_output(),
+                     m.mutable_graph()->mutable_value_info()}) {
+    for (onnx::ValueInfoProto& v : *list) {
+      auto* tensor = v.mutable_type()->mutable_tensor_type();
+      if (tensor->elem_type() == onnx::TensorProto::FLOAT) {
+        tensor->set_elem_type(onnx::TensorProto::FLOAT16);
+      }
+    }
+  }
+  return m;
+}
+
+// float16 outputs are judged in float16 ulps of the output scale, and verify
+// says so: folded (W*s rounded once) and unfolded (Conv output rounded, then
+// BN's) differ by a few ulps, which --float16-ulps 0 catches.
+TEST(VerifyCli, Float16OutputsAreJudgedInUlpsOfTheOutputScale) {
+  TempDir dir;
+  testing::WriteModel(Float16ConvBatchNormModel(), dir.File("m.onnx"));
+  testing::CommandResult r = RunBnfold({"verify", dir.File("m.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const JsonValue json = ParseOrFail(r);
+  EXPECT_TRUE(json["pass"].boolean);
+  EXPECT_EQ(json["batchnorm_left"].number, 0);
+  EXPECT_EQ(json["float16_ulps"].number, 64);
+  const JsonValue& out = json["outputs"][0];
+  EXPECT_EQ(out["tolerance"].string, "float16_ulps");
+  EXPECT_GT(out["max_ulps_err"].number, 0.0);
+  EXPECT_LE(out["max_ulps_err"].number, 64.0);
+  EXPECT_GT(out["max_abs_err"].number, 0.0);
+
+  testing::CommandResult text = RunBnfold({"verify", dir.File("m.onnx")});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("float16 ulps of the output scale"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("float16 outputs: within 64 float16 ulps"), std::string::npos)
+      << text.out;
+
+  testing::CommandResult exact =
+      RunBnfold({"verify", dir.File("m.onnx"), "--float16-ulps", "0", "--json"});
+  EXPECT_EQ(exact.exit_code, 1) << exact.out;
+  EXPECT_FALSE(ParseOrFail(exact)["pass"].boolean);
+  EXPECT_EQ(RunBnfold({"verify", dir.File("m.onnx"), "--float16-ulps", "-1"}).exit_code, 2);
+}
+
+TEST(VerifyCompare, Float16UlpIsTheSpacingOfFloat16Numbers) {
+  EXPECT_EQ(cli::Float16Ulp(1.0), std::ldexp(1.0, -10));
+  EXPECT_EQ(cli::Float16Ulp(1.99), std::ldexp(1.0, -10));
+  EXPECT_EQ(cli::Float16Ulp(-3.0), std::ldexp(1.0, -9));
+  EXPECT_EQ(cli::Float16Ulp(1e-6), std::ldexp(1.0, -24));
+  for (uint16_t h : {0x3c00, 0x4500, 0x0400, 0x7000}) {  // next number up, minus this one
+    EXPECT_EQ(cli::Float16Ulp(HalfToFloat(h)), HalfToFloat(h + 1) - HalfToFloat(h)) << h;
+  }
+}
+
 
 // The rule verify applies, at the element level: one float ulp apart fails
 // a zero tolerance and passes any tolerance that covers it.

@@ -105,6 +105,41 @@ TEST(InspectModel, SuspiciousStatistics) {
             }));
 }
 
+// A BN whose input no op bnfold knows types: inspect names that op, and
+// BN after a Reshape whose shape is computed from the input's own Shape
+// (shape inference of the ONNX library gives such values a type but no
+// shape) folds into the Conv after it.
+TEST(InspectModel, UnknownTypeSaysWhichOpLeftItUnknown) {
+  TempDir dir;
+  onnx::ModelProto model = testing::ParseModel(R"(
+    <ir_version: 8, opset_import: ["" : 13, "com.example" : 1]>
+    g (float[1,4,3,3] x) => (float[1,4,3,3] y, float[1,4,3,3] z) {
+      u = com.example.Mystery(x)
+      y = BatchNormalization(u, s, b, m, v)
+      sh = Shape(x)
+      r = Reshape(x, sh)
+      c = Conv(r, w)
+      z = BatchNormalization(c, s, b, m, v)
+    })");
+  for (const char* name : {"s", "b", "m", "v"}) {
+    testing::AddFloatInitializer(model.mutable_graph(), name, {4}, {1.0f, 1.5f, 0.5f, 2.0f});
+  }
+  testing::AddFloatInitializer(model.mutable_graph(), "w", {4, 4, 1, 1},
+                               std::vector<float>(16, 0.25f));
+  testing::WriteModel(model, dir.File("m.onnx"));
+  StatusOr<ModelInfo> info = InspectModel(dir.File("m.onnx"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->batchnorm.size(), 2u);
+  const BatchNormInfo& after_custom = info->batchnorm[0];
+  EXPECT_FALSE(after_custom.folds_into.has_value());
+  EXPECT_NE(after_custom.reason.find("input 'u' has no known element type: it is computed by "
+                                     "Mystery #0 (op 'Mystery', domain 'com.example')"),
+            std::string::npos)
+      << after_custom.reason;
+  EXPECT_EQ(info->batchnorm[1].folds_into, std::optional<std::string>("Conv #4"))
+      << info->batchnorm[1].reason;
+}
+
 TEST(InspectModel, NoBatchNormalization) {
   TempDir dir;
   testing::WriteModel(testing::ReluIdentityModel(), dir.File("m.onnx"));

@@ -27,6 +27,16 @@ const KernelRegistry& KernelRegistry::Global() {
     RegisterSoftmaxKernels(*r);        // Softmax, LogSoftmax
     RegisterTileKernels(*r);           // Tile, Expand
     RegisterTransposeKernels(*r);      // Transpose, DepthToSpace, SpaceToDepth
+    // The families of op_kind.h's BNFOLD_OPS_* lists (one kernel file each).
+    RegisterLogicKernels(*r);  // comparison, logic and bitwise ops
+    RegisterMathKernels(*r);  // element-wise math, matrix and generator ops
+    RegisterIndexingKernels(*r);  // arg/top-k, gather/scatter, index ops and the further reductions
+    RegisterLossSignalKernels(*r);  // losses, windows and spectral ops
+    RegisterVisionKernels(*r);  // normalization, pooling and vision ops
+    RegisterQuantKernels(*r);  // quantization ops
+    RegisterRecurrentKernels(*r);  // recurrent layers
+    RegisterControlFlowKernels(*r);  // control flow, sequences and optionals
+    RegisterRandomKernels(*r);  // random generators
     return r;
   }();
   return *registry;

@@ -54,5 +54,14 @@ void RegisterSliceKernels(KernelRegistry& registry);
 void RegisterSoftmaxKernels(KernelRegistry& registry);
 void RegisterTileKernels(KernelRegistry& registry);
 void RegisterTransposeKernels(KernelRegistry& registry);
+void RegisterLogicKernels(KernelRegistry& registry);
+void RegisterMathKernels(KernelRegistry& registry);
+void RegisterIndexingKernels(KernelRegistry& registry);
+void RegisterLossSignalKernels(KernelRegistry& registry);
+void RegisterVisionKernels(KernelRegistry& registry);
+void RegisterQuantKernels(KernelRegistry& registry);
+void RegisterRecurrentKernels(KernelRegistry& registry);
+void RegisterControlFlowKernels(KernelRegistry& registry);
+void RegisterRandomKernels(KernelRegistry& registry);
 
 }  // namespace bnfold::onednn

@@ -27,6 +27,8 @@ std::vector<std::string> AvailablePasses();
 struct OptimizeOptions {
   // Pass names to run, in order; empty = the default pipeline.
   std::vector<std::string> passes;
+  // As SessionOptions::strict: refuse what would otherwise be a warning.
+  bool strict = false;
   // fold-constants evaluates every node of constants, however much the
   // written model grows. Off: results that no fold needs are kept as the
   // nodes computing them once they would add more than a budget (1 MiB) of
@@ -75,6 +77,9 @@ struct OptimizeReport {
   bool checker_ran = false;
   // Facts worth telling the user (e.g. why the checker was skipped).
   std::vector<std::string> notes;
+  // What was wrong with the input file but did not stop it (see
+  // OptimizeOptions::strict), one line each naming the file.
+  std::vector<std::string> warnings;
 };
 
 // Loads `input_path`, runs the passes and writes the result to
@@ -145,11 +150,15 @@ struct ModelInfo {
   std::vector<TransposeInfo> transposes;
   // Facts from loading (e.g. the checker was skipped, and why).
   std::vector<std::string> notes;
+  // What was wrong with the file but did not stop it from loading.
+  std::vector<std::string> warnings;
 };
 
 struct InspectOptions {
   // Passes whose decisions are reported; empty = the default pipeline.
   std::vector<std::string> passes;
+  // As SessionOptions::strict: refuse what would otherwise be a warning.
+  bool strict = false;
 };
 
 StatusOr<ModelInfo> InspectModel(const std::string& path,

@@ -38,6 +38,11 @@ struct SessionOptions {
   // Time every step of every run (two clock reads per step) and keep the
   // times for TakeProfile(). Off by default.
   bool profile = false;
+  // Refuse a file for what ONNX Runtime would run anyway (the ONNX
+  // checker's complaints, a graph output listed twice, a declared type the
+  // graph contradicts ...). Off: such a file opens and warnings() says what
+  // was wrong with it.
+  bool strict = false;
 };
 
 struct TensorInfo {
@@ -136,6 +141,10 @@ class Session {
   // last call (or since Open), one entry per plan that ran, and starts
   // afresh. Empty when profiling is off.
   std::vector<PlanProfile> TakeProfile() const;
+
+  // What was wrong with the file but did not stop it from opening (see
+  // SessionOptions::strict), one line each naming the file.
+  const std::vector<std::string>& warnings() const;
 
   SessionStats stats() const;
 

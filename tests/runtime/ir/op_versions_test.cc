@@ -21,16 +21,37 @@ constexpr int64_t kInstalledOnnxMaxOpset = 17;  // ONNX 1.12
 // OpSet_Onnx_ver23), restricted to bnfold's OpKinds.
 const std::map<int64_t, std::set<std::string>>& ChangesAfter17() {
   static const auto* changes = new std::map<int64_t, std::set<std::string>>{
-      {18, {"Pad", "Resize", "Split", "ReduceMax", "ReduceMin", "ReduceMean"}},
-      {19, {"AveragePool", "Cast", "Constant", "Identity", "Pad", "Reshape", "Resize", "Shape"}},
-      {20, {"ConstantOfShape", "ReduceMax", "ReduceMin"}},
+      {18, {"Pad", "Resize", "Split", "ReduceMax", "ReduceMin", "ReduceMean",
+            // issue-13 families
+            "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd",
+            "ReduceSumSquare", "ScatterElements", "ScatterND", "LpPool", "GroupNormalization",
+            "Col2Im", "CenterCropPad", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot",
+            "OptionalHasElement", "OptionalGetElement", "Mish"}},
+      {19, {"AveragePool", "Cast", "Constant", "Identity", "Pad", "Reshape", "Resize", "Shape",
+            // issue-13 families
+            "CastLike", "Equal", "If", "Loop", "Scan", "Size", "DequantizeLinear",
+            "QuantizeLinear"}},
+      {20, {"ConstantOfShape", "ReduceMax", "ReduceMin",
+            // issue-13 families
+            "DFT", "Gelu", "GridSample", "IsInf", "IsNaN"}},
       {21, {"Cast", "Constant", "ConstantOfShape", "Flatten", "Identity", "Pad", "Reshape",
-            "Shape", "Squeeze", "Transpose", "Unsqueeze"}},
+            "Shape", "Squeeze", "Transpose", "Unsqueeze",
+            // issue-13 families
+            "CastLike", "DequantizeLinear", "GroupNormalization", "If", "Loop", "QLinearMatMul",
+            "QuantizeLinear", "Scan", "Size"}},
       {22, {"AveragePool", "Conv", "ConvTranspose", "Dropout", "Elu", "GlobalAveragePool",
             "GlobalMaxPool", "HardSigmoid", "HardSwish", "InstanceNormalization", "MaxPool",
-            "Selu", "Softplus", "Softsign"}},
+            "Selu", "Softplus", "Softsign",
+            // issue-13 families
+            "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "Bernoulli", "Cos", "Cosh", "Det",
+            "EyeLike", "GlobalLpPool", "GRU", "LpNormalization", "LpPool", "LSTM", "MaxRoiPool",
+            "MaxUnpool", "Mish", "Multinomial", "NegativeLogLikelihoodLoss", "RandomNormal",
+            "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Round", "RNN", "RoiAlign",
+            "Sin", "Sinh", "Tan", "ThresholdedRelu", "GridSample"}},
       {23, {"Cast", "Constant", "ConstantOfShape", "Flatten", "Identity", "Pad", "Reshape",
-            "Shape", "Squeeze", "Transpose", "Unsqueeze"}},
+            "Shape", "Squeeze", "Transpose", "Unsqueeze",
+            // issue-13 families
+            "CastLike", "DequantizeLinear", "If", "Loop", "QuantizeLinear", "Scan", "Size"}},
   };
   return *changes;
 }
@@ -95,6 +116,10 @@ TEST(OpVersionsTest, MatchesTheOnnxOperatorSetsForOpsets18To23) {
     for (int64_t opset = kInstalledOnnxMaxOpset + 1; opset <= kMaxKnownOpset; ++opset) {
       if (ChangesAfter17().at(opset).count(name)) expected = opset;
       StatusOr<int64_t> resolved = ResolveOpVersion(kind, opset);
+      if (expected == 0) {  // an op added after opset 17 (Gelu, Mish...), not yet here
+        EXPECT_FALSE(resolved.ok()) << name << " at opset " << opset;
+        continue;
+      }
       ASSERT_TRUE(resolved.ok()) << name << ": " << resolved.status().ToString();
       EXPECT_EQ(*resolved, expected) << name << " at opset " << opset;
     }

@@ -1,6 +1,8 @@
 // Element-wise unary ops: the activations (Relu, LeakyRelu, Elu, Selu,
-// Sigmoid, HardSigmoid, HardSwish, Tanh, Softplus, Softsign, Clip) and the
-// math functions (Exp, Log, Sqrt, Neg, Abs, Reciprocal, Floor, Ceil, Erf).
+// Sigmoid, HardSigmoid, HardSwish, Tanh, Softplus, Softsign, Clip,
+// ThresholdedRelu, Shrink, Celu, Mish, Gelu) and the math functions (Exp,
+// Log, Sqrt, Neg, Abs, Reciprocal, Floor, Ceil, Erf, Round, and the
+// trigonometric and hyperbolic functions of the math family).
 //
 // float32 runs on oneDNN's eltwise primitive where oneDNN 2.6 has the
 // function at float precision; it takes any layout and keeps it, so blocked
@@ -23,20 +25,24 @@ namespace {
 enum class UnaryOp {
   kRelu, kLeakyRelu, kElu, kSelu, kSigmoid, kHardSigmoid, kHardSwish, kTanh, kSoftplus,
   kSoftsign, kExp, kLog, kSqrt, kNeg, kAbs, kReciprocal, kFloor, kCeil, kErf,
+  // The element-wise ops of the math family (BNFOLD_OPS_MATH).
+  kSin, kCos, kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kRound,
+  kThresholdedRelu, kShrink, kCelu, kMish, kGelu,
 };
 
 struct UnaryParams {
   double alpha = 0.0;
   double beta = 0.0;
   double gamma = 0.0;
+  bool tanh_approximation = false;  // Gelu's approximate="tanh"
 };
 
 // Which element types an op takes besides the floating ones: Relu/Neg the
-// signed integers, Abs all integers (as the newest opsets allow).
+// signed integers, Abs and Shrink all integers (as the newest opsets allow).
 template <UnaryOp kOp, typename T>
 constexpr bool kUnaryAccepts =
     kIsFloating<T> ||
-    (kIsInteger<T> && (kOp == UnaryOp::kAbs ||
+    (kIsInteger<T> && (kOp == UnaryOp::kAbs || kOp == UnaryOp::kShrink ||
                        ((kOp == UnaryOp::kRelu || kOp == UnaryOp::kNeg) && std::is_signed_v<T>)));
 
 template <typename T>
@@ -98,6 +104,36 @@ inline C ApplyUnary(C x, const UnaryParams& p) {
   if constexpr (kOp == UnaryOp::kFloor) return std::floor(x);
   if constexpr (kOp == UnaryOp::kCeil) return std::ceil(x);
   if constexpr (kOp == UnaryOp::kErf) return std::erf(x);
+  if constexpr (kOp == UnaryOp::kSin) return std::sin(x);
+  if constexpr (kOp == UnaryOp::kCos) return std::cos(x);
+  if constexpr (kOp == UnaryOp::kTan) return std::tan(x);
+  if constexpr (kOp == UnaryOp::kAsin) return std::asin(x);
+  if constexpr (kOp == UnaryOp::kAcos) return std::acos(x);
+  if constexpr (kOp == UnaryOp::kAtan) return std::atan(x);
+  if constexpr (kOp == UnaryOp::kSinh) return std::sinh(x);
+  if constexpr (kOp == UnaryOp::kCosh) return std::cosh(x);
+  if constexpr (kOp == UnaryOp::kAsinh) return std::asinh(x);
+  if constexpr (kOp == UnaryOp::kAcosh) return std::acosh(x);
+  if constexpr (kOp == UnaryOp::kAtanh) return std::atanh(x);
+  if constexpr (kOp == UnaryOp::kRound) return std::nearbyint(x);  // halves to even
+  if constexpr (kOp == UnaryOp::kThresholdedRelu) return x > alpha ? x : C(0);
+  if constexpr (kOp == UnaryOp::kShrink) {  // alpha = lambd, beta = bias
+    return x < -alpha ? x + beta : (x > alpha ? x - beta : C(0));
+  }
+  if constexpr (kOp == UnaryOp::kCelu) {
+    return std::max(C(0), x) + std::min(C(0), alpha * std::expm1(x / alpha));
+  }
+  if constexpr (kOp == UnaryOp::kMish) {
+    const C softplus = x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    return x * std::tanh(softplus);
+  }
+  if constexpr (kOp == UnaryOp::kGelu) {
+    if (p.tanh_approximation) {
+      const C k = static_cast<C>(0.79788456080286535588);  // sqrt(2 / pi)
+      return C(0.5) * x * (C(1) + std::tanh(k * (x + C(0.044715) * x * x * x)));
+    }
+    return C(0.5) * x * (C(1) + std::erf(x * static_cast<C>(0.70710678118654752440)));
+  }
 }
 
 using UnaryFn = void (*)(const void* in, void* out, int64_t n, const UnaryParams& params,
@@ -109,7 +145,12 @@ void RunUnary(const void* in, void* out, int64_t n, const UnaryParams& params, i
   T* y = static_cast<T*>(out);
   ParallelRanges(n, threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      y[i] = ConvertElement<T>(ApplyUnary<kOp>(Load(x[i]), params));
+      if constexpr (kOp == UnaryOp::kShrink && kIsInteger<T>) {
+        // lambd and bias are floats: compute in double, truncate as numpy's astype.
+        y[i] = ConvertElement<T>(ApplyUnary<kOp>(static_cast<double>(x[i]), params));
+      } else {
+        y[i] = ConvertElement<T>(ApplyUnary<kOp>(Load(x[i]), params));
+      }
     }
   });
 }
@@ -155,6 +196,12 @@ bool OneDnnAlgorithm(UnaryOp op, const UnaryParams& p, dnnl::algorithm* algorith
       *algorithm = dnnl::algorithm::eltwise_pow;
       *alpha = 1.0f;
       *beta = -1.0f;
+      return true;
+    case UnaryOp::kRound: *algorithm = dnnl::algorithm::eltwise_round; return true;
+    case UnaryOp::kMish: *algorithm = dnnl::algorithm::eltwise_mish; return true;
+    case UnaryOp::kGelu:
+      *algorithm = p.tanh_approximation ? dnnl::algorithm::eltwise_gelu_tanh
+                                        : dnnl::algorithm::eltwise_gelu_erf;
       return true;
     default: return false;
   }
@@ -258,7 +305,7 @@ class UnaryKernel : public Kernel {
 
  private:
   static const char* SupportedTypes() {
-    if constexpr (kOp == UnaryOp::kAbs) return "the numeric types";
+    if constexpr (kOp == UnaryOp::kAbs || kOp == UnaryOp::kShrink) return "the numeric types";
     if constexpr (kOp == UnaryOp::kRelu || kOp == UnaryOp::kNeg) {
       return "float16, float, double, bfloat16 and the signed integers";
     }
@@ -286,6 +333,27 @@ class UnaryKernel : public Kernel {
       ASSIGN_OR_RETURN(float beta, node.GetFloat("beta", 0.5f));
       params_.alpha = alpha;
       params_.beta = beta;
+    }
+    if constexpr (kOp == UnaryOp::kThresholdedRelu || kOp == UnaryOp::kCelu) {
+      ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1.0f));
+      if (kOp == UnaryOp::kCelu && alpha == 0.0f) {
+        return InvalidModel(ctx.Describe() + ": alpha must not be 0");
+      }
+      params_.alpha = alpha;
+    }
+    if constexpr (kOp == UnaryOp::kShrink) {
+      ASSIGN_OR_RETURN(float lambd, node.GetFloat("lambd", 0.5f));
+      ASSIGN_OR_RETURN(float bias, node.GetFloat("bias", 0.0f));
+      params_.alpha = lambd;
+      params_.beta = bias;
+    }
+    if constexpr (kOp == UnaryOp::kGelu) {
+      ASSIGN_OR_RETURN(std::string approximate, node.GetString("approximate", "none"));
+      if (approximate != "none" && approximate != "tanh") {
+        return InvalidModel(ctx.Describe() + ": approximate must be \"none\" or \"tanh\", got \"" +
+                            approximate + "\"");
+      }
+      params_.tanh_approximation = approximate == "tanh";
     }
     (void)node;
     return Status::Ok();
@@ -457,6 +525,25 @@ void RegisterActivationKernels(KernelRegistry& registry) {
   registry.Register(ir::OpKind::kCeil, MakeKernel<UnaryKernel<UnaryOp::kCeil>>);
   registry.Register(ir::OpKind::kErf, MakeKernel<UnaryKernel<UnaryOp::kErf>>);
   registry.Register(ir::OpKind::kClip, MakeKernel<ClipKernel>);
+  // The element-wise ops of the math family.
+  registry.Register(ir::OpKind::kSin, MakeKernel<UnaryKernel<UnaryOp::kSin>>);
+  registry.Register(ir::OpKind::kCos, MakeKernel<UnaryKernel<UnaryOp::kCos>>);
+  registry.Register(ir::OpKind::kTan, MakeKernel<UnaryKernel<UnaryOp::kTan>>);
+  registry.Register(ir::OpKind::kAsin, MakeKernel<UnaryKernel<UnaryOp::kAsin>>);
+  registry.Register(ir::OpKind::kAcos, MakeKernel<UnaryKernel<UnaryOp::kAcos>>);
+  registry.Register(ir::OpKind::kAtan, MakeKernel<UnaryKernel<UnaryOp::kAtan>>);
+  registry.Register(ir::OpKind::kSinh, MakeKernel<UnaryKernel<UnaryOp::kSinh>>);
+  registry.Register(ir::OpKind::kCosh, MakeKernel<UnaryKernel<UnaryOp::kCosh>>);
+  registry.Register(ir::OpKind::kAsinh, MakeKernel<UnaryKernel<UnaryOp::kAsinh>>);
+  registry.Register(ir::OpKind::kAcosh, MakeKernel<UnaryKernel<UnaryOp::kAcosh>>);
+  registry.Register(ir::OpKind::kAtanh, MakeKernel<UnaryKernel<UnaryOp::kAtanh>>);
+  registry.Register(ir::OpKind::kRound, MakeKernel<UnaryKernel<UnaryOp::kRound>>);
+  registry.Register(ir::OpKind::kThresholdedRelu,
+                    MakeKernel<UnaryKernel<UnaryOp::kThresholdedRelu>>);
+  registry.Register(ir::OpKind::kShrink, MakeKernel<UnaryKernel<UnaryOp::kShrink>>);
+  registry.Register(ir::OpKind::kCelu, MakeKernel<UnaryKernel<UnaryOp::kCelu>>);
+  registry.Register(ir::OpKind::kMish, MakeKernel<UnaryKernel<UnaryOp::kMish>>);
+  registry.Register(ir::OpKind::kGelu, MakeKernel<UnaryKernel<UnaryOp::kGelu>>);
 }
 
 }  // namespace bnfold::onednn

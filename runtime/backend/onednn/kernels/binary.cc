@@ -276,7 +276,7 @@ class BinaryKernel : public Kernel {
     const int n = ctx.num_inputs();
     const int64_t opset = ctx.node().opset();
     const bool legacy_attrs = opset < 7 && traits_.op != BinaryOp::kPRelu && !traits_.variadic;
-    if (legacy_attrs) return AlignLegacy(ctx, aligned, out_dims);
+    if (legacy_attrs) return AlignBinaryOperands(ctx, /*legacy=*/true, aligned, out_dims);
     const std::vector<int64_t>& x = ctx.input(0).dims;
     if (traits_.op == BinaryOp::kPRelu) {
       const std::vector<int64_t>& slope = ctx.input(1).dims;
@@ -304,52 +304,6 @@ class BinaryKernel : public Kernel {
     }
     aligned->clear();
     for (int i = 0; i < n; ++i) aligned->push_back(AlignRight(ctx.input(i).dims, out_dims->size()));
-    return Status::Ok();
-  }
-
-  // Opset < 7 Add/Sub/Mul/Div/Pow: without `broadcast` the shapes must
-  // match; with broadcast=1, B's dims line up with A's starting at `axis`
-  // (default: B's trailing alignment) and the output has A's shape.
-  Status AlignLegacy(const CompileContext& ctx, std::vector<std::vector<int64_t>>* aligned,
-                     std::vector<int64_t>* out_dims) const {
-    const std::vector<int64_t>& a = ctx.input(0).dims;
-    const std::vector<int64_t>& b = ctx.input(1).dims;
-    ASSIGN_OR_RETURN(int64_t broadcast, ctx.node().GetInt("broadcast", 0));
-    *out_dims = a;
-    if (broadcast == 0) {
-      if (a != b) {
-        return InvalidModel(ctx.Describe() + ": shapes " + ShapeToString(a) + " and " +
-                            ShapeToString(b) + " differ and broadcast is not set");
-      }
-      *aligned = {a, b};
-      return Status::Ok();
-    }
-    const int64_t rank_a = static_cast<int64_t>(a.size());
-    const int64_t rank_b = static_cast<int64_t>(b.size());
-    if (rank_b > rank_a) {
-      return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
-                          " has more dims than A of shape " + ShapeToString(a));
-    }
-    int64_t axis = rank_a - rank_b;
-    if (ctx.node().FindAttribute("axis") != nullptr) {
-      ASSIGN_OR_RETURN(int64_t raw_axis, ctx.node().GetInt("axis", 0));
-      ASSIGN_OR_RETURN(axis, NormalizeAxis(ctx, raw_axis, rank_a));
-    }
-    if (axis + rank_b > rank_a) {
-      return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
-                          " does not fit into A of shape " + ShapeToString(a) + " at axis " +
-                          std::to_string(axis));
-    }
-    std::vector<int64_t> b_aligned(a.size(), 1);
-    for (int64_t i = 0; i < rank_b; ++i) {
-      if (b[i] != 1 && b[i] != a[axis + i]) {
-        return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
-                            " does not match A of shape " + ShapeToString(a) + " at axis " +
-                            std::to_string(axis));
-      }
-      b_aligned[axis + i] = b[i];
-    }
-    *aligned = {a, b_aligned};
     return Status::Ok();
   }
 

@@ -2,7 +2,8 @@
 // ONNX reference's conversions (see ConvertElement): round-to-nearest-even
 // into floating types (rounded once, also from double to float16),
 // truncation toward zero into integers, wrap-around between integers, x != 0
-// into bool. String casts are refused.
+// into bool. String casts are refused. CastLike (opset 15) is Cast with
+// `to` taken from its second input's element type.
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
@@ -43,15 +44,29 @@ CastFn SelectCast(DataType from, DataType to) {
   return fn;
 }
 
+// The target element type: Cast's `to`, CastLike's target_type input.
+StatusOr<int64_t> TargetType(const CompileContext& ctx, bool like) {
+  if (like) {
+    if (ctx.num_inputs() < 2 || !ctx.has_input(1)) {
+      return InvalidModel(ctx.Describe() + ": input 1 (target_type) is missing");
+    }
+    return static_cast<int64_t>(ctx.input(1).dtype);
+  }
+  if (ctx.node().FindAttribute("to") == nullptr) {
+    return InvalidModel(ctx.Describe() + ": attribute 'to' is missing");
+  }
+  return ctx.node().GetInt("to", 0);
+}
+
+template <bool kLike>
 class CastKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
     if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
       return InvalidModel(ctx.Describe() + ": input 0 is missing");
     }
-    const ir::Attribute* to_attr = ctx.node().FindAttribute("to");
-    if (to_attr == nullptr) return InvalidModel(ctx.Describe() + ": attribute 'to' is missing");
-    ASSIGN_OR_RETURN(int64_t to_value, ctx.node().GetInt("to", 0));
+    ASSIGN_OR_RETURN(int64_t to_value, TargetType(ctx, kLike));
+    if constexpr (kLike) ctx.AcceptInputLayout(1);  // only its type is read
     const DataType from = ctx.input(0).dtype;
     const DataType to = static_cast<DataType>(to_value);
     if (to_value < 1 || to_value > static_cast<int64_t>(DataType::kBfloat16) ||
@@ -95,7 +110,8 @@ class CastKernel : public Kernel {
 }  // namespace
 
 void RegisterCastKernels(KernelRegistry& registry) {
-  registry.Register(ir::OpKind::kCast, MakeKernel<CastKernel>);
+  registry.Register(ir::OpKind::kCast, MakeKernel<CastKernel<false>>);
+  registry.Register(ir::OpKind::kCastLike, MakeKernel<CastKernel<true>>);
 }
 
 }  // namespace bnfold::onednn

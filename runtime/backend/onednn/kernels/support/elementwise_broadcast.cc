@@ -1,5 +1,8 @@
 #include "runtime/backend/onednn/kernels/support/elementwise_broadcast.h"
 
+#include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/common/status_macros.h"
+
 namespace bnfold::onednn {
 
 BroadcastLoop MakeBroadcastLoop(const std::vector<int64_t>& out_dims,
@@ -45,6 +48,63 @@ std::vector<int64_t> AlignRight(const std::vector<int64_t>& dims, size_t rank) {
   std::vector<int64_t> aligned(rank - dims.size(), 1);
   aligned.insert(aligned.end(), dims.begin(), dims.end());
   return aligned;
+}
+
+namespace {
+
+Status AlignLegacy(const CompileContext& ctx, std::vector<std::vector<int64_t>>* aligned,
+                   std::vector<int64_t>* out_dims) {
+  const std::vector<int64_t>& a = ctx.input(0).dims;
+  const std::vector<int64_t>& b = ctx.input(1).dims;
+  ASSIGN_OR_RETURN(int64_t broadcast, ctx.node().GetInt("broadcast", 0));
+  *out_dims = a;
+  if (broadcast == 0) {
+    if (a != b) {
+      return InvalidModel(ctx.Describe() + ": shapes " + ShapeToString(a) + " and " +
+                          ShapeToString(b) + " differ and broadcast is not set");
+    }
+    *aligned = {a, b};
+    return Status::Ok();
+  }
+  const int64_t rank_a = static_cast<int64_t>(a.size());
+  const int64_t rank_b = static_cast<int64_t>(b.size());
+  if (rank_b > rank_a) {
+    return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
+                        " has more dims than A of shape " + ShapeToString(a));
+  }
+  int64_t axis = rank_a - rank_b;
+  if (ctx.node().FindAttribute("axis") != nullptr) {
+    ASSIGN_OR_RETURN(int64_t raw_axis, ctx.node().GetInt("axis", 0));
+    ASSIGN_OR_RETURN(axis, NormalizeAxis(ctx, raw_axis, rank_a));
+  }
+  if (axis + rank_b > rank_a) {
+    return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
+                        " does not fit into A of shape " + ShapeToString(a) + " at axis " +
+                        std::to_string(axis));
+  }
+  std::vector<int64_t> b_aligned(a.size(), 1);
+  for (int64_t i = 0; i < rank_b; ++i) {
+    if (b[i] != 1 && b[i] != a[axis + i]) {
+      return InvalidModel(ctx.Describe() + ": B of shape " + ShapeToString(b) +
+                          " does not match A of shape " + ShapeToString(a) + " at axis " +
+                          std::to_string(axis));
+    }
+    b_aligned[axis + i] = b[i];
+  }
+  *aligned = {a, b_aligned};
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AlignBinaryOperands(const CompileContext& ctx, bool legacy,
+                           std::vector<std::vector<int64_t>>* aligned,
+                           std::vector<int64_t>* out_dims) {
+  if (legacy) return AlignLegacy(ctx, aligned, out_dims);
+  ASSIGN_OR_RETURN(*out_dims, BroadcastShapes(ctx, ctx.input(0).dims, ctx.input(1).dims));
+  *aligned = {AlignRight(ctx.input(0).dims, out_dims->size()),
+              AlignRight(ctx.input(1).dims, out_dims->size())};
+  return Status::Ok();
 }
 
 }  // namespace bnfold::onednn

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/backend/onednn/kernel.h"
 #include "runtime/backend/onednn/kernels/support/elementwise_types.h"
 
 namespace bnfold::onednn {
@@ -42,6 +43,16 @@ BroadcastLoop MakeBroadcastLoop(const std::vector<int64_t>& out_dims,
 // `dims` (rank <= out_dims' rank) padded with leading 1s to out_dims' rank,
 // numpy's alignment.
 std::vector<int64_t> AlignRight(const std::vector<int64_t>& dims, size_t rank);
+
+// The two operands of a binary op aligned for the loop: each one's dims
+// padded to the output's rank (1 on broadcast axes) and the output dims.
+// Numpy broadcasting, or with `legacy` (the opset < 7 arithmetic, comparison
+// and logical ops) the `broadcast`/`axis` attributes: without broadcast=1
+// the shapes must match; with it, B's dims line up with A's from `axis`
+// (default: trailing alignment) and the output has A's shape.
+Status AlignBinaryOperands(const CompileContext& ctx, bool legacy,
+                           std::vector<std::vector<int64_t>>* aligned,
+                           std::vector<int64_t>* out_dims);
 
 template <typename A, typename B, typename Out, typename Op>
 inline void RunBroadcastRow(const A* a, int64_t sa, const B* b, int64_t sb, Out* out,

@@ -1,7 +1,6 @@
 // Element types and conversions for the element-wise kernels (activations,
-// binary ops, Cast). float16 and bfloat16 get their own tag types here:
-// DispatchNumeric hands them over as uint16_t, indistinguishable from uint16,
-// and these kernels must compute them through float.
+// binary ops, Cast), on the storage types of element_type.h (float16 and
+// bfloat16 as its tags Float16 / BFloat16, computed through float).
 #pragma once
 
 #include <algorithm>
@@ -12,16 +11,10 @@
 #include <type_traits>
 
 #include "bnfold/tensor.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/common/half.h"
 
 namespace bnfold::onednn {
-
-struct Float16 {
-  uint16_t bits;
-};
-struct BFloat16 {
-  uint16_t bits;
-};
 
 template <typename T>
 inline constexpr bool kIsReducedFloat =
@@ -57,21 +50,6 @@ inline ComputeType<T> Load(T v) {
   } else {
     return v;
   }
-}
-
-// `d` rounded to float with round-to-odd: a later round-to-nearest-even to a
-// type with fewer mantissa bits (float16, bfloat16) then gives the same result
-// as rounding `d` directly, with no double-rounding error.
-inline float DoubleToFloatRoundToOdd(double d) {
-  if (std::isnan(d)) return static_cast<float>(d);
-  float f = static_cast<float>(d);
-  if (static_cast<double>(f) == d) return f;
-  if (std::fabs(static_cast<double>(f)) > std::fabs(d)) f = std::nextafter(f, 0.0f);
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits |= 1u;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
 }
 
 // Floating value -> integer type: truncation toward zero as the ONNX

@@ -78,14 +78,20 @@ template class Operand<double>;
 StatusOr<std::vector<int64_t>> DeclaredOutputDims(const CompileContext& ctx, int i,
                                                   const std::string& operand) {
   const ir::Value* out = ctx.node().output(i);
-  std::vector<int64_t> dims;
-  bool fixed = out != nullptr && out->shape().has_value();
-  if (fixed) {
-    for (const ir::Dim& d : *out->shape()) {
-      fixed = fixed && d.is_fixed();
-      dims.push_back(d.value);
+  // bnfold's shape when it is fully known, else the model's declaration.
+  auto fixed_dims = [](const std::optional<ir::StaticShape>& shape, std::vector<int64_t>* dims) {
+    if (!shape) return false;
+    dims->clear();
+    for (const ir::Dim& d : *shape) {
+      if (!d.is_fixed()) return false;
+      dims->push_back(d.value);
     }
-  }
+    return true;
+  };
+  std::vector<int64_t> dims;
+  const bool fixed = out != nullptr &&
+                     (fixed_dims(out->shape(), &dims) ||
+                      (out->declared_type() && fixed_dims(out->declared_type()->shape, &dims)));
   if (!fixed) {
     return Unsupported(ctx.Describe() + ": " + operand +
                        " must be known when the model is compiled (a constant, or computed "
