@@ -22,7 +22,7 @@
 
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/support/conv_geometry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -34,7 +34,7 @@ namespace {
 // points: one dispatch per value, negligible next to the work per value).
 double ValueAt(const void* data, DataType dtype, int64_t i) {
   double v = 0.0;
-  DispatchElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kAllElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     v = static_cast<double>(E::Load(static_cast<const typename E::Storage*>(data)[i]));
   });
@@ -179,8 +179,8 @@ class QuantizeKernel : public LoopKernel<QuantizeLoop> {
     }
     ASSIGN_OR_RETURN(loop_.layout, ParseQuantLayout(ctx, x.dims, 1, 2));
     loop_.count = x.num_elements();
-    DispatchElement(x.dtype, [&]<DataType kIn>() {
-      DispatchElement(out, [&]<DataType kOut>() {
+    DispatchElement<kAllElements>(x.dtype, [&]<DataType kIn>() {
+      DispatchElement<kAllElements>(out, [&]<DataType kOut>() {
         if constexpr ((Element<kIn>::kFloating || kIn == DataType::kInt32) &&
                       (kOut == DataType::kInt8 || kOut == DataType::kUint8 ||
                        kOut == DataType::kInt16 || kOut == DataType::kUint16)) {
@@ -238,8 +238,8 @@ class DequantizeKernel : public LoopKernel<QuantizeLoop> {
     ASSIGN_OR_RETURN(const int64_t output_dtype, ctx.node().GetInt("output_dtype", 0));
     if (output_dtype != 0) out = static_cast<DataType>(output_dtype);
     if (!IsScaleType(out)) return Unsupported(what + "output_dtype must be float, float16 or bfloat16");
-    DispatchElement(x.dtype, [&]<DataType kIn>() {
-      DispatchFloatingElement(out, [&]<DataType kOut>() {
+    DispatchElement<kAllElements>(x.dtype, [&]<DataType kIn>() {
+      DispatchElement<kFloatingElements>(out, [&]<DataType kOut>() {
         if constexpr (!Element<kIn>::kFloating && kIn != DataType::kBool) {
           fn_ = &RunDequantize<kIn, kOut>;
         }

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/ir/tensor_util.h"
@@ -486,7 +486,7 @@ class RecurrentKernel : public Kernel {
     const TensorDesc& x = ctx.input(kX);
     const bool bf16_allowed = opset >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bf16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           loop_fn_ = &RunRecurrentLoop<kType>;
         })) {
       return UnsupportedType(ctx, kX, bf16_allowed ? "float16, float, double, bfloat16"

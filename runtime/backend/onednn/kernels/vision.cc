@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -209,7 +209,7 @@ class GridSampleKernel : public LoopKernel<GridSampleLoop> {
     const TensorDesc& grid = ctx.input(1);
     const bool bf16 = opset >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bf16) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           fn_ = &RunGridSampleLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bf16 ? "float16, float, double, bfloat16" : "float16, float, double");
@@ -373,7 +373,7 @@ class RoiAlignKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     const bool bf16 = opset >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bf16) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() { fn_ = &RunRoiAlign<kType>; })) {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() { fn_ = &RunRoiAlign<kType>; })) {
       return UnsupportedType(ctx, 0, bf16 ? "float16, float, double, bfloat16" : "float16, float, double");
     }
     if (ctx.input(1).dtype != x.dtype) return UnsupportedType(ctx, 1, DataTypeName(x.dtype));
@@ -485,7 +485,7 @@ class MaxRoiPoolKernel : public Kernel {
     const std::string what = ctx.Describe() + ": ";
     const TensorDesc& x = ctx.input(0);
     if (ctx.num_inputs() != 2) return InvalidModel(what + "expects inputs X and rois");
-    if (!DispatchFloatingElement(x.dtype, [&]<DataType kType>() { fn_ = &RunMaxRoiPool<kType>; })) {
+    if (!DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() { fn_ = &RunMaxRoiPool<kType>; })) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
     }
     if (ctx.input(1).dtype != x.dtype) return UnsupportedType(ctx, 1, DataTypeName(x.dtype));

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -23,7 +23,7 @@ namespace {
 
 // Stores `v` as element i of a floating-type buffer (one statistic per row).
 void StoreStatistic(void* data, DataType dtype, int64_t i, double v) {
-  DispatchFloatingElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kFloatingElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     static_cast<typename E::Storage*>(data)[i] = E::Store(static_cast<typename E::Compute>(v));
   });
@@ -91,7 +91,7 @@ class LayerNormKernel : public Kernel {
     }
     if (ctx.num_outputs() > 3) return InvalidModel(what + "has at most 3 outputs");
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+    if (!DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           impl_.loop_fn = &RunLayerNormLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
@@ -285,7 +285,7 @@ class MvnKernel : public LoopKernel<MvnLoop> {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 13;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           fn_ = &RunMvnLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"
@@ -361,7 +361,7 @@ class GroupNormKernel : public LoopKernel<GroupNormLoop> {
       return InvalidModel(what + "expects inputs X, scale, bias");
     }
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchFloatingElement(x.dtype, [&]<DataType kType>() { fn_ = &RunGroupNorm<kType>; })) {
+    if (!DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() { fn_ = &RunGroupNorm<kType>; })) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
     }
     if (x.dims.size() < 2) return InvalidModel(what + "X must have rank >= 2 (N x C x ...)");
@@ -425,7 +425,7 @@ class LpNormKernel : public LoopKernel<LpNormLoop> {
  public:
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchFloatingElement(x.dtype, [&]<DataType kType>() { fn_ = &RunLpNorm<kType>; })) {
+    if (!DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() { fn_ = &RunLpNorm<kType>; })) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
     }
     ASSIGN_OR_RETURN(const int64_t raw_axis, ctx.node().GetInt("axis", -1));

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -73,7 +73,7 @@ class LpPoolKernel : public LoopKernel<LpPoolLoop> {
     const std::string what = ctx.Describe() + ": ";
     const ir::Node& node = ctx.node();
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchFloatingElement(x.dtype, [&]<DataType kType>() { fn_ = &RunLpPool<kType>; })) {
+    if (!DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() { fn_ = &RunLpPool<kType>; })) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
     }
     if (x.dims.size() < 3) return InvalidModel(what + "X must have rank >= 3 (N x C x D1 ...)");
@@ -157,7 +157,7 @@ class Col2ImKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     if (ctx.num_inputs() != 3) return InvalidModel(what + "expects inputs input, image_shape, block_shape");
     dtype_ = x.dtype;
-    if (!DispatchFloatingElement(dtype_, []<DataType>() {})) {
+    if (!DispatchElement<kFloatingElements>(dtype_, []<DataType>() {})) {
       return UnsupportedType(ctx, 0, "float16, float, double, bfloat16");
     }
     ASSIGN_OR_RETURN(image_, ConstantInts(ctx, 1, "image_shape"));
@@ -197,7 +197,7 @@ class Col2ImKernel : public Kernel {
   }
 
   Status Execute(ExecContext& ctx) const override {
-    DispatchFloatingElement(dtype_, [&]<DataType kType>() { Run<kType>(ctx); });
+    DispatchElement<kFloatingElements>(dtype_, [&]<DataType kType>() { Run<kType>(ctx); });
     return Status::Ok();
   }
 
