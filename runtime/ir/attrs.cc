@@ -156,6 +156,8 @@ StatusOr<TypedAttrs> ParseTypedAttrs(const Node& node) {
   switch (node.kind()) {
     case OpKind::kConv:
     case OpKind::kConvTranspose:
+    case OpKind::kQLinearConv:  // Conv's attributes, read by its shape rule
+    case OpKind::kConvInteger:
       return Wrap(ParseConv(node));
     case OpKind::kBatchNormalization:
       return Wrap(ParseBatchNorm(node));

@@ -115,6 +115,37 @@ bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) 
       return IntsAttrAllAtLeastOne(ctx, "strides") && IntsAttrAllAtLeastOne(ctx, "dilations") &&
              IntsAttrAllAtLeastOne(ctx, "kernel_shape");
     }
+    case OpKind::kQLinearConv:
+    case OpKind::kConvInteger: {
+      // Conv's inference on X and W (input 3 for QLinearConv).
+      const int x = InputRank(ctx, 0);
+      const int w = InputRank(ctx, kind == OpKind::kQLinearConv ? 3 : 1);
+      if (x >= 0 && x < 3) return false;
+      if (w >= 0 && w != x) return false;
+      return IntsAttrAllAtLeastOne(ctx, "strides") && IntsAttrAllAtLeastOne(ctx, "dilations") &&
+             IntsAttrAllAtLeastOne(ctx, "kernel_shape") &&
+             IntAttrAtLeast(ctx, "group", 1, INT32_MAX);
+    }
+    case OpKind::kLpPool: {
+      const int x = InputRank(ctx, 0);
+      if (x >= 0 && x < 3) return false;
+      return IntsAttrAllAtLeastOne(ctx, "strides") && IntsAttrAllAtLeastOne(ctx, "dilations") &&
+             IntsAttrAllAtLeastOne(ctx, "kernel_shape");
+    }
+    case OpKind::kLSTM:
+    case OpKind::kGRU:
+    case OpKind::kRNN:
+      // RNNShapeInference reads X's three dims without checking its rank.
+      for (size_t i = 0; i < std::min<size_t>(3, ctx.getNumInputs()); ++i) {
+        const int rank = InputRank(ctx, i);
+        if (rank >= 0 && rank != 3) return false;
+      }
+      return IntAttrAtLeast(ctx, "hidden_size", 1, INT32_MAX) &&
+             IntAttrAtLeast(ctx, "layout", 0, 1);
+    case OpKind::kLayerNormalization: {
+      const int x = InputRank(ctx, 0);
+      return x >= 1 && IntAttrAtLeast(ctx, "axis", -x, x - 1);
+    }
     case OpKind::kDepthToSpace:
     case OpKind::kSpaceToDepth:
       // blocksize squared must neither be 0 nor overflow.

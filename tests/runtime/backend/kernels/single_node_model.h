@@ -117,6 +117,16 @@ class SingleNodeModel {
     for (int64_t v : values) a->add_ints(v);
     return *this;
   }
+  SingleNodeModel& FloatsAttr(const std::string& name, const std::vector<float>& values) {
+    auto* a = AddAttribute(name, onnx::AttributeProto::FLOATS);
+    for (float v : values) a->add_floats(v);
+    return *this;
+  }
+  SingleNodeModel& StringsAttr(const std::string& name, const std::vector<std::string>& values) {
+    auto* a = AddAttribute(name, onnx::AttributeProto::STRINGS);
+    for (const std::string& v : values) a->add_strings(v);
+    return *this;
+  }
   SingleNodeModel& StringAttr(const std::string& name, const std::string& value) {
     auto* a = AddAttribute(name, onnx::AttributeProto::STRING);
     a->set_s(value);

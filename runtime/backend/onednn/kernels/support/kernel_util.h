@@ -103,4 +103,20 @@ struct PrimitiveOrLoop {
   bool use_primitive = false;
 };
 
+// A kernel whose Execute runs one loop function, chosen by Compile (for
+// the element type), over the parameters Compile filled in: the common
+// shape of the C++-loop kernels.
+template <typename Loop>
+class LoopKernel : public Kernel {
+ public:
+  Status Execute(ExecContext& ctx) const override {
+    fn_(loop_, ctx);
+    return Status::Ok();
+  }
+
+ protected:
+  Loop loop_;
+  void (*fn_)(const Loop&, ExecContext&) = nullptr;
+};
+
 }  // namespace bnfold::onednn
