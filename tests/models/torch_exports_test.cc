@@ -57,15 +57,15 @@ const ExportCase kCases[] = {
     {"resnet50", "", 53, 0},
     {"mobilenet_v2", "", 52, 0},
     {"densenet121", "", 121, 62},
-    // The channel shuffle's computed Reshape leaves values with a type but
-    // no static shape: 6 of 56 fold until bnfold propagates shapes itself.
-    {"shufflenet_v2_x1_0", "", 56, 50},
+    // The channel shuffle's computed Reshape: bnfold's own shape propagation
+    // (Shape -> Gather -> Concat -> Reshape) gives every BN its shape.
+    {"shufflenet_v2_x1_0", "", 56, 0},
     // Conv weights and BN parameters computed by constant subgraphs:
     // fold-constants evaluates them and the same BN fold.
     {"resnet50", "constsub", 53, 0},
     {"mobilenet_v2", "constsub", 52, 0},
     {"densenet121", "constsub", 121, 62},
-    {"shufflenet_v2_x1_0", "constsub", 56, 50},
+    {"shufflenet_v2_x1_0", "constsub", 56, 0},
 };
 
 void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.model << "." << c.variant; }
@@ -125,10 +125,7 @@ TEST_P(TorchExportTest, FoldsEveryBatchNormAfterAConvAndSaysWhyNotForTheRest) {
     if (!bn.folds_into) {
       ++left;
       EXPECT_FALSE(bn.reason.empty());
-      // Only the shape-less channel shuffle keeps Conv-fed BN (see kCases).
-      if (std::string(c.model) != "shufflenet_v2_x1_0") {
-        EXPECT_NE(bn.producer, "Conv") << "kept: " << bn.reason;
-      }
+      EXPECT_NE(bn.producer, "Conv") << "kept: " << bn.reason;
     }
   }
   EXPECT_EQ(left, c.batchnorm_after);
