@@ -113,9 +113,19 @@ Status UniqueRule(InferContext& ctx) {
   for (int i = 1; i < ctx.num_outputs(); ++i) {
     if (ctx.has_output(i)) ctx.SetOutput(i, DataType::kInt64, UnknownDims(1));
   }
+  if (ctx.node().FindAttribute("axis") == nullptr) {
+    ctx.SetShape(0, UnknownDims(1));
+    return Status::Ok();
+  }
+  // With an axis, only that dim's size depends on values.
   const int rank = ctx.rank(0);
-  if (ctx.node().FindAttribute("axis") == nullptr) ctx.SetShape(0, UnknownDims(1));
-  else if (rank >= 0) ctx.SetShape(0, UnknownDims(static_cast<size_t>(rank)));
+  if (rank < 0) return Status::Ok();
+  ASSIGN_OR_RETURN(const int64_t attr_axis, ctx.node().GetInt("axis", 0));
+  StatusOr<int64_t> axis = NormalizeAxis(attr_axis, rank, "axis");
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  StaticShape out = *ctx.shape(0);
+  out[*axis] = Dim{-1, ""};
+  ctx.SetShape(0, std::move(out));
   return Status::Ok();
 }
 

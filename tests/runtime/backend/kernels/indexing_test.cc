@@ -169,6 +169,22 @@ TEST(ArgTest, AxesKeepdimsLastIndexAndTypes) {
   }
 }
 
+TEST(ArgTest, OpsetsBeforeSelectLastIndex) {
+  // Opsets 1 and 11 have no select_last_index: the first extreme wins.
+  for (int64_t opset : {1, 11}) {
+    for (const std::string op : {"ArgMax", "ArgMin"}) {
+      SingleNodeModel m(op, opset);
+      m.Input("x", DataType::kFloat, {2, 3}).Output("y", DataType::kInt64, {2});
+      m.IntAttr("axis", opset == 1 ? 1 : -1).IntAttr("keepdims", 0);
+      StatusOr<std::vector<Tensor>> y = m.Run({MakeTensor(DataType::kFloat, {2, 3}, {1, 5, 5, 0, 2, 0})});
+      ASSERT_TRUE(y.ok()) << y.status().message();
+      const std::vector<double> want = op == "ArgMax" ? std::vector<double>{1, 1}
+                                                      : std::vector<double>{0, 0};
+      EXPECT_EQ(ToDoubles((*y)[0]), want) << op << " opset " << opset;
+    }
+  }
+}
+
 TEST(ArgTest, NanIsTheExtremeAsInNumpy) {
   for (const std::string op : {"ArgMax", "ArgMin"}) {
     for (int64_t last : {0, 1}) {
