@@ -80,9 +80,10 @@ Status TopKRule(InferContext& ctx) {
   return Status::Ok();
 }
 
-// Compress: the input's type; the selected axis' size depends on values.
-Status CompressRule(InferContext& ctx) {
-  ctx.SetType(0, ctx.dtype(0));
+// Output 0 of Compress and Unique: without an `axis` attribute a 1-D
+// tensor of unknown length, with one the input's shape with that axis' size
+// unknown (it depends on values).
+Status ValueDependentAxisShape(InferContext& ctx) {
   if (ctx.node().FindAttribute("axis") == nullptr) {
     ctx.SetShape(0, UnknownDims(1));
     return Status::Ok();
@@ -96,6 +97,12 @@ Status CompressRule(InferContext& ctx) {
   out[*axis] = Dim{-1, ""};
   ctx.SetShape(0, std::move(out));
   return Status::Ok();
+}
+
+// Compress: the input's type and a value-dependent shape.
+Status CompressRule(InferContext& ctx) {
+  ctx.SetType(0, ctx.dtype(0));
+  return ValueDependentAxisShape(ctx);
 }
 
 // NonZero: int64 [rank, count].
@@ -113,20 +120,7 @@ Status UniqueRule(InferContext& ctx) {
   for (int i = 1; i < ctx.num_outputs(); ++i) {
     if (ctx.has_output(i)) ctx.SetOutput(i, DataType::kInt64, UnknownDims(1));
   }
-  if (ctx.node().FindAttribute("axis") == nullptr) {
-    ctx.SetShape(0, UnknownDims(1));
-    return Status::Ok();
-  }
-  // With an axis, only that dim's size depends on values.
-  const int rank = ctx.rank(0);
-  if (rank < 0) return Status::Ok();
-  ASSIGN_OR_RETURN(const int64_t attr_axis, ctx.node().GetInt("axis", 0));
-  StatusOr<int64_t> axis = NormalizeAxis(attr_axis, rank, "axis");
-  if (!axis.ok()) return ctx.Error(axis.status().message());
-  StaticShape out = *ctx.shape(0);
-  out[*axis] = Dim{-1, ""};
-  ctx.SetShape(0, std::move(out));
-  return Status::Ok();
+  return ValueDependentAxisShape(ctx);
 }
 
 }  // namespace
