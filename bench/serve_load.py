@@ -15,7 +15,13 @@ errors (socket errors + non-200). Exit 1 when any run had an error.
 
 --compare-bench also runs `bnfold bench MODEL --threads T --batch 1` and
 reports the server's throughput at the highest connection count against
-1000 / bench's median ms (the issue's target: within 10%).
+bench's throughput, 1000 / its mean ms (runs per second of a loop; the
+issue's target: within 10%); 1000 / its median ms is shown too, which
+leaves out the runs a loaded machine stalled. It also reports CPU time per
+inference, which depends less on what else the machine runs: the server
+process's per request (HTTP and inference), wrk's per request (the client),
+and bench's per run (from two runs of bench, --bench-iters and a tenth of
+it, so that loading and compiling cancel out).
 --sigterm runs wrk at the highest connection count and sends SIGTERM
 halfway: the server must exit 0 having answered every request it received
 (its exit line), and wrk's 200s must equal the server's.
@@ -32,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -148,11 +155,25 @@ def run_wrk(port, model, body_file, header_length, connections, duration, timeou
 
 
 def bench_throughput(bnfold, model_path, threads, iters):
+    """(runs/s from the mean, the JSON document, CPU seconds of the process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([bnfold, "bench", model_path, "--threads", str(threads), "--batch", "1",
                           "--iters", str(iters), "--json"], capture_output=True, text=True,
                          check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     doc = json.loads(out)
-    return 1000.0 / doc["median_ms"], doc
+    return 1000.0 / doc["mean_ms"], doc, cpu_seconds(after) - cpu_seconds(before)
+
+
+def cpu_seconds(usage):
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of a running process, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -183,8 +204,8 @@ def main():
     work = tempfile.mkdtemp(prefix="bnfold_serve_load_")
     print(machine.one_line(results["machine"]))
     print(f"bnfold serve --threads {threads}; wrk {args.duration:g} s per run, batch 1, binary tensors\n")
-    print("| model | connections | req/s | p50 ms | p90 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | connections | req/s | p50 ms | p90 ms | p99 ms | errors | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.models.split(","):
         path = os.path.join(args.models_dir, name + ".onnx")
         body, header_length = request_body(path, batch=1, seed=0)
@@ -197,12 +218,12 @@ def main():
             run_wrk(server.port, name, body_file, header_length, 1, 1)
             for c in connections:
                 r, _ = run_wrk(server.port, name, body_file, header_length, c, args.duration)
-                r.update(model=name, connections=c)
+                r.update(model=name, connections=c, load_average=os.getloadavg()[0])
                 results["runs"].append(r)
                 failed = failed or r["errors"] > 0
                 fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
                 print(f"| {name} | {c} | {r['rps']:.1f} | {fmt(r['p50_ms'])} | {fmt(r['p90_ms'])} | "
-                      f"{fmt(r['p99_ms'])} | {r['errors']} |", flush=True)
+                      f"{fmt(r['p99_ms'])} | {r['errors']} | {r['load_average']:.1f} |", flush=True)
             if args.compare_bench:
                 results.setdefault("compare_bench", []).append(
                     compare_with_bench(args, server, path, name, body_file, header_length, threads,
@@ -236,22 +257,49 @@ def compare_with_bench(args, server, path, name, body_file, header_length, threa
     at `connections` against the running server, back to back, so that both
     see the same machine; the ratio is the median of the rounds' ratios."""
     rounds = []
+    short_iters = max(1, args.bench_iters // 10)
     for _ in range(args.rounds):
-        rps_bench, doc = bench_throughput(args.bnfold, path, threads, args.bench_iters)
+        load = os.getloadavg()[0]
+        rps_bench, doc, cpu_long = bench_throughput(args.bnfold, path, threads, args.bench_iters)
+        cpu_short = bench_throughput(args.bnfold, path, threads, short_iters)[2]
+        server_cpu = process_cpu_seconds(server.process.pid)
+        client_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_CHILDREN))
         r, _ = run_wrk(server.port, name, body_file, header_length, connections, args.duration)
-        rounds.append({"bench_rps": rps_bench, "bench_median_ms": doc["median_ms"],
-                       "serve_rps": r["rps"], "serve_errors": r["errors"],
-                       "ratio": r["rps"] / rps_bench})
-    ratios = sorted(x["ratio"] for x in rounds)
-    ratio = median(ratios)
-    serve = median([x["serve_rps"] for x in rounds])
-    bench = median([x["bench_rps"] for x in rounds])
+        server_cpu = process_cpu_seconds(server.process.pid) - server_cpu
+        client_cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_CHILDREN)) - client_cpu
+        rounds.append({"load_average": load, "bench_rps": rps_bench,
+                       "bench_median_rps": 1000.0 / doc["median_ms"],
+                       "bench_median_ms": doc["median_ms"], "bench_mean_ms": doc["mean_ms"],
+                       "bench_cpu_ms": 1000 * (cpu_long - cpu_short) / (args.bench_iters - short_iters),
+                       "serve_rps": r["rps"], "serve_p50_ms": r["p50_ms"], "serve_p99_ms": r["p99_ms"],
+                       "serve_errors": r["errors"],
+                       "serve_cpu_ms": 1000 * server_cpu / max(1, r["requests"]),
+                       "client_cpu_ms": 1000 * client_cpu / max(1, r["requests"]),
+                       "ratio": r["rps"] / rps_bench,
+                       "ratio_to_median": r["rps"] * doc["median_ms"] / 1000.0})
     print(f"\n{name}: serve at {connections} connections vs `bnfold bench --threads {threads} "
-          f"--batch 1`, {len(rounds)} interleaved rounds: {serve:.1f} req/s vs {bench:.1f} runs/s "
-          f"(medians); ratio {ratio:.3f} (rounds {ratios[0]:.3f}-{ratios[-1]:.3f}): "
-          f"{'within' if ratio >= 0.9 else 'NOT within'} 10%")
-    return {"model": name, "connections": connections, "rounds": rounds, "ratio": ratio,
-            "serve_rps": serve, "bench_rps": bench}
+          f"--batch 1 --iters {args.bench_iters}`, back to back, {len(rounds)} rounds:\n")
+    print("| round | load avg | bench runs/s (mean) | (median) | serve req/s | p50 ms | p99 ms | "
+          "errors | ratio | ratio to median | CPU ms: bench/run | serve/req | wrk/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for i, x in enumerate(rounds):
+        print(f"| {i + 1} | {x['load_average']:.1f} | {x['bench_rps']:.1f} | "
+              f"{x['bench_median_rps']:.1f} | {x['serve_rps']:.1f} | {x['serve_p50_ms']:.3g} | "
+              f"{x['serve_p99_ms']:.3g} | {x['serve_errors']} | {x['ratio']:.3f} | "
+              f"{x['ratio_to_median']:.3f} | {x['bench_cpu_ms']:.2f} | {x['serve_cpu_ms']:.2f} | "
+              f"{x['client_cpu_ms']:.2f} |")
+    summary = {key: median([x[key] for x in rounds]) for key in rounds[0]}
+    ratios = sorted(x["ratio"] for x in rounds)
+    print(f"\nmedians: serve {summary['serve_rps']:.1f} req/s, bench {summary['bench_rps']:.1f} "
+          f"runs/s (median-based {summary['bench_median_rps']:.1f}); ratio {summary['ratio']:.3f} "
+          f"(rounds {ratios[0]:.3f}-{ratios[-1]:.3f}; to the median-based "
+          f"{summary['ratio_to_median']:.3f}): {'within' if summary['ratio'] >= 0.9 else 'NOT within'}"
+          f" 10%. CPU per inference: server {summary['serve_cpu_ms']:.2f} ms (bench "
+          f"{summary['bench_cpu_ms']:.2f} ms: x{summary['serve_cpu_ms'] / summary['bench_cpu_ms']:.2f})"
+          f", wrk {summary['client_cpu_ms']:.2f} ms")
+    return {"model": name, "connections": connections, "rounds": rounds, "ratio": summary["ratio"],
+            "serve_rps": summary["serve_rps"], "bench_rps": summary["bench_rps"],
+            "medians": summary}
 
 
 def median(values):

@@ -66,8 +66,16 @@ MODELS = {
     "vgg16_bn": ({}, 224, 13),
     "squeezenet1_1": ({}, 224, 14),
     "convnext_tiny": ({}, 224, 15),
+    # Not torchvision: an MNIST-style network (mnist_bn below) whose last
+    # block puts its BN after the ReLU, then Flatten, then Linear (issue 11,
+    # point 4: the BN folds forward into the Gemm through the Flatten).
+    "mnist_bn": ({}, 28, 16),
 }
-DEFAULT_MODELS = ("shufflenet_v2_x1_0", "resnet50", "mobilenet_v2", "densenet121")
+# Models built here rather than by torchvision.
+CUSTOM_MODELS = ("mnist_bn",)
+# Input channels (3 for the torchvision models).
+CHANNELS = {"mnist_bn": 1}
+DEFAULT_MODELS = ("shufflenet_v2_x1_0", "resnet50", "mobilenet_v2", "densenet121", "mnist_bn")
 VARIANTS = ("ir9", "ir10", "constsub", "fp16")
 CALIBRATION_PASSES = 2
 CALIBRATION_BATCH = 2
@@ -96,13 +104,26 @@ def save(model, path, mark):
 # ---------------------------------------------------------------- the export
 
 
+def mnist_bn(torch):
+    """28x28x1 -> 10: Conv-BN-ReLU-MaxPool, then Conv-ReLU-BN, Flatten, Linear."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),  # 16x13x13
+        nn.Conv2d(16, 32, 3), nn.ReLU(), nn.BatchNorm2d(32),                 # 32x11x11
+        nn.Flatten(), nn.Linear(32 * 11 * 11, 10))
+
+
 def export(torch, name, path_tmp):
     """Builds, randomises, calibrates and exports `name` to `path_tmp`."""
     from torchvision import models
 
     kwargs, resolution, seed = MODELS[name]
     torch.manual_seed(seed)
-    model = getattr(models, name)(weights=None, **kwargs)
+    if name in CUSTOM_MODELS:
+        model = globals()[name](torch)
+    else:
+        model = getattr(models, name)(weights=None, **kwargs)
+    channels = CHANNELS.get(name, 3)
     batchnorms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for bn in batchnorms:
@@ -113,11 +134,11 @@ def export(torch, name, path_tmp):
     model.train()
     with torch.no_grad():
         for _ in range(CALIBRATION_PASSES):
-            model(torch.randn(CALIBRATION_BATCH, 3, resolution, resolution))
+            model(torch.randn(CALIBRATION_BATCH, channels, resolution, resolution))
     model.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, torch.randn(1, 3, resolution, resolution), path_tmp,
+        torch.onnx.export(model, torch.randn(1, channels, resolution, resolution), path_tmp,
                           opset_version=13, training=torch.onnx.TrainingMode.PRESERVE,
                           input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})

@@ -12,22 +12,32 @@
 //   Gemm, any transB, alpha and beta, C absent / scalar / [N] / [1,N] / [M,N];
 //   MatMul with a constant 2-D right operand, optionally followed by the Add
 //   of a constant bias (rank-2 output: BN's channel axis 1 is the last axis).
+// Through shape-only ops (shape_chain.h):
+//   X -> MatMul(B) -> y -> Reshape/Flatten/Transpose... -> t -> BN -> Y
+//   folds as B' = B * s[g(n)], bias' = bias * s[g(n)] + t[g(n)] for each
+//   column n, where g(n) is the BN channel column n provably lands on; the
+//   shape ops stay and produce Y.
 //
 // Preconditions (numbered as in the recorded reasons):
 //  1-6. The BN is an inference-mode per-channel affine map (batchnorm_affine.h:
 //       mode per opset, only Y read, constant non-overridable parameters,
 //       floating types, per-channel shapes, finite values).
 //  7. X is produced by one of the producers above, whose weights (and bias or
-//     C) are constants no caller can override.
-//  8. X (and, for MatMul + Add, the MatMul's output) has exactly one reader
-//     and is not a graph output: the producer's result changes.
-//  9. The BN's channel axis 1 is the producer's output-channel axis and the
-//     channel counts agree.
+//     C) are constants no caller can override, directly or through a chain
+//     of Reshape / Flatten / Transpose reading each other's output (input 0).
+//  8. X, every value of the chain (and, for MatMul + Add, the MatMul's
+//     output) has exactly one reader and is not a graph output: the
+//     producer's result changes.
+//  9. Directly: the BN's channel axis 1 is the producer's output-channel axis
+//     and the channel counts agree. Through a chain: the static shapes prove
+//     (ProveChannelMap) that each producer channel lands on one BN channel;
+//     every dim fixed except a batch axis 0 every op keeps outermost.
 // 10. Every folded value is finite in its storage dtype.
 // Every BN gets a BatchNormDecision: folded into which node, or why not.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "passes/fold/fold_util.h"
 #include "passes/fold/output_fold.h"
@@ -39,6 +49,9 @@ struct FoldBatchNormMatch {
   ir::Node* batchnorm = nullptr;
   LinearProducer producer;
   LinearRewrite rewrite;
+  // Shape-only ops from the producer's output to the BN's input, in data
+  // order; empty when the producer feeds the BN directly.
+  std::vector<ir::Node*> chain;
 };
 
 // Pure: inspects `batchnorm` and its producer, computes the folded constants.

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "passes/fold/batchnorm_affine.h"
+#include "passes/fold/shape_chain.h"
 
 namespace bnfold::passes {
 
@@ -23,6 +24,34 @@ std::string MaxPoolReason(const ir::Node& pool, const ChannelAffine& affine) {
     }
   }
   return "";
+}
+
+// Preconditions 4-5 through shape-only ops: `chain` (data order) leads from
+// the BN's output to `consumer`'s data input. The BN's map, proved to reach
+// each of the consumer's input channels from one BN channel, becomes a map
+// on the consumer's input channels.
+MatchOr<ChannelAffine> ThroughChain(const ir::Node& batchnorm, const ChannelAffine& affine,
+                                    const std::vector<ir::Node*>& chain,
+                                    const LinearConsumer& consumer) {
+  MATCH_OR_RETURN(Dims start, StaticDims(*batchnorm.input(0)));
+  if (start.size() < 2 || start[1] != affine.channels()) {
+    return NoMatch{"its input has shape " + ShapeString(start) + ", not " +
+                   std::to_string(affine.channels()) + " channels on axis 1"};
+  }
+  MATCH_OR_RETURN(std::vector<Dims> dims, ChainDims(chain, start));
+  const Dims& end = dims.back();
+  const ChannelLayout& layout = consumer.layout;
+  const int rank = static_cast<int>(end.size());
+  const int end_axis = rank - 1 - layout.axis_from_end;
+  if ((layout.rank >= 0 && layout.rank != rank) || end_axis < 0 ||
+      end[end_axis] != layout.channels) {
+    return NoMatch{consumer.op.node->Describe() + " reads shape " + ShapeString(end) + " after " +
+                   DescribeChain(chain) + ", not " + std::to_string(layout.channels) +
+                   " channels on " + layout.Describe()};
+  }
+  MATCH_OR_RETURN(std::vector<int64_t> g,
+                  ProveChannelMap(chain, dims, 1, end_axis, MapDirection::kEndToStart));
+  return affine.Gather(g);
 }
 
 }  // namespace
@@ -49,21 +78,32 @@ MatchOr<FoldForwardMatch> MatchFoldForward(ir::Node& source, bool* interesting) 
   ir::Node* reader = match.reader.node;
   ir::Node* pool = nullptr;
   const ir::Value* consumer_input = source.output(0);
+  std::vector<ir::Node*> chain;  // shape-only ops between a BN and its consumer
   if (reader->kind() == ir::OpKind::kMaxPool && match.reader.input_index == 0) {
     pool = reader;
     MATCH_OR_RETURN(ir::Use next, SoleUse(*pool->output(0)));
     reader = next.node;
     consumer_input = pool->output(0);
+  } else if (is_batchnorm) {
+    ir::Use at = match.reader;
+    while (IsShapeOnlyKind(at.node->kind()) && at.input_index == 0) {
+      chain.push_back(at.node);
+      consumer_input = at.node->output(0);
+      MATCH_OR_RETURN(at, SoleUse(*consumer_input));  // 2
+    }
+    reader = at.node;
   }
   if (!IsLinearKind(reader->kind())) {  // 4
-    return NoMatch{"its output feeds " + reader->Describe() +
-                   ", not a Conv, ConvTranspose, Gemm or MatMul"};
+    return NoMatch{"its output feeds " + (chain.empty() ? "" : DescribeChain(chain) + " -> ") +
+                   reader->Describe() + ", not a Conv, ConvTranspose, Gemm or MatMul"};
   }
   *interesting = true;
   MATCH_OR_RETURN(match.consumer, MatchLinearConsumer(*reader, *consumer_input));
   const ChannelLayout& layout = match.consumer.layout;
   ChannelAffine affine;
-  if (is_batchnorm) {  // 5
+  if (is_batchnorm && !chain.empty()) {  // 5, through the chain
+    MATCH_OR_RETURN(affine, ThroughChain(source, *batchnorm, chain, match.consumer));
+  } else if (is_batchnorm) {  // 5
     if (!layout.ChannelAxisIsOne()) {
       return NoMatch{"BatchNormalization normalizes axis 1 but " + reader->Describe() +
                      " reads its channels on " + layout.Describe()};

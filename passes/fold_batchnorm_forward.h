@@ -7,6 +7,10 @@
 // After:   Conv -> Relu -> [MaxPool ->] Conv(W', b') -> Y
 // Before:  X -> Sub(mean) -> Div(std) -> Gemm(B, C) -> Y     (input normalization)
 // After:   X -> Gemm(B', C') -> Y
+// Before:  Relu -> BatchNormalization -> Flatten/Reshape/Transpose... -> Gemm -> Y
+// After:   Relu -> Flatten/Reshape/Transpose... -> Gemm(B', C') -> Y
+//          (a BN only: consumer input channel k takes the BN's map of the one
+//          channel g(k) that provably reaches it, shape_chain.h)
 //
 // With the BN as x -> x * s + t on the consumer's input channels (formulas in
 // input_fold.h):  W'[m, c, k] = W[m, c, k] * s[c],
@@ -16,14 +20,18 @@
 //  1. The BN is an inference-mode per-channel affine map (batchnorm_affine.h);
 //     an elementwise op has one constant, non-overridable, floating operand.
 //  2. Its output has exactly one reader and is not a graph output; so does
-//     the MaxPool's output when the path goes through one.
+//     the MaxPool's output when the path goes through one, and every output
+//     of a chain of Reshape / Flatten / Transpose (input 0) after a BN.
 //  3. A MaxPool in between: its Indices output is unused and every scale is
 //     positive (max(s * x + t) = s * max(x) + t needs s > 0).
 //  4. The reader is a Conv, ConvTranspose (scale only), Gemm (transA = 0) or
 //     MatMul with constant, non-overridable weights, reading it as input 0.
 //  5. The channel axes agree: BN's axis 1 is the consumer's input-channel
 //     axis (a MatMul input must be rank 2); the channel counts match; an
-//     elementwise constant broadcasts along that axis only.
+//     elementwise constant broadcasts along that axis only. Through a chain:
+//     the static shapes prove (ProveChannelMap) that each consumer input
+//     channel is fed by one BN channel; every dim fixed except a batch axis
+//     0 every op keeps outermost.
 //  6. A Conv with a nonzero shift must not pad its input ("padding").
 //  7. Every folded value is finite in its storage dtype.
 // Elementwise ops whose input comes straight from a linear op are left to

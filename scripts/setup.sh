@@ -15,6 +15,7 @@ PACKAGES=(
   python3-dev pybind11-dev python3-pytest        # the Python module (python/) and its tests
   libcpp-httplib-dev nlohmann-json3-dev wrk      # bnfold serve (tools/serve/) and its load test
   python3-yaml                                   # tests/serve/test_deploy.py reads deploy/kserve
+  python3-pip python3-venv                       # pip install --no-build-isolation . (setup.py)
   # models/torch_export.py: real PyTorch exports for tests/models. ~300 MB to
   # download, ~1 GB installed, ~2 min on a fresh machine (see models/README.md).
   python3-torch python3-torchvision

@@ -2,6 +2,15 @@
 
 namespace bnfold::passes {
 
+ChannelAffine ChannelAffine::Gather(const std::vector<int64_t>& g) const {
+  ChannelAffine out;
+  for (int64_t c : g) {
+    out.scale.push_back(scale[c]);
+    out.shift.push_back(shift[c]);
+  }
+  return out;
+}
+
 bool ChannelAffine::has_shift() const {
   for (double t : shift) {
     if (t != 0.0) return true;

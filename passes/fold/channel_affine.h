@@ -25,6 +25,9 @@ struct ChannelAffine {
 
   int64_t channels() const { return static_cast<int64_t>(scale.size()); }
   bool has_shift() const;
+  // The map on channels i whose values are those of channel g[i] (each
+  // g[i] < channels()): a BN's map seen through a channel map.
+  ChannelAffine Gather(const std::vector<int64_t>& g) const;
 };
 
 // Where the channels of a tensor are. Counting the axis from the end makes

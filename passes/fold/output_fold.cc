@@ -128,14 +128,27 @@ MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
 }
 
 Status ApplyOutputFold(ir::Graph& graph, const LinearProducer& producer,
-                       const LinearRewrite& rewrite, ir::Node* consumer) {
+                       const LinearRewrite& rewrite, ir::Node* consumer, ir::Node* chain_last) {
   ASSIGN_OR_RETURN(PreparedRewrite prepared, PrepareLinearRewrite(graph, rewrite));
+  ir::Node* last = producer.bias_add ? producer.bias_add : producer.op.node;
+  // With shape ops after the producer, an appended bias Add goes between
+  // them: the producer then writes a new value the Add reads.
+  ir::Value* unbiased = nullptr;
+  if (chain_last != nullptr && prepared.append_bias != nullptr) {
+    ASSIGN_OR_RETURN(unbiased, AddFreshValueLike(graph, *last->output(0), "_unbiased"));
+  }
   ir::Value* z = consumer->output(0);
   const std::vector<ir::Value*> outputs = consumer->outputs();
   RemoveNodeAndDeadInputs(graph, consumer);
   for (size_t i = 1; i < outputs.size(); ++i) RemoveIfDead(graph, outputs[i]);
   CommitLinearRewrite(graph, rewrite, prepared);
-  ir::Node* last = producer.bias_add ? producer.bias_add : producer.op.node;
+  if (chain_last != nullptr) {
+    MoveOutput(graph, chain_last, 0, z);
+    if (unbiased == nullptr) return Status::Ok();
+    ir::Value* target = last->output(0);
+    graph.SetNodeOutput(last, 0, unbiased);
+    return AppendBiasAdd(graph, last, prepared.append_bias, target);
+  }
   if (prepared.append_bias != nullptr) {
     return AppendBiasAdd(graph, last, prepared.append_bias, z);
   }

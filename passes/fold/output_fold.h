@@ -37,9 +37,11 @@ MatchOr<LinearProducer> MatchLinearProducer(const ir::Value& y);
 MatchOr<LinearRewrite> PlanOutputAffine(const LinearProducer& producer,
                                         const ChannelAffine& affine);
 
-// Removes `consumer` (which read producer.output), commits `rewrite` and
-// makes the producer chain produce consumer's output 0 under its name.
+// Removes `consumer` (which read producer.output, or `chain_last`'s output),
+// commits `rewrite` and makes the producer chain (or `chain_last`, the last
+// shape-only op after it) produce consumer's output 0 under its name.
 Status ApplyOutputFold(ir::Graph& graph, const LinearProducer& producer,
-                       const LinearRewrite& rewrite, ir::Node* consumer);
+                       const LinearRewrite& rewrite, ir::Node* consumer,
+                       ir::Node* chain_last = nullptr);
 
 }  // namespace bnfold::passes

@@ -399,4 +399,14 @@ int CountNodes(const Graph& graph, OpKind kind) {
   return count;
 }
 
+std::string StaticShapeToString(const StaticShape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += shape[i].is_fixed() ? std::to_string(shape[i].value)
+                             : (shape[i].param.empty() ? "?" : shape[i].param);
+  }
+  return s + "]";
+}
+
 }  // namespace bnfold::ir

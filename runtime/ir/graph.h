@@ -26,6 +26,8 @@ struct Dim {
   bool is_fixed() const { return value >= 0; }
 };
 using StaticShape = std::vector<Dim>;
+// "[N,3,224,224]": symbols by name, unknown dims as "?".
+std::string StaticShapeToString(const StaticShape& shape);
 
 // An element type and a static shape (nullopt: rank unknown).
 struct ValueType {

@@ -66,6 +66,9 @@ const ExportCase kCases[] = {
     {"mobilenet_v2", "constsub", 52, 0},
     {"densenet121", "constsub", 121, 62},
     {"shufflenet_v2_x1_0", "constsub", 56, 0},
+    // BN after the last block's ReLU folds forward through Flatten into the Gemm.
+    {"mnist_bn", "", 2, 0},
+    {"mnist_bn", "constsub", 2, 0},
 };
 
 void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.model << "." << c.variant; }

@@ -85,10 +85,56 @@ TEST(SessionRunTest, BadFeedsAfterGoodRunsAreRefused) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("has no data"), std::string::npos) << s.message();
 
+  s = session->Run({{"a", a}, {"b", b}, {"a", a}}, &out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("input 'a' is fed twice"), std::string::npos) << s.message();
+
   s = session->Run({{"a", a}}, &out);
   EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("input 'b' is not fed"), std::string::npos) << s.message();
 
   ASSERT_TRUE(session->Run({{"a", a}, {"b", b}}, &out).ok());  // still fine
+}
+
+// The feed rules (one check, onednn::CheckFeeds, for the cache and the
+// planner) through Session::Run: an overridable initializer may be fed and
+// then replaces its stored value, a plain initializer may not; every refusal
+// names the model, the input and the reason.
+constexpr char kScaled[] = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  g (float[N, 3] a, float[3] w) => (float[N, 3] y) <float[3] w = {1.0, 2.0, 3.0}, float[3] k = {1.0, 1.0, 1.0}> {
+    t = Mul(a, w)
+    y = Add(t, k)
+  })";
+
+TEST(SessionRunTest, FeedRulesNameModelInputAndReason) {
+  auto session = Open(kScaled);
+  ASSERT_TRUE(session);
+  ASSERT_EQ(session->overridable_initializers().size(), 1u);
+  EXPECT_EQ(session->overridable_initializers()[0].name, "w");
+  const Tensor a = Floats({1, 3}, 1);  // 1 2 3
+  std::vector<NamedTensor> out;
+  ASSERT_TRUE(session->Run({{"a", a}}, &out).ok());
+  EXPECT_EQ(Elements(out[0].tensor), (std::vector<float>{2, 5, 10}));  // a*w+k
+  ASSERT_TRUE(session->Run({{"w", Floats({3}, 2)}, {"a", a}}, &out).ok());
+  EXPECT_EQ(Elements(out[0].tensor), (std::vector<float>{3, 7, 13}));  // w = 2 3 4
+
+  const std::pair<std::vector<NamedTensor>, std::string> refused[] = {
+      {{{"a", a}, {"k", Floats({3}, 0)}}, "<memory>: 'k' is not an input of the model"},
+      {{{"a", a}, {"w", Floats({3}, 0)}, {"w", Floats({3}, 0)}},
+       "<memory>: input 'w' is fed twice"},
+      {{{"w", Floats({3}, 0)}}, "<memory>: input 'a' is not fed"},
+      {{{"a", a}, {"w", Floats({4}, 0)}}, "<memory>: input 'w': expected shape [3], got [4]"},
+      {{{"a", *Tensor::Allocate(DataType::kInt64, {1, 3})}},
+       "<memory>: input 'a': expected element type float, got int64"},
+  };
+  for (const auto& [feeds, message] : refused) {
+    Status s = session->Run(feeds, &out);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(s.message(), message);
+  }
+  ASSERT_TRUE(session->Run({{"a", a}}, &out).ok());  // the stored w again
+  EXPECT_EQ(Elements(out[0].tensor), (std::vector<float>{2, 5, 10}));
 }
 
 // A Reshape whose shape is fed: the plan is specialised on the value, so

@@ -72,8 +72,11 @@ def test_kserve_container_arguments_serve_the_model(tmp_path):
     args[args.index("--port") + 1] = "0"           # a free port, not 8080
     args[args.index("--host") + 1] = "127.0.0.1"
     args[args.index("--drain-seconds") + 1] = "1"  # the test need not wait 5 s
+    env = dict(os.environ)
+    env.update({e["name"]: e["value"] for e in runtime["spec"]["containers"][0].get("env", [])})
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
     process = subprocess.Popen([BNFOLD_BINARY, "serve", *args, "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, env=env)
     try:
         port = json.loads(process.stdout.readline())["port"]
         assert json.loads(process.stdout.readline())["ready"] is True

@@ -31,7 +31,7 @@ Status WorkerPool::Run(const Session& session, const std::vector<NamedTensor>& f
   } else {
     work_.notify_one();
   }
-  finished_.wait(lock, [&job] { return job.done; });
+  job.finished.wait(lock, [&job] { return job.done; });
   return job.status;
 }
 
@@ -70,8 +70,10 @@ void WorkerPool::Loop() {
     lock.unlock();
     RunBatch(batch);
     lock.lock();
-    for (Job* j : batch) j->done = true;
-    finished_.notify_all();
+    for (Job* j : batch) {
+      j->done = true;
+      j->finished.notify_one();
+    }
   }
 }
 

@@ -60,6 +60,11 @@ class WorkerPool {
     int64_t rows = 0;
     Status status;
     bool done = false;
+    // Its own, so that a finished run wakes its requester only, not every
+    // connection thread waiting (16 wake-ups a run at 16 connections).
+    // Notified with mutex_ held: the requester cannot return and destroy
+    // the job before notify_one returns.
+    std::condition_variable finished;
   };
   void Loop();
   // Takes the queued jobs that can join `first`'s batch. Called locked.
@@ -69,7 +74,6 @@ class WorkerPool {
   const Options options_;
   std::mutex mutex_;
   std::condition_variable work_;
-  std::condition_variable finished_;
   std::deque<Job*> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

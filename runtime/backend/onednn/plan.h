@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bnfold/status.h"
+#include "runtime/backend/onednn/feeds.h"
 #include "runtime/backend/onednn/kernel.h"
 #include "runtime/ir/graph.h"
 
@@ -80,17 +81,6 @@ struct Plan {
   int threads = 1;
 };
 
-// What a caller feeds for one graph input (or overridable initializer).
-struct FeedSpec {
-  std::string name;
-  DataType dtype = DataType::kUndefined;
-  std::vector<int64_t> dims;
-  // When set, the plan is specialised on this value: the input becomes a
-  // constant of the plan (for shape-like inputs such as Reshape's shape or
-  // Reduce's axes fed at run time) and is not fed to ExecState::Run.
-  std::shared_ptr<const Tensor> value;
-};
-
 class ReorderedConstantCache;  // memory.h
 
 struct CompileOptions {
@@ -109,8 +99,9 @@ struct CompileOptions {
 };
 
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'
-// types and shapes. Every required graph input must be fed; overridable
-// initializers not fed keep their stored value.
+// types and shapes, checked by CheckFeeds (feeds.h): every required graph
+// input must be fed; overridable initializers not fed keep their stored
+// value.
 //
 // When compiling fails and a kernel had asked for the value of a fed input
 // (e.g. a Reshape whose shape is a graph input), `wanted_values` receives

@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <map>
 
 #include "runtime/backend/onednn/compile_context.h"
 #include "runtime/backend/onednn/executor.h"
@@ -12,22 +11,6 @@
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
-
-namespace {
-
-std::string DimsToString(const std::vector<int64_t>& dims) { return ShapeToString(dims); }
-
-std::string StaticShapeToString(const ir::StaticShape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ",";
-    s += shape[i].is_fixed() ? std::to_string(shape[i].value)
-                             : (shape[i].param.empty() ? "?" : shape[i].param);
-  }
-  return s + "]";
-}
-
-}  // namespace
 
 Planner::Planner(const ir::Graph& graph, const CompileOptions& options)
     : graph_(graph),
@@ -89,23 +72,14 @@ int Planner::AddConstant(const std::string& name, ir::ConstTensorPtr data) {
 }
 
 Status Planner::BindGraphInputs(const std::vector<FeedSpec>& feeds) {
-  std::map<std::string, const FeedSpec*> by_name;
-  for (const FeedSpec& f : feeds) {
-    if (!by_name.emplace(f.name, &f).second) {
-      return InvalidArgument("input '" + f.name + "' is fed twice");
-    }
-  }
-  for (const ir::Value* in : graph_.inputs()) {
-    auto it = by_name.find(in->name());
-    if (it == by_name.end()) {
-      if (in->constant_data()) continue;  // initializer keeps its value
-      return InvalidArgument("input '" + in->name() + "' is not fed");
-    }
-    const FeedSpec& feed = *it->second;
-    RETURN_IF_ERROR(CheckFeed(*in, feed));
+  ASSIGN_OR_RETURN(const std::vector<int> feed_of, CheckFeeds(graph_, feeds));
+  const std::vector<ir::Value*>& inputs = graph_.inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (feed_of[i] < 0) continue;  // an initializer keeps its value
+    const ir::Value* in = inputs[i];
+    const FeedSpec& feed = feeds[feed_of[i]];
     if (feed.value) {
       value_ids_[in] = AddConstant(in->name(), feed.value);
-      by_name.erase(it);
       continue;
     }
     PlanValue v;
@@ -116,34 +90,6 @@ Status Planner::BindGraphInputs(const std::vector<FeedSpec>& feeds) {
     const int id = AddValue(std::move(v));
     plan_->inputs.push_back(PlanInput{in->name(), id, plan_->values[id].desc});
     value_ids_[in] = id;
-    by_name.erase(it);
-  }
-  if (!by_name.empty()) {
-    return InvalidArgument("'" + by_name.begin()->first +
-                           "' is not an input of the model");
-  }
-  return Status::Ok();
-}
-
-Status Planner::CheckFeed(const ir::Value& in, const FeedSpec& feed) {
-  const std::string what = "input '" + in.name() + "'";
-  if (in.dtype() != DataType::kUndefined && feed.dtype != in.dtype()) {
-    return InvalidArgument(what + ": expected element type " +
-                           std::string(DataTypeName(in.dtype())) + ", got " +
-                           DataTypeName(feed.dtype));
-  }
-  StatusOr<size_t> bytes = CheckedByteSize(feed.dtype, feed.dims);
-  if (!bytes.ok()) return bytes.status().WithContext(what);
-  if (in.shape()) {
-    const ir::StaticShape& shape = *in.shape();
-    bool ok = shape.size() == feed.dims.size();
-    for (size_t i = 0; ok && i < shape.size(); ++i) {
-      ok = !shape[i].is_fixed() || shape[i].value == feed.dims[i];
-    }
-    if (!ok) {
-      return InvalidArgument(what + ": expected shape " + StaticShapeToString(shape) +
-                             ", got " + DimsToString(feed.dims));
-    }
   }
   return Status::Ok();
 }
@@ -320,7 +266,7 @@ Status Planner::CompileNode(const ir::Node& node) {
     if (!bytes.ok()) return bytes.status().WithContext(label + ": output '" + out->name() + "'");
     if (desc.byte_size() > options_.max_tensor_bytes) {
       return InvalidArgument(label + ": output '" + out->name() + "' of shape " +
-                             DimsToString(desc.dims) + " would need " +
+                             ShapeToString(desc.dims) + " would need " +
                              std::to_string(desc.byte_size()) +
                              " bytes, more than the limit of " +
                              std::to_string(options_.max_tensor_bytes));
@@ -442,8 +388,8 @@ Status Planner::CheckAgainstStaticShape(const ir::Value& out, const TensorDesc& 
   }
   if (!ok) {
     return InvalidModel(label + ": output '" + out.name() + "' computes to shape " +
-                        DimsToString(dims) + " but the model says " +
-                        StaticShapeToString(shape));
+                        ShapeToString(dims) + " but the model says " +
+                        ir::StaticShapeToString(shape));
   }
   return Status::Ok();
 }

@@ -46,8 +46,6 @@ class Planner : public FusionPlanner {
 
   Status BindGraphInputs(const std::vector<FeedSpec>& feeds);
 
-  static Status CheckFeed(const ir::Value& in, const FeedSpec& feed);
-
   // Plan value for an IR value, creating constants on first use.
   StatusOr<int> ValueId(const ir::Value* value, const ir::Node& consumer);
 

@@ -54,7 +54,7 @@ class ArgKernel : public Kernel {
       return InvalidModel(ctx.Describe() + ": axis " + std::to_string(attr_axis) +
                           " is empty, it has no " + (max_ ? "maximum" : "minimum"));
     }
-    DispatchElement(x.dtype, [&]<DataType kType>() { run_ = &Run<kType>; });
+    DispatchElement<kAllElements>(x.dtype, [&]<DataType kType>() { run_ = &Run<kType>; });
     ctx.SetOutput(0, DataType::kInt64, std::move(out_dims));
     return Status::Ok();
   }
@@ -158,7 +158,7 @@ class TopKKernel : public Kernel {
     ctx.SetOutput(0, x.dtype, dims);
     ctx.SetOutput(1, DataType::kInt64, dims);
     ctx.RequestScratchpad(static_cast<size_t>(dim_) * sizeof(int64_t));
-    DispatchElement(x.dtype, [&]<DataType kType>() { run_ = &Run<kType>; });
+    DispatchElement<kAllElements>(x.dtype, [&]<DataType kType>() { run_ = &Run<kType>; });
     return Status::Ok();
   }
 

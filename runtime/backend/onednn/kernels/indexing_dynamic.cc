@@ -22,7 +22,7 @@ namespace {
 // Whether element i of a bool/numeric buffer is nonzero.
 bool NonZeroAt(const void* data, DataType dtype, int64_t i) {
   bool nonzero = false;
-  DispatchElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kAllElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     nonzero = E::Load(static_cast<const typename E::Storage*>(data)[i]) != 0;
   });
@@ -132,7 +132,7 @@ class NonZeroKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchElement(x.dtype, []<DataType>() {})) {
+    if (!IsElementIn<kAllElements>(x.dtype)) {
       return UnsupportedType(ctx, 0, "a numeric type or bool");
     }
     dims_ = x.dims;
@@ -198,7 +198,7 @@ class UniqueKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
-    if (!DispatchElement(x.dtype, []<DataType>() {})) {
+    if (!IsElementIn<kAllElements>(x.dtype)) {
       return UnsupportedType(ctx, 0, "a numeric type or bool");
     }
     ASSIGN_OR_RETURN(const int64_t sorted, ctx.node().GetInt("sorted", 1));
@@ -230,7 +230,7 @@ class UniqueKernel : public Kernel {
     std::vector<int64_t> firsts, counts;
     int compare_result = 0;
     const auto compare = [&](int64_t a, int64_t b) {
-      DispatchElement(x.dtype, [&]<DataType kType>() {
+      DispatchElement<kAllElements>(x.dtype, [&]<DataType kType>() {
         using E = Element<kType>;
         const auto* p = static_cast<const typename E::Storage*>(c->data());
         compare_result = 0;

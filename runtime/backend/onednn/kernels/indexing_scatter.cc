@@ -172,7 +172,7 @@ Status RunScatter(ExecContext& ctx, DataType dtype, size_t bytes, ScatterReducti
     });
     return status;
   }
-  DispatchElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kAllElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     using C = typename E::Compute;
     auto* out = ctx.output_as<typename E::Storage>(0);

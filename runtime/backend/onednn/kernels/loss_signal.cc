@@ -20,7 +20,7 @@
 #include <utility>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/backend/onednn/kernels/support/shape_operand.h"
 #include "runtime/backend/onednn/kernels/support/signal_util.h"
@@ -152,7 +152,7 @@ class NllLossKernel : public Kernel {
 
   Status Execute(ExecContext& ctx) const override {
     Status status;
-    DispatchFloatingElement(plan_.dtype, [&]<DataType kType>() {
+    DispatchElement<kFloatingElements>(plan_.dtype, [&]<DataType kType>() {
       using E = Element<kType>;
       const auto* x = ctx.input_as<typename E::Storage>(0);
       status = RunNll<kType>(plan_, ctx, [&](int64_t i) { return double{E::Load(x[i])}; });
@@ -179,7 +179,7 @@ class SoftmaxCrossEntropyKernel : public Kernel {
 
   Status Execute(ExecContext& ctx) const override {
     Status status;
-    DispatchFloatingElement(plan_.dtype, [&]<DataType kType>() {
+    DispatchElement<kFloatingElements>(plan_.dtype, [&]<DataType kType>() {
       using E = Element<kType>;
       const auto* x = ctx.input_as<typename E::Storage>(0);
       double* logp = static_cast<double*>(ctx.scratchpad());
@@ -216,7 +216,7 @@ class SoftmaxCrossEntropyKernel : public Kernel {
 // Stores `v` as element i of a buffer of `dtype` (windows and
 // MelWeightMatrix choose their output type with output_datatype).
 void StoreAs(DataType dtype, void* out, int64_t i, double v) {
-  DispatchElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kAllElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     static_cast<typename E::Storage*>(out)[i] = E::Store(static_cast<typename E::Compute>(v));
   });
@@ -226,7 +226,7 @@ void StoreAs(DataType dtype, void* out, int64_t i, double v) {
 StatusOr<DataType> OutputDatatype(const CompileContext& ctx) {
   ASSIGN_OR_RETURN(const int64_t code, ctx.node().GetInt("output_datatype", 1));
   const DataType dtype = static_cast<DataType>(code);
-  if (dtype == DataType::kBool || !DispatchElement(dtype, []<DataType>() {})) {
+  if (dtype == DataType::kBool || !IsElementIn<kAllElements>(dtype)) {
     return InvalidModel(ctx.Describe() + ": output_datatype " + std::to_string(code) +
                         " is not a numeric type");
   }

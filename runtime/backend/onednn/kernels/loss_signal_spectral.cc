@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/backend/onednn/kernels/support/signal_util.h"
 #include "runtime/common/status_macros.h"
@@ -116,7 +116,7 @@ class DftKernel : public Kernel {
   Status Execute(ExecContext& ctx) const override {
     double* table = static_cast<double*>(ctx.scratchpad());
     FillTwiddles(n_, table);
-    DispatchFloatingElement(dtype_, [&]<DataType kType>() {
+    DispatchElement<kFloatingElements>(dtype_, [&]<DataType kType>() {
       using E = Element<kType>;
       const auto* x = ctx.input_as<typename E::Storage>(0);
       auto* y = ctx.output_as<typename E::Storage>(0);
@@ -194,7 +194,7 @@ class StftKernel : public Kernel {
   Status Execute(ExecContext& ctx) const override {
     double* table = static_cast<double*>(ctx.scratchpad());
     FillTwiddles(length_, table);
-    DispatchFloatingElement(dtype_, [&]<DataType kType>() {
+    DispatchElement<kFloatingElements>(dtype_, [&]<DataType kType>() {
       using E = Element<kType>;
       const auto* x = ctx.input_as<typename E::Storage>(0);
       const auto* w = has_window_ ? ctx.input_as<typename E::Storage>(2) : nullptr;

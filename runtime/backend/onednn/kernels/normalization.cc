@@ -24,7 +24,7 @@
 #include <cmath>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -36,7 +36,7 @@ namespace {
 // a switch per element is cheap next to the work per channel).
 double LoadAsDouble(const void* data, DataType dtype, int64_t i) {
   double v = 0.0;
-  DispatchFloatingElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kFloatingElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     v = static_cast<double>(E::Load(static_cast<const typename E::Storage*>(data)[i]));
   });
@@ -44,15 +44,10 @@ double LoadAsDouble(const void* data, DataType dtype, int64_t i) {
 }
 
 void StoreFromDouble(void* data, DataType dtype, int64_t i, double v) {
-  DispatchFloatingElement(dtype, [&]<DataType kType>() {
+  DispatchElement<kFloatingElements>(dtype, [&]<DataType kType>() {
     using E = Element<kType>;
     static_cast<typename E::Storage*>(data)[i] = E::Store(static_cast<typename E::Compute>(v));
   });
-}
-
-bool IsFloating(DataType dtype) {
-  return dtype == DataType::kFloat || dtype == DataType::kDouble ||
-         dtype == DataType::kFloat16 || dtype == DataType::kBfloat16;
 }
 
 // ---------------------------------------------------------------- BatchNorm
@@ -144,7 +139,7 @@ class BatchNormKernel : public Kernel {
     if (!(epsilon >= 0.0f)) return InvalidModel(what + "epsilon must be non-negative");
 
     const TensorDesc& x = ctx.input(kX);
-    if (!IsFloating(x.dtype) || (x.dtype == DataType::kBfloat16 && opset < 14)) {
+    if (!IsElementIn<kFloatingElements>(x.dtype) || (x.dtype == DataType::kBfloat16 && opset < 14)) {
       return UnsupportedType(ctx, kX, opset >= 14 ? "float16, float, double, bfloat16"
                                                   : "float16, float, double");
     }
@@ -152,7 +147,7 @@ class BatchNormKernel : public Kernel {
     // floating type and mean/var another.
     const DataType scale_type = ctx.input(kScale).dtype, stats_type = ctx.input(kMean).dtype;
     if (ctx.input(kBias).dtype != scale_type || ctx.input(kVar).dtype != stats_type ||
-        !IsFloating(scale_type) || !IsFloating(stats_type) ||
+        !IsElementIn<kFloatingElements>(scale_type) || !IsElementIn<kFloatingElements>(stats_type) ||
         (opset < 15 && (scale_type != x.dtype || stats_type != x.dtype))) {
       return InvalidModel(what + "scale/B (" + DataTypeName(scale_type) + ") and mean/var (" +
                           DataTypeName(stats_type) + ") types do not fit X (" +
@@ -207,7 +202,7 @@ class BatchNormKernel : public Kernel {
         TryOneDnn(ctx, spatial != 0)) {
       return Status::Ok();
     }
-    DispatchFloatingElement(x.dtype,
+    DispatchElement<kFloatingElements>(x.dtype,
                             [&]<DataType kType>() { impl_.loop_fn = &RunBatchNormLoop<kType>; });
     return Status::Ok();
   }
@@ -307,7 +302,7 @@ class InstanceNormKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           loop_fn_ = &RunInstanceNormLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"
@@ -390,7 +385,7 @@ class LrnKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 13;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           impl_.loop_fn = &RunLrnLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"

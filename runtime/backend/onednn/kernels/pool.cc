@@ -17,7 +17,7 @@
 #include <limits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -309,7 +309,7 @@ class PoolKernel : public Kernel {
     } else if (x.dtype == DataType::kUint8) {
       impl_.loop_fn = &RunPoolLoop<DataType::kUint8>;
     } else {
-      DispatchFloatingElement(x.dtype,
+      DispatchElement<kFloatingElements>(x.dtype,
                               [&]<DataType kType>() { impl_.loop_fn = &RunPoolLoop<kType>; });
     }
     ctx.SetOutput(0, x.dtype, out_dims);

@@ -20,7 +20,7 @@
 #include <type_traits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -261,7 +261,7 @@ class ReduceKernel : public Kernel {
     }
     impl_.loop.out_elements = out_elements;
     impl_.loop.reduced_count = reduced_count;
-    DispatchElement(x.dtype, [&]<DataType kType>() { impl_.loop_fn = PickLoop<kType>(op_); });
+    DispatchElement<kAllElements>(x.dtype, [&]<DataType kType>() { impl_.loop_fn = PickLoop<kType>(op_); });
     ctx.RequestScratchpad((2 * static_cast<size_t>(out_elements) + impl_.loop.in_dims.size()) *
                           sizeof(uint64_t));
     return Status::Ok();

@@ -13,7 +13,7 @@
 #include <limits>
 
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/common/status_macros.h"
 
@@ -62,7 +62,7 @@ class SoftmaxKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     const bool bfloat16_allowed = ctx.node().opset() >= 13;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
-        !DispatchFloatingElement(x.dtype, [&]<DataType kType>() {
+        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
           impl_.loop_fn = &RunSoftmaxLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"

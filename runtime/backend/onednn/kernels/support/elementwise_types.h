@@ -1,7 +1,6 @@
 // Element types and conversions for the element-wise kernels (activations,
-// binary ops, Cast). float16 and bfloat16 get their own tag types here:
-// DispatchNumeric hands them over as uint16_t, indistinguishable from uint16,
-// and these kernels must compute them through float.
+// binary ops, Cast), on the storage types of element_type.h (float16 and
+// bfloat16 as its tags Float16 / BFloat16, computed through float).
 #pragma once
 
 #include <algorithm>
@@ -12,16 +11,10 @@
 #include <type_traits>
 
 #include "bnfold/tensor.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/common/half.h"
 
 namespace bnfold::onednn {
-
-struct Float16 {
-  uint16_t bits;
-};
-struct BFloat16 {
-  uint16_t bits;
-};
 
 template <typename T>
 inline constexpr bool kIsReducedFloat =

@@ -9,7 +9,7 @@
 
 #include "runtime/backend/onednn/kernel.h"
 #include "runtime/backend/onednn/kernel_registry.h"
-#include "runtime/backend/onednn/kernels/support/element_access.h"
+#include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 
 namespace bnfold::onednn {
@@ -54,7 +54,7 @@ inline Status CheckNumeric(const CompileContext& ctx, int i, int64_t bf16_since)
   const DataType t = ctx.input(i).dtype;
   if (t == DataType::kBfloat16 && ctx.node().opset() >= bf16_since) return Status::Ok();
   if (t != DataType::kBool && t != DataType::kBfloat16 &&
-      DispatchElement(t, []<DataType>() {})) {
+      IsElementIn<kAllElements>(t)) {
     return Status::Ok();
   }
   return UnsupportedType(ctx, i, "a numeric type");
