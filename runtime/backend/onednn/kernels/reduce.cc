@@ -1,12 +1,18 @@
-// ReduceSum, ReduceMean, ReduceMax, ReduceMin.
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1,
+// ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp.
 //
 // The axes are an attribute before opset 13 (ReduceSum) / 18 (the others)
 // and an optional input after; an input must be known when the model is
 // compiled (a constant, or an empty tensor whose shape alone says "no
 // axes"), since the output shape depends on it. Empty axes reduce over every
-// dim unless noop_with_empty_axes is set. float32 runs on oneDNN's reduction
-// primitive; the other types (and shapes oneDNN refuses, e.g. empty dims) in
-// a C++ loop that accumulates sums in double (floating) or 64-bit integers.
+// dim unless noop_with_empty_axes is set: then nothing is reduced, and each
+// element is "reduced" alone (|x| for L1, x^2 for SumSquare, log x for
+// LogSum, as the ONNX reference does). float32 runs on oneDNN's reduction
+// primitive (ReduceLogSum as a sum with a log post-op); the other types,
+// ReduceLogSumExp, and shapes oneDNN refuses (e.g. empty dims) in a C++ loop
+// that accumulates sums in double (floating) or 64-bit integers, and
+// ReduceLogSumExp as max + log(sum(exp(x - max))) so large inputs do not
+// overflow.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -22,7 +28,13 @@ namespace bnfold::onednn {
 
 namespace {
 
-enum class ReduceOp { kSum, kMean, kMax, kMin };
+enum class ReduceOp { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kSumSquare, kLogSum, kLogSumExp };
+
+// Whether reducing one element gives it back unchanged.
+bool IdentityOnOne(ReduceOp op) {
+  return op == ReduceOp::kSum || op == ReduceOp::kMean || op == ReduceOp::kMax ||
+         op == ReduceOp::kMin || op == ReduceOp::kProd || op == ReduceOp::kLogSumExp;
+}
 
 // The C++ loop's plan: walk the input in row-major order and fold each
 // element into the accumulator of its output element.
@@ -33,15 +45,19 @@ struct ReduceLoop {
   int64_t reduced_count = 0;  // input elements per output element
 };
 
-// Sums of floating types accumulate in double, of integers in 64 bits;
-// max/min in the element's compute type.
+// Max/min accumulate in the element's compute type; L2, LogSum and
+// LogSumExp in double; the sums and products of floating types in double,
+// of integers in 64 bits.
 template <DataType kType, ReduceOp kOp>
 struct Accumulator {
   using Compute = typename Element<kType>::Compute;
+  using Wide = std::conditional_t<Element<kType>::kFloating, double,
+                                  std::conditional_t<std::is_signed_v<Compute>, int64_t, uint64_t>>;
   using Type = std::conditional_t<
       kOp == ReduceOp::kMax || kOp == ReduceOp::kMin, Compute,
-      std::conditional_t<Element<kType>::kFloating, double,
-                         std::conditional_t<std::is_signed_v<Compute>, int64_t, uint64_t>>>;
+      std::conditional_t<kOp == ReduceOp::kL2 || kOp == ReduceOp::kLogSum ||
+                             kOp == ReduceOp::kLogSumExp,
+                         double, Wide>>;
 };
 
 template <typename T>
@@ -53,16 +69,47 @@ bool IsNan(T v) {
   }
 }
 
+// Calls fn(out, in) for every input element `in` (row-major) and the output
+// element `out` it folds into. `index` holds rank entries.
+template <typename Fn>
+void Walk(const ReduceLoop& r, int64_t* index, Fn&& fn) {
+  const size_t rank = r.in_dims.size();
+  if (rank == 0) {
+    fn(int64_t{0}, int64_t{0});
+    return;
+  }
+  // Odometer over all dims but the last; the last is a tight loop.
+  const int64_t last = r.in_dims[rank - 1];
+  const int64_t last_stride = r.out_strides[rank - 1];
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d) rows *= r.in_dims[d];
+  std::fill(index, index + rank, 0);
+  int64_t out_base = 0, in = 0;
+  for (int64_t row = 0; row < rows && last > 0; ++row) {
+    for (int64_t j = 0; j < last; ++j) fn(out_base + j * last_stride, in + j);
+    in += last;
+    // Advance the odometer over dims [0, rank - 1).
+    for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+      out_base += r.out_strides[d];
+      if (++index[d] < r.in_dims[d]) break;
+      out_base -= r.out_strides[d] * r.in_dims[d];
+      index[d] = 0;
+    }
+  }
+}
+
 template <DataType kType, ReduceOp kOp>
 void RunReduceLoop(const ReduceLoop& r, ExecContext& ctx) {
   using E = Element<kType>;
   using Acc = typename Accumulator<kType, kOp>::Type;
   const auto* x = ctx.input_as<typename E::Storage>(0);
   auto* y = ctx.output_as<typename E::Storage>(0);
-  // Scratchpad: the accumulators, then the odometer's index.
-  Acc* acc = static_cast<Acc*>(ctx.scratchpad());
-  int64_t* index = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratchpad()) +
-                                              r.out_elements * sizeof(uint64_t));
+  // Scratchpad: the accumulators, LogSumExp's maxima, then the odometer's
+  // index.
+  char* scratch = static_cast<char*>(ctx.scratchpad());
+  Acc* acc = reinterpret_cast<Acc*>(scratch);
+  double* max = reinterpret_cast<double*>(scratch + r.out_elements * sizeof(uint64_t));
+  int64_t* index = reinterpret_cast<int64_t*>(scratch + 2 * r.out_elements * sizeof(uint64_t));
 
   Acc identity{};
   if constexpr (kOp == ReduceOp::kMax) {
@@ -71,58 +118,60 @@ void RunReduceLoop(const ReduceLoop& r, ExecContext& ctx) {
   } else if constexpr (kOp == ReduceOp::kMin) {
     identity = std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity()
                                                       : std::numeric_limits<Acc>::max();
+  } else if constexpr (kOp == ReduceOp::kProd) {
+    identity = 1;
   }
   std::fill(acc, acc + r.out_elements, identity);
 
-  const auto fold = [](Acc& a, Acc v) {
+  if constexpr (kOp == ReduceOp::kLogSumExp) {
+    std::fill(max, max + r.out_elements, -std::numeric_limits<double>::infinity());
+    Walk(r, index, [&](int64_t o, int64_t i) {
+      const double v = E::Load(x[i]);
+      if (v > max[o] || std::isnan(v)) max[o] = v;
+    });
+  }
+  Walk(r, index, [&](int64_t o, int64_t i) {
+    const Acc v = static_cast<Acc>(E::Load(x[i]));
+    Acc& a = acc[o];
     if constexpr (kOp == ReduceOp::kMax) {
       if (v > a || IsNan(v)) a = v;
     } else if constexpr (kOp == ReduceOp::kMin) {
       if (v < a || IsNan(v)) a = v;
+    } else if constexpr (kOp == ReduceOp::kProd) {
+      a *= v;
+    } else if constexpr (kOp == ReduceOp::kL1) {
+      if constexpr (std::is_signed_v<Acc>) a += v < 0 ? -v : v;
+      else a += v;
+    } else if constexpr (kOp == ReduceOp::kL2 || kOp == ReduceOp::kSumSquare) {
+      a += v * v;
+    } else if constexpr (kOp == ReduceOp::kLogSumExp) {
+      if (std::isfinite(max[o])) a += std::exp(v - max[o]);
     } else {
       a += v;
     }
-  };
-
-  const size_t rank = r.in_dims.size();
-  if (rank == 0) {
-    fold(acc[0], static_cast<Acc>(E::Load(x[0])));
-  } else {
-    // Odometer over all dims but the last; the last is a tight loop.
-    const int64_t last = r.in_dims[rank - 1];
-    const int64_t last_stride = r.out_strides[rank - 1];
-    int64_t rows = 1;
-    for (size_t d = 0; d + 1 < rank; ++d) rows *= r.in_dims[d];
-    std::fill(index, index + rank, 0);
-    int64_t out_base = 0;
-    const auto* xp = x;
-    for (int64_t row = 0; row < rows && last > 0; ++row) {
-      Acc* a = acc + out_base;
-      for (int64_t j = 0; j < last; ++j) fold(a[j * last_stride], static_cast<Acc>(E::Load(xp[j])));
-      xp += last;
-      // Advance the odometer over dims [0, rank - 1).
-      for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
-        out_base += r.out_strides[d];
-        if (++index[d] < r.in_dims[d]) break;
-        out_base -= r.out_strides[d] * r.in_dims[d];
-        index[d] = 0;
-      }
-    }
-  }
+  });
 
   for (int64_t i = 0; i < r.out_elements; ++i) {
+    Acc result = acc[i];
     if constexpr (kOp == ReduceOp::kMean) {
       if constexpr (std::is_floating_point_v<Acc>) {
-        y[i] = E::Store(static_cast<typename E::Compute>(acc[i] / static_cast<Acc>(r.reduced_count)));
+        result = acc[i] / static_cast<Acc>(r.reduced_count);
       } else {
         // Integer mean truncates toward zero, as numpy's mean followed by a
         // cast does.
         const Acc count = static_cast<Acc>(r.reduced_count);
-        y[i] = E::Store(static_cast<typename E::Compute>(count ? acc[i] / count : 0));
+        result = count ? acc[i] / count : 0;
       }
-    } else {
-      y[i] = E::Store(static_cast<typename E::Compute>(acc[i]));
+    } else if constexpr (kOp == ReduceOp::kL2) {
+      result = std::sqrt(acc[i]);
+    } else if constexpr (kOp == ReduceOp::kLogSum) {
+      result = std::log(acc[i]);
+    } else if constexpr (kOp == ReduceOp::kLogSumExp) {
+      // An infinite or NaN maximum is the result itself (all -inf or empty:
+      // -inf; any +inf: +inf; any NaN: NaN).
+      result = std::isfinite(max[i]) ? std::log(acc[i]) + max[i] : max[i];
     }
+    y[i] = E::Store(static_cast<typename E::Compute>(result));
   }
 }
 
@@ -135,6 +184,12 @@ ReduceLoopFn PickLoop(ReduceOp op) {
     case ReduceOp::kMean: return &RunReduceLoop<kType, ReduceOp::kMean>;
     case ReduceOp::kMax: return &RunReduceLoop<kType, ReduceOp::kMax>;
     case ReduceOp::kMin: return &RunReduceLoop<kType, ReduceOp::kMin>;
+    case ReduceOp::kProd: return &RunReduceLoop<kType, ReduceOp::kProd>;
+    case ReduceOp::kL1: return &RunReduceLoop<kType, ReduceOp::kL1>;
+    case ReduceOp::kL2: return &RunReduceLoop<kType, ReduceOp::kL2>;
+    case ReduceOp::kSumSquare: return &RunReduceLoop<kType, ReduceOp::kSumSquare>;
+    case ReduceOp::kLogSum: return &RunReduceLoop<kType, ReduceOp::kLogSum>;
+    case ReduceOp::kLogSumExp: return &RunReduceLoop<kType, ReduceOp::kLogSumExp>;
   }
   return nullptr;
 }
@@ -154,15 +209,8 @@ class ReduceKernel : public Kernel {
       ASSIGN_OR_RETURN(noop_with_empty_axes, ctx.node().GetInt("noop_with_empty_axes", 0));
     }
 
-    std::vector<bool> reduced(rank, false);
-    if (axes.empty()) {
-      if (noop_with_empty_axes) {
-        copy_bytes_ = x.byte_size();
-        ctx.SetOutput(0, x.dtype, x.dims);
-        return Status::Ok();
-      }
-      reduced.assign(rank, true);
-    }
+    // With noop_with_empty_axes and no axes, nothing is reduced.
+    std::vector<bool> reduced(rank, axes.empty() && !noop_with_empty_axes);
     for (int64_t a : axes) {
       if (a < -rank || a >= rank) {
         return InvalidModel(ctx.Describe() + ": axis " + std::to_string(a) +
@@ -185,12 +233,13 @@ class ReduceKernel : public Kernel {
     }
     ctx.SetOutput(0, x.dtype, out_dims);
     if (out_elements == 0) return Status::Ok();  // nothing to compute
-    if (reduced_count == 1) {
+    if (reduced_count == 1 && IdentityOnOne(op_)) {
       // Reducing dims of size 1 changes no value.
       copy_bytes_ = x.byte_size();
       return Status::Ok();
     }
-    if (x.dtype == DataType::kFloat && reduced_count > 0 && TryOneDnn(ctx, kept_dims)) {
+    if (x.dtype == DataType::kFloat && reduced_count > 0 && op_ != ReduceOp::kLogSumExp &&
+        TryOneDnn(ctx, kept_dims)) {
       return Status::Ok();
     }
 
@@ -213,7 +262,7 @@ class ReduceKernel : public Kernel {
     impl_.loop.out_elements = out_elements;
     impl_.loop.reduced_count = reduced_count;
     DispatchElement<kAllElements>(x.dtype, [&]<DataType kType>() { impl_.loop_fn = PickLoop<kType>(op_); });
-    ctx.RequestScratchpad((static_cast<size_t>(out_elements) + impl_.loop.in_dims.size()) *
+    ctx.RequestScratchpad((2 * static_cast<size_t>(out_elements) + impl_.loop.in_dims.size()) *
                           sizeof(uint64_t));
     return Status::Ok();
   }
@@ -282,15 +331,32 @@ class ReduceKernel : public Kernel {
   // the keepdims=0 output); false when oneDNN refuses the shape.
   bool TryOneDnn(CompileContext& ctx, const std::vector<int64_t>& kept_dims) {
     const TensorDesc& x = ctx.input(0);
-    const dnnl::algorithm algorithm = op_ == ReduceOp::kSum    ? dnnl::algorithm::reduction_sum
-                                      : op_ == ReduceOp::kMean ? dnnl::algorithm::reduction_mean
-                                      : op_ == ReduceOp::kMax  ? dnnl::algorithm::reduction_max
-                                                               : dnnl::algorithm::reduction_min;
+    using dnnl::algorithm;
+    algorithm alg = algorithm::reduction_sum;
+    float p = 0.0f;
+    switch (op_) {
+      case ReduceOp::kSum:
+      case ReduceOp::kLogSum: alg = algorithm::reduction_sum; break;
+      case ReduceOp::kMean: alg = algorithm::reduction_mean; break;
+      case ReduceOp::kMax: alg = algorithm::reduction_max; break;
+      case ReduceOp::kMin: alg = algorithm::reduction_min; break;
+      case ReduceOp::kProd: alg = algorithm::reduction_mul; break;
+      case ReduceOp::kL1: alg = algorithm::reduction_norm_lp_sum, p = 1.0f; break;
+      case ReduceOp::kL2: alg = algorithm::reduction_norm_lp_sum, p = 2.0f; break;
+      case ReduceOp::kSumSquare: alg = algorithm::reduction_norm_lp_power_p_sum, p = 2.0f; break;
+      case ReduceOp::kLogSumExp: return false;  // the loop's max-shifted form
+    }
     const dnnl::memory::desc src = PlainDesc(x.dtype, x.dims);
     const dnnl::memory::desc dst = PlainDesc(x.dtype, kept_dims);
     return impl_.TryPrimitive([&] {
-      dnnl::reduction::desc desc(algorithm, src, dst, 0.0f, 0.0f);
-      dnnl::reduction::primitive_desc pd(desc, DefaultPrimitiveAttr(), ctx.engine());
+      dnnl::reduction::desc desc(alg, src, dst, p, 0.0f);
+      dnnl::primitive_attr attr = DefaultPrimitiveAttr();
+      if (op_ == ReduceOp::kLogSum) {
+        dnnl::post_ops log;
+        log.append_eltwise(1.0f, algorithm::eltwise_log, 0.0f, 0.0f);
+        attr.set_post_ops(log);
+      }
+      dnnl::reduction::primitive_desc pd(desc, attr, ctx.engine());
       impl_.runner = PrimitiveRunner(dnnl::reduction(pd));
       impl_.runner.BindInput(DNNL_ARG_SRC, 0, src);
       impl_.runner.BindOutput(DNNL_ARG_DST, 0, dst);
@@ -316,6 +382,12 @@ void RegisterReduceKernels(KernelRegistry& registry) {
   registry.Register(ir::OpKind::kReduceMean, MakeReduce<ReduceOp::kMean>);
   registry.Register(ir::OpKind::kReduceMax, MakeReduce<ReduceOp::kMax>);
   registry.Register(ir::OpKind::kReduceMin, MakeReduce<ReduceOp::kMin>);
+  registry.Register(ir::OpKind::kReduceProd, MakeReduce<ReduceOp::kProd>);
+  registry.Register(ir::OpKind::kReduceL1, MakeReduce<ReduceOp::kL1>);
+  registry.Register(ir::OpKind::kReduceL2, MakeReduce<ReduceOp::kL2>);
+  registry.Register(ir::OpKind::kReduceSumSquare, MakeReduce<ReduceOp::kSumSquare>);
+  registry.Register(ir::OpKind::kReduceLogSum, MakeReduce<ReduceOp::kLogSum>);
+  registry.Register(ir::OpKind::kReduceLogSumExp, MakeReduce<ReduceOp::kLogSumExp>);
 }
 
 }  // namespace bnfold::onednn
