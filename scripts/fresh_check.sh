@@ -22,15 +22,19 @@ REV="$(git -C "$ROOT" rev-parse HEAD)"  # fixed now: the checkout may move while
 [ "$(id -u)" -eq 0 ] || { echo "fresh_check: run as root (debootstrap, chroot, mounts)" >&2; exit 2; }
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
 
-cleanup() {
+unmount_root() {
   for m in dev/pts dev proc sys; do
-    mountpoint -q "$DIR/$m" 2>/dev/null && umount -l "$DIR/$m"
+    if mountpoint -q "$DIR/$m" 2>/dev/null; then umount -l "$DIR/$m"; fi
   done
+}
+cleanup() {
+  unmount_root
   if [ "$KEEP" = 0 ]; then rm -rf --one-file-system "$DIR"; fi
 }
 trap cleanup EXIT
 
-if [ -e "$DIR" ]; then rm -rf --one-file-system "$DIR"; fi
+# A root left by a run that was killed may still have its mounts.
+if [ -e "$DIR" ]; then unmount_root; rm -rf --one-file-system "$DIR"; fi
 echo "fresh_check: debootstrap --variant=minbase bookworm $DIR"
 start=$(date +%s)
 debootstrap --variant=minbase bookworm "$DIR" "$MIRROR" >"$DIR.debootstrap.log" 2>&1 ||
