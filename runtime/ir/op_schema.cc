@@ -114,6 +114,22 @@ bool SameSymbol(const Dim& a, const Dim& b) {
 
 }  // namespace
 
+Status BroadcastInputsToOutput(InferContext& ctx, int begin, int end) {
+  std::optional<StaticShape> shape;
+  for (int i = begin; i < end; ++i) {
+    if (!ctx.shape(i)) return Status::Ok();
+    if (!shape) {
+      shape = *ctx.shape(i);
+      continue;
+    }
+    StatusOr<StaticShape> out = BroadcastShapes(*shape, *ctx.shape(i));
+    if (!out.ok()) return ctx.Error(out.status().message());
+    shape = std::move(*out);
+  }
+  if (shape) ctx.SetShape(0, std::move(*shape));
+  return Status::Ok();
+}
+
 StatusOr<StaticShape> BroadcastShapes(const StaticShape& a, const StaticShape& b) {
   const size_t rank = std::max(a.size(), b.size());
   StaticShape out(rank);

@@ -135,6 +135,9 @@ std::vector<OpSchemaRow> RandomRules();  // op_rules/random_rules.cc
 // one; otherwise the result dim is unknown. Error when two fixed dims differ
 // and neither is 1.
 StatusOr<StaticShape> BroadcastShapes(const StaticShape& a, const StaticShape& b);
+// Output 0's shape: inputs [begin, end) broadcast together; left unset when
+// one of them has no shape, an error naming the node when they cannot.
+Status BroadcastInputsToOutput(InferContext& ctx, int begin, int end);
 // Product of dims: fixed when all are, the one symbol when the others are 1.
 Dim DimProduct(const StaticShape& dims, size_t begin, size_t end);
 // Axis in [-rank, rank) normalized to [0, rank); error naming `what` otherwise.

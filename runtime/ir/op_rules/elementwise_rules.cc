@@ -124,19 +124,7 @@ Status VariadicRule(InferContext& ctx) {
   DataType type = DataType::kUndefined;
   for (int i = 0; i < ctx.num_inputs() && type == DataType::kUndefined; ++i) type = ctx.dtype(i);
   ctx.SetType(0, type);
-  std::optional<StaticShape> shape;
-  for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (!ctx.shape(i)) return Status::Ok();
-    if (!shape) {
-      shape = *ctx.shape(i);
-      continue;
-    }
-    StatusOr<StaticShape> out = BroadcastShapes(*shape, *ctx.shape(i));
-    if (!out.ok()) return ctx.Error(out.status().message());
-    shape = std::move(*out);
-  }
-  if (shape) ctx.SetShape(0, std::move(*shape));
-  return Status::Ok();
+  return BroadcastInputsToOutput(ctx, 0, ctx.num_inputs());
 }
 
 // Clip: X's type and shape (min and max are attributes before opset 11,

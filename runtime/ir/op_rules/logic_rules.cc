@@ -23,24 +23,6 @@ bool ReturnsBool(OpKind kind) {
   }
 }
 
-// Broadcast of `inputs`' shapes into output 0 (left unset when one is
-// unknown).
-Status BroadcastOutput(InferContext& ctx, std::initializer_list<int> inputs) {
-  std::optional<StaticShape> shape;
-  for (int i : inputs) {
-    if (!ctx.shape(i)) return Status::Ok();
-    if (!shape) {
-      shape = *ctx.shape(i);
-      continue;
-    }
-    StatusOr<StaticShape> out = BroadcastShapes(*shape, *ctx.shape(i));
-    if (!out.ok()) return ctx.Error(out.status().message());
-    shape = std::move(*out);
-  }
-  if (shape) ctx.SetShape(0, std::move(*shape));
-  return Status::Ok();
-}
-
 Status BinaryLogicRule(InferContext& ctx) {
   const OpKind kind = ctx.node().kind();
   ctx.SetType(0, ReturnsBool(kind) ? DataType::kBool : FirstKnownType(ctx, {0, 1}));
@@ -49,12 +31,12 @@ Status BinaryLogicRule(InferContext& ctx) {
     if (ctx.shape(0)) ctx.SetShape(0, *ctx.shape(0));
     return Status::Ok();
   }
-  return BroadcastOutput(ctx, {0, 1});
+  return BroadcastInputsToOutput(ctx, 0, 2);
 }
 
 Status WhereRule(InferContext& ctx) {
   ctx.SetType(0, FirstKnownType(ctx, {1, 2}));
-  return BroadcastOutput(ctx, {0, 1, 2});
+  return BroadcastInputsToOutput(ctx, 0, 3);
 }
 
 Status SameAsInput(InferContext& ctx) {

@@ -271,9 +271,7 @@ template <UnaryOp kOp>
 class UnaryKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     RETURN_IF_ERROR(ReadParams(ctx));
     const TensorDesc& x = ctx.input(0);
     dnnl::algorithm algorithm;
@@ -407,9 +405,7 @@ ClipFn SelectClip(DataType dtype) {
 class ClipKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     fn_ = SelectClip(x.dtype);
     if (fn_ == nullptr) return UnsupportedType(ctx, 0, "the numeric types");

@@ -62,9 +62,7 @@ template <bool kLike>
 class CastKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     ASSIGN_OR_RETURN(int64_t to_value, TargetType(ctx, kLike));
     if constexpr (kLike) ctx.AcceptInputLayout(1);  // only its type is read
     const DataType from = ctx.input(0).dtype;

@@ -434,9 +434,7 @@ template <UnaryLogicOp kOp>
 class UnaryLogicKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     DispatchWithBool(x.dtype, [&]<typename T>() {
       if constexpr (kUnaryLogicAccepts<kOp, T>) fn_ = &RunUnaryLogic<kOp, T>;

@@ -24,9 +24,7 @@ namespace {
 class SizeKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     ASSIGN_OR_RETURN(int64_t count, ElementCount(ctx, ctx.input(0).dims));
     ctx.AcceptInputLayout(0);  // only the dims are read
     ASSIGN_OR_RETURN(Tensor size, Tensor::Allocate(DataType::kInt64, {}));
@@ -46,9 +44,7 @@ class SizeKernel : public Kernel {
 class TriluKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     if (x.dims.size() < 2) {
       return InvalidModel(ctx.Describe() + ": input must have rank >= 2, got shape " +
@@ -230,9 +226,7 @@ void RunHardmax(const void* in, void* out, AxisGeometry g) {
 class HardmaxKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     DispatchElementType(x.dtype, [&]<typename T>() {
       if constexpr (kIsFloating<T>) fn_ = &RunHardmax<T>;
@@ -286,9 +280,7 @@ bool DispatchWithBool(DataType dtype, Fn&& fn) {
 class EyeLikeKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     if (x.dims.size() != 2) {
       return InvalidModel(ctx.Describe() + ": input must be 2-D, got shape " +
@@ -596,9 +588,7 @@ void RunDet(const void* in, void* out, int64_t count, int64_t m) {
 class DetKernel : public Kernel {
  public:
   Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
-      return InvalidModel(ctx.Describe() + ": input 0 is missing");
-    }
+    RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
     DispatchElementType(x.dtype, [&]<typename T>() {
       if constexpr (kIsFloating<T>) fn_ = &RunDet<T>;

@@ -76,6 +76,13 @@ StatusOr<std::vector<double>> ConstantDoubles(const CompileContext& ctx, int i,
   return ir::ToDoubleVector(*t);
 }
 
+Status RequireInput0(const CompileContext& ctx) {
+  if (ctx.num_inputs() < 1 || !ctx.has_input(0)) {
+    return InvalidModel(ctx.Describe() + ": input 0 is missing");
+  }
+  return Status::Ok();
+}
+
 Status UnsupportedType(const CompileContext& ctx, int input, const std::string& expected) {
   return Unsupported(ctx.Describe() + ": input " + std::to_string(input) +
                      " has element type " + DataTypeName(ctx.input(input).dtype) +

@@ -40,6 +40,9 @@ StatusOr<std::vector<int64_t>> ConstantInts(const CompileContext& ctx, int i,
 StatusOr<std::vector<double>> ConstantDoubles(const CompileContext& ctx, int i,
                                               const std::string& what);
 
+// Error "<node>: input 0 is missing" unless input 0 is present.
+Status RequireInput0(const CompileContext& ctx);
+
 // Error "<node>: input N has element type X, expected one of ...".
 Status UnsupportedType(const CompileContext& ctx, int input, const std::string& expected);
 
