@@ -320,10 +320,8 @@ Status PlanCache::RunStages(const std::vector<NamedTensor>& feeds, size_t split,
     }
     // The split node, compiled for the values it reads.
     Stage node = make_stage(split, split + 1, false);
-    for (auto& [value, spec] : node.segment.fed) {
-      for (size_t i = 0; i < node.fed.size(); ++i) {
-        if (node.segment.fed[i].first == value) spec.value = Borrow(*node.fed[i]);
-      }
+    for (size_t i = 0; i < node.fed.size(); ++i) {
+      node.segment.fed[i].second.value = Borrow(*node.fed[i]);
     }
     node.key.clear();  // not cached: its plan holds this run's values
     if (!node.segment.outputs.empty()) RETURN_IF_ERROR(RunStage(feeds, &prepared, node, &known));
