@@ -96,6 +96,9 @@ struct CompileOptions {
   std::shared_ptr<ReorderedConstantCache> constant_cache;
   // Larger outputs are refused before anything is allocated for them.
   size_t max_tensor_bytes = kMaxTensorBytes;
+  // The bytes the plan may hold: constants, arena and scratchpad together
+  // (memory_budget.h). 0: no cap.
+  size_t max_memory_bytes = 0;
 };
 
 // A run-time stage of the graph (staged runs, plan_cache.h): the nodes at

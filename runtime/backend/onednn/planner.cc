@@ -32,6 +32,7 @@ bool DrawsRandomValues(ir::OpKind kind) {
 Planner::Planner(const ir::Graph& graph, const CompileOptions& options)
     : graph_(graph),
       options_(options),
+      budget_(options.max_memory_bytes),
       stream_(CpuEngine()),
       plan_(std::make_shared<Plan>()),
       loop_(*plan_, value_ids_) {
@@ -69,6 +70,7 @@ StatusOr<std::shared_ptr<const Plan>> Planner::Build(const std::vector<FeedSpec>
   ValueLifetimes lifetimes = StepLifetimes(*plan_);
   loop_.ExtendLifetimes(lifetimes);
   RETURN_IF_ERROR(PlaceArena(*plan_, lifetimes));
+  RETURN_IF_ERROR(budget_.CheckPlan(*plan_));
   return std::shared_ptr<const Plan>(plan_);
 }
 
@@ -98,6 +100,7 @@ int Planner::AddConstant(const std::string& name, ir::ConstTensorPtr data) {
   v.name = name;
   v.desc = TensorDesc{data->dtype(), data->shape(), {}};
   v.storage = PlanValue::Storage::kConstant;
+  budget_.CountConstant("constant '" + name + "'", data->byte_size());
   v.constant = std::move(data);
   return AddValue(std::move(v));
 }
@@ -180,6 +183,7 @@ StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const s
       }
     }
     const size_t bytes = dst.desc.byte_size();
+    RETURN_IF_ERROR(budget_.ReserveConstant(label + " weight '" + src.name + "' reordered", bytes));
     std::shared_ptr<void> buffer = constant_arena_.Allocate(bytes);
     if (!buffer) return InvalidArgument(label + ": cannot allocate a reordered constant");
     ReorderConstantInto(src.constant_data(), src.desc.ToMemoryDesc(), layout, buffer.get(),
@@ -342,6 +346,7 @@ Status Planner::CompileNode(const ir::Node& node, bool* asked_for_runtime_value)
     }
     value_ids_[out] = output_ids[i];
   }
+  RETURN_IF_ERROR(budget_.CheckConstants());  // outputs the kernel made at compile time
   if (!needs_execution && !has_views) return Status::Ok();
 
   // Deliver each input in the layout the kernel wants (when nothing runs,
@@ -389,7 +394,10 @@ Status Planner::FoldNow(const ir::Node& node, std::unique_ptr<Kernel> kernel,
   std::vector<void*> outputs(output_ids.size(), nullptr);
   for (size_t i = 0; i < output_ids.size(); ++i) {
     if (output_ids[i] < 0 || IsConstant(output_ids[i])) continue;
-    buffers[i] = AllocateAligned(plan_->values[output_ids[i]].desc.byte_size());
+    const PlanValue& v = plan_->values[output_ids[i]];
+    RETURN_IF_ERROR(budget_.ReserveConstant(
+        node.Describe() + " output '" + v.name + "' folded", v.desc.byte_size()));
+    buffers[i] = AllocateAligned(v.desc.byte_size());
     if (!buffers[i]) return InvalidArgument(node.Describe() + ": out of memory folding it");
     outputs[i] = buffers[i].get();
   }

@@ -20,6 +20,7 @@
 #include "runtime/backend/onednn/image_loop.h"
 #include "runtime/backend/onednn/kernel.h"
 #include "runtime/backend/onednn/memory.h"
+#include "runtime/backend/onednn/memory_budget.h"
 #include "runtime/backend/onednn/plan.h"
 #include "runtime/ir/graph.h"
 
@@ -114,6 +115,7 @@ class Planner : public FusionPlanner {
 
   const ir::Graph& graph_;
   CompileOptions options_;
+  MemoryBudget budget_;  // the plan's constants against options_.max_memory_bytes
   dnnl::stream stream_;  // runs the kernels folded at compile time
   std::shared_ptr<Plan> plan_;
   ValueIds value_ids_;
