@@ -21,16 +21,6 @@ namespace bnfold::onednn {
 
 namespace {
 
-// DispatchElementType plus bool (as C++ bool: ONNX bool is one byte, 0 or 1).
-template <typename Fn>
-bool DispatchWithBool(DataType dtype, Fn&& fn) {
-  if (dtype == DataType::kBool) {
-    fn.template operator()<bool>();
-    return true;
-  }
-  return DispatchElementType(dtype, fn);
-}
-
 // ---------------------------------------------------------------- binary
 
 enum class LogicOp {
@@ -112,7 +102,7 @@ void RunLogic(const BroadcastLoop& loop, const void* a, const void* b, void* out
 template <LogicOp kOp>
 BinaryLoopFn SelectLogicLoop(DataType dtype) {
   BinaryLoopFn fn = nullptr;
-  DispatchWithBool(dtype, [&]<typename T>() {
+  DispatchElementTypeOrBool(dtype, [&]<typename T>() {
     if constexpr (kLogicAccepts<kOp, T>) fn = &RunLogic<kOp, T>;
   });
   return fn;
@@ -436,7 +426,7 @@ class UnaryLogicKernel : public Kernel {
   Status Compile(CompileContext& ctx) override {
     RETURN_IF_ERROR(RequireInput0(ctx));
     const TensorDesc& x = ctx.input(0);
-    DispatchWithBool(x.dtype, [&]<typename T>() {
+    DispatchElementTypeOrBool(x.dtype, [&]<typename T>() {
       if constexpr (kUnaryLogicAccepts<kOp, T>) fn_ = &RunUnaryLogic<kOp, T>;
     });
     if (fn_ == nullptr) return UnsupportedType(ctx, 0, SupportedTypes());

@@ -265,16 +265,6 @@ class HardmaxKernel : public Kernel {
 
 // ---------------------------------------------------------------- EyeLike
 
-// DispatchElementType plus bool.
-template <typename Fn>
-bool DispatchWithBool(DataType dtype, Fn&& fn) {
-  if (dtype == DataType::kBool) {
-    fn.template operator()<bool>();
-    return true;
-  }
-  return DispatchElementType(dtype, fn);
-}
-
 // A 2-D tensor of input's shape with ones on diagonal k (k > 0 above the
 // main one), zeros elsewhere; element type `dtype` (default: the input's).
 class EyeLikeKernel : public Kernel {
@@ -289,12 +279,12 @@ class EyeLikeKernel : public Kernel {
     ASSIGN_OR_RETURN(int64_t dtype, ctx.node().GetInt("dtype", static_cast<int64_t>(x.dtype)));
     ASSIGN_OR_RETURN(k_, ctx.node().GetInt("k", 0));
     dtype_ = static_cast<DataType>(dtype);
-    DispatchWithBool(dtype_, [&]<typename T>() {
+    DispatchElementTypeOrBool(dtype_, [&]<typename T>() {
       const T one = ConvertElement<T>(1.0f);
       std::memcpy(one_, &one, sizeof one);
     });
     element_size_ = DataTypeSize(dtype_);
-    if (!DispatchWithBool(dtype_, []<typename T>() {})) {
+    if (!DispatchElementTypeOrBool(dtype_, []<typename T>() {})) {
       return Unsupported(ctx.Describe() + ": dtype " + std::to_string(dtype) + " (" +
                          DataTypeName(dtype_) + ") is not a numeric type or bool");
     }
