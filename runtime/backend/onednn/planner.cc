@@ -231,6 +231,26 @@ StatusOr<int> Planner::AddView(const std::string& name, TensorDesc desc, int sou
   return Convert(id, PlainDesc(desc.dtype, desc.dims), label);
 }
 
+void Planner::WantFedInputsBehind(const ir::Value* value) {
+  // Bounded: a value computed from a long chain is not worth a plan per value.
+  constexpr size_t kMaxVisited = 64;
+  std::vector<const ir::Value*> pending = {value};
+  std::unordered_set<const ir::Value*> seen = {value};
+  while (!pending.empty() && seen.size() <= kMaxVisited) {
+    const ir::Value* v = pending.back();
+    pending.pop_back();
+    if (IsConstantValue(v)) continue;
+    if (v->is_graph_input()) {
+      wanted_values_.push_back(v->name());
+      continue;
+    }
+    if (v->producer() == nullptr) continue;
+    for (const ir::Value* in : v->producer()->inputs()) {
+      if (in && seen.insert(in).second) pending.push_back(in);
+    }
+  }
+}
+
 Status Planner::CompileNode(const ir::Node& node) {
   const std::string label = node.Describe();
   RETURN_IF_ERROR(CheckKernelExists(node));
@@ -241,7 +261,10 @@ Status Planner::CompileNode(const ir::Node& node) {
   std::vector<bool> fed;
   bool all_constant = true;
   for (const ir::Value* in : node.inputs()) {
-    fed.push_back(in != nullptr && in->is_graph_input() && !IsConstantValue(in));
+    // Not known now: fed, or computed from what is fed (a Loop's trip count
+    // from its inputs' values). A kernel asking for its value asks for the
+    // fed inputs behind it (WantFedInputsBehind).
+    fed.push_back(in != nullptr && !IsConstantValue(in));
     if (in == nullptr) {
       input_ids.push_back(-1);
       descs.push_back(nullptr);
@@ -253,6 +276,7 @@ Status Planner::CompileNode(const ir::Node& node) {
     input_ids.push_back(id);
     descs.push_back(&plan_->values[id].desc);
     const bool constant = IsConstant(id) && plan_->values[id].constant != nullptr;
+    if (constant) fed.back() = false;
     constants.push_back(constant ? plan_->values[id].constant.get() : nullptr);
     all_constant = all_constant && constant;
   }
@@ -263,7 +287,7 @@ Status Planner::CompileNode(const ir::Node& node) {
   if (!fusion.chain.ops.empty()) ctx.OfferPostOps(&fusion.chain);
   Status compiled = kernel->Compile(ctx);
   if (!compiled.ok()) {
-    for (int i : ctx.asked_for_fed_value()) wanted_values_.push_back(node.input(i)->name());
+    for (int i : ctx.asked_for_fed_value()) WantFedInputsBehind(node.input(i));
     return compiled;
   }
 

@@ -68,6 +68,9 @@ class Planner : public FusionPlanner {
                         const std::string& label);
 
   Status CompileNode(const ir::Node& node);
+  // A kernel asked for the value of `value`, not known now: the graph inputs
+  // fed at run time it is computed from go to wanted_values_.
+  void WantFedInputsBehind(const ir::Value* value);
 
   // ---- fusion (fusion.h): the planner's side, in planner_fusion.cc
 
