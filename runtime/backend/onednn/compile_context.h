@@ -18,7 +18,7 @@ namespace bnfold::onednn {
 class NodeCompileContext : public CompileContext {
  public:
   // inputs[i]: input i's desc, null when omitted; constants[i]: its data
-  // when known now; fed[i]: it is not known now (fed at run time, or computed from what is).
+  // when known now; fed[i]: it is a graph input fed at run time.
   NodeCompileContext(const ir::Node& node, int threads, int convolution_depth,
                      std::vector<const TensorDesc*> inputs,
                      std::vector<const Tensor*> constants, std::vector<bool> fed);
@@ -69,8 +69,11 @@ class NodeCompileContext : public CompileContext {
   int view_input(int i) const { return view_inputs_[i]; }
   bool is_viewed(int input) const;
   size_t scratchpad() const { return scratchpad_; }
-  // Inputs not known now whose value the kernel asked for.
+  // Inputs fed at run time whose value the kernel asked for.
   const std::vector<int>& asked_for_fed_value() const { return asked_for_fed_value_; }
+  // Whether the kernel asked for the value of an input known only at run
+  // time (fed, or computed from fed values).
+  bool asked_for_runtime_value() const { return asked_for_runtime_value_; }
 
  private:
   const ir::Node& node_;
@@ -78,8 +81,9 @@ class NodeCompileContext : public CompileContext {
   int convolution_depth_;
   std::vector<const TensorDesc*> inputs_;
   std::vector<const Tensor*> constants_;
-  std::vector<bool> fed_;  // input is not known now (fed, or computed from feeds)
+  std::vector<bool> fed_;  // input is a graph input fed at run time
   mutable std::vector<int> asked_for_fed_value_;
+  mutable bool asked_for_runtime_value_ = false;
   std::vector<bool> accept_any_;
   std::vector<dnnl::memory::desc> required_;
   std::vector<TensorDesc> outputs_;
