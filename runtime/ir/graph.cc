@@ -90,6 +90,19 @@ StatusOr<std::vector<float>> Node::GetFloats(
   return a->floats;
 }
 
+std::vector<Graph*> Node::subgraphs() const {
+  std::vector<Graph*> result;
+  for (const Attribute& a : attributes_) {
+    if (a.type == AttrType::kGraph && a.g) result.push_back(a.g.get());
+  }
+  return result;
+}
+
+Graph* Node::subgraph(const std::string& attribute) const {
+  const Attribute* a = FindAttribute(attribute);
+  return a && a->type == AttrType::kGraph ? a->g.get() : nullptr;
+}
+
 std::string Node::Describe() const {
   if (!name_.empty()) return op_type_ + " '" + name_ + "'";
   return op_type_ + " #" + std::to_string(id_);
@@ -166,6 +179,41 @@ std::vector<Value*> Graph::Initializers() const {
   return result;
 }
 
+int Graph::num_formal_inputs() const {
+  int n = 0;
+  for (const Value* v : inputs_) n += !v->is_outer_ref_;
+  return n;
+}
+
+StatusOr<Value*> Graph::AddOuterRef(const std::string& name) {
+  StatusOr<Value*> v = AddValue(name);
+  if (!v.ok()) return v;
+  (*v)->is_outer_ref_ = true;
+  AddGraphInput(*v);
+  return v;
+}
+
+Status Graph::SetOuterRefs(const std::vector<std::string>& names) {
+  std::vector<Value*> inputs;
+  for (Value* v : inputs_) {
+    if (!v->is_outer_ref_) inputs.push_back(v);
+  }
+  for (const std::string& name : names) {
+    Value* v = FindValue(name);
+    if (v == nullptr) {
+      StatusOr<Value*> added = AddValue(name);
+      if (!added.ok()) return added.status();
+      v = *added;
+      v->is_outer_ref_ = true;
+      v->is_graph_input_ = true;
+    }
+    if (!v->is_outer_ref_) return Internal("'" + name + "' is not an outer reference");
+    inputs.push_back(v);
+  }
+  inputs_ = std::move(inputs);
+  return Status::Ok();
+}
+
 void Graph::AddGraphInput(Value* value) {
   value->is_graph_input_ = true;
   inputs_.push_back(value);
@@ -232,6 +280,44 @@ void Graph::SetNodeInput(Node* node, int index, Value* value) {
   }
   node->inputs_[index] = value;
   if (value) value->uses_.push_back(Use{node, index});
+}
+
+void Graph::AddImplicitInput(Node* node, Value* value) {
+  SetNodeInput(node, node->num_inputs(), value);
+  ++node->implicit_inputs_;
+}
+
+void Graph::PruneImplicitInputs(Node* node) {
+  const std::vector<Graph*> subs = node->subgraphs();
+  const int first = node->num_explicit_inputs();
+  std::vector<std::vector<Value*>> refs;  // per subgraph, in order
+  for (Graph* g : subs) {
+    refs.emplace_back();
+    for (Value* v : g->inputs_) {
+      if (v->is_outer_ref_) refs.back().push_back(v);
+    }
+    if (static_cast<int>(refs.back().size()) != node->implicit_inputs_) return;  // not ours
+  }
+  std::vector<Value*> kept;
+  for (int k = 0; k < node->implicit_inputs_; ++k) {
+    bool used = false;
+    for (const auto& r : refs) used |= !r[k]->uses_.empty() || r[k]->is_graph_output_;
+    if (used) {
+      kept.push_back(node->inputs_[first + k]);
+      continue;
+    }
+    for (size_t g = 0; g < subs.size(); ++g) {
+      Graph* sub = subs[g];
+      Value* ref = refs[g][k];
+      sub->inputs_.erase(std::find(sub->inputs_.begin(), sub->inputs_.end(), ref));
+      ref->is_graph_input_ = false;
+      (void)sub->RemoveValue(ref);
+    }
+  }
+  for (int i = node->num_inputs() - 1; i >= first; --i) SetNodeInput(node, i, nullptr);
+  node->inputs_.resize(first);
+  node->implicit_inputs_ = 0;
+  for (Value* v : kept) AddImplicitInput(node, v);
 }
 
 void Graph::SetNodeOutput(Node* node, int index, Value* value) {
@@ -382,6 +468,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->constant_data_ = v->constant_data_;
     c->is_initializer_ = v->is_initializer_;
     c->overridable_ = v->overridable_;
+    c->is_outer_ref_ = v->is_outer_ref_;
     map[v.get()] = c;
   }
   for (Value* in : inputs_) copy->AddGraphInput(map[in]);
@@ -398,13 +485,20 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->doc_string_ = n->doc_string_;
     c->typed_attrs_ = n->typed_attrs_;
     c->attributes_ = n->attributes_;
+    c->implicit_inputs_ = n->implicit_inputs_;
+    for (Attribute& a : c->attributes_) {
+      if (a.type == AttrType::kGraph && a.g) a.g = std::shared_ptr<Graph>(a.g->Clone());
+    }
   }
   return copy;
 }
 
 int CountNodes(const Graph& graph, OpKind kind) {
   int count = 0;
-  for (const Node* n : graph.nodes()) count += n->kind() == kind;
+  for (const Node* n : graph.nodes()) {
+    count += n->kind() == kind;
+    for (const Graph* sub : n->subgraphs()) count += CountNodes(*sub, kind);  // bodies too
+  }
   return count;
 }
 
