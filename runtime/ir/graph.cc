@@ -4,6 +4,8 @@
 #include <deque>
 #include <unordered_set>
 
+#include "runtime/common/work_counter.h"
+
 namespace bnfold::ir {
 
 // ---------------------------------------------------------------- Node
@@ -143,6 +145,7 @@ StatusOr<Value*> Graph::AddInitializer(const std::string& name,
 }
 
 void Graph::SetInitializer(Value* value, ConstTensorPtr data) {
+  sorted_ = false;
   value->dtype_ = data->dtype();
   StaticShape shape;
   for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
@@ -152,6 +155,7 @@ void Graph::SetInitializer(Value* value, ConstTensorPtr data) {
 }
 
 void Graph::SetConstantOutput(Value* value, ConstTensorPtr data) {
+  sorted_ = false;
   value->dtype_ = data->dtype();
   StaticShape shape;
   for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
@@ -215,6 +219,7 @@ Status Graph::SetOuterRefs(const std::vector<std::string>& names) {
 }
 
 void Graph::AddGraphInput(Value* value) {
+  sorted_ = false;
   value->is_graph_input_ = true;
   inputs_.push_back(value);
 }
@@ -251,9 +256,11 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
   node->name_ = name;
   node->opset_ = opset;
   node->id_ = next_node_id_++;
+  sorted_ = false;
   (void)node->ParseTypedAttributes();  // no attributes yet: the defaults
   Node* n = node.get();
   nodes_by_id_[n->id_] = n;
+  n->slot_ = nodes_.size();
   nodes_.push_back(std::move(node));
   n->inputs_.resize(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i) SetNodeInput(n, static_cast<int>(i), inputs[i]);
@@ -268,6 +275,7 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
 }
 
 void Graph::SetNodeInput(Node* node, int index, Value* value) {
+  sorted_ = false;
   if (static_cast<size_t>(index) >= node->inputs_.size()) {
     node->inputs_.resize(index + 1, nullptr);
   }
@@ -321,6 +329,7 @@ void Graph::PruneImplicitInputs(Node* node) {
 }
 
 void Graph::SetNodeOutput(Node* node, int index, Value* value) {
+  sorted_ = false;
   Value* old = node->outputs_[index];
   if (old) {
     old->producer_ = nullptr;
@@ -334,6 +343,7 @@ void Graph::SetNodeOutput(Node* node, int index, Value* value) {
 }
 
 void Graph::RemoveNode(Node* node) {
+  sorted_ = false;
   for (int i = 0; i < node->num_inputs(); ++i) SetNodeInput(node, i, nullptr);
   for (Value* out : node->outputs_) {
     if (out) {
@@ -342,8 +352,21 @@ void Graph::RemoveNode(Node* node) {
     }
   }
   nodes_by_id_.erase(node->id_);
-  nodes_.erase(std::find_if(nodes_.begin(), nodes_.end(),
-                            [&](const auto& p) { return p.get() == node; }));
+  nodes_[node->slot_].reset();
+  ++removed_nodes_;
+  if (removed_nodes_ > nodes_.size() / 2) CompactNodes();
+}
+
+void Graph::CompactNodes() {
+  if (removed_nodes_ == 0) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i]) continue;
+    nodes_[i]->slot_ = kept;
+    nodes_[kept++] = std::move(nodes_[i]);
+  }
+  nodes_.resize(kept);
+  removed_nodes_ = 0;
 }
 
 Node* Graph::FindNode(size_t id) const {
@@ -361,19 +384,28 @@ void Graph::ReplaceAllUsesWith(Value* from, Value* to) {
 
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> result;
-  result.reserve(nodes_.size());
-  for (const auto& n : nodes_) result.push_back(n.get());
+  result.reserve(num_nodes());
+  for (const auto& n : nodes_) {
+    if (n) result.push_back(n.get());
+  }
   return result;
 }
 
 Status Graph::TopologicalSort() {
+  if (sorted_) return Status::Ok();
+  ++sort_count_;
+  CompactNodes();
   // Kahn's algorithm; ready nodes are taken in file order so an already
-  // sorted graph keeps its order.
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  // sorted graph keeps its order. O(nodes + edges): positions and "already
+  // counted" marks are arrays indexed by node id and position.
+  std::vector<size_t> position(next_node_id_, 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i]->id_] = i;
   std::vector<int> pending(nodes_.size(), 0);
+  // mark[j] == i + 1: node j was already counted for node i.
+  std::vector<size_t> mark(nodes_.size(), 0);
+  uint64_t visits = nodes_.size();
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    std::unordered_set<const Node*> producers;
+    visits += nodes_[i]->inputs_.size();
     for (Value* in : nodes_[i]->inputs_) {
       if (in == nullptr) continue;
       if (in->producer_ == nullptr && !in->constant_data_ && !in->is_graph_input_) {
@@ -381,7 +413,12 @@ Status Graph::TopologicalSort() {
                             "' is not a graph input, an initializer, or the "
                             "output of any node");
       }
-      if (in->producer_ && producers.insert(in->producer_).second) ++pending[i];
+      if (in->producer_ == nullptr) continue;
+      const size_t j = position[in->producer_->id_];
+      if (mark[j] != i + 1) {
+        mark[j] = i + 1;
+        ++pending[i];
+      }
     }
   }
   std::vector<size_t> ready;  // min-heap on file position
@@ -392,18 +429,20 @@ Status Graph::TopologicalSort() {
   std::make_heap(ready.begin(), ready.end(), cmp);
   std::vector<size_t> order;
   order.reserve(nodes_.size());
+  std::fill(mark.begin(), mark.end(), 0);  // mark[j] == i + 1: j released by i
   while (!ready.empty()) {
     std::pop_heap(ready.begin(), ready.end(), cmp);
     const size_t i = ready.back();
     ready.pop_back();
     order.push_back(i);
-    std::unordered_set<const Node*> released;
     for (Value* out : nodes_[i]->outputs_) {
       if (out == nullptr) continue;
+      visits += out->uses_.size();
       for (const Use& use : out->uses_) {
         // A consumer counts each distinct producer once.
-        if (!released.insert(use.node).second) continue;
-        const size_t j = position[use.node];
+        const size_t j = position[use.node->id_];
+        if (mark[j] == i + 1) continue;
+        mark[j] = i + 1;
         if (--pending[j] == 0) {
           ready.push_back(j);
           std::push_heap(ready.begin(), ready.end(), cmp);
@@ -411,11 +450,16 @@ Status Graph::TopologicalSort() {
       }
     }
   }
+  AddCompileWork(visits);
   if (order.size() != nodes_.size()) return CycleError(pending);
   std::vector<std::unique_ptr<Node>> sorted;
   sorted.reserve(nodes_.size());
-  for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
+  for (size_t i : order) {
+    nodes_[i]->slot_ = sorted.size();
+    sorted.push_back(std::move(nodes_[i]));
+  }
   nodes_ = std::move(sorted);
+  sorted_ = true;
   return Status::Ok();
 }
 
@@ -474,6 +518,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
   for (Value* in : inputs_) copy->AddGraphInput(map[in]);
   for (Value* out : outputs_) copy->AddGraphOutput(map[out]);
   for (const auto& n : nodes_) {
+    if (!n) continue;  // removed
     std::vector<Value*> ins, outs;
     for (Value* v : n->inputs_) ins.push_back(v ? map[v] : nullptr);
     for (Value* v : n->outputs_) outs.push_back(v ? map[v] : nullptr);
@@ -490,6 +535,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
       if (a.type == AttrType::kGraph && a.g) a.g = std::shared_ptr<Graph>(a.g->Clone());
     }
   }
+  copy->sorted_ = sorted_;
   return copy;
 }
 

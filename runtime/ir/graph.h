@@ -207,6 +207,7 @@ class Node {
   std::string doc_string_;
   int64_t opset_ = 0;
   size_t id_ = 0;  // creation order, for stable descriptions
+  size_t slot_ = 0;  // index in Graph::nodes_
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
   std::vector<Attribute> attributes_;
@@ -280,19 +281,25 @@ class Graph {
   // producer); the old output value loses its producer.
   void SetNodeOutput(Node* node, int index, Value* value);
   // Detaches and deletes `node`; its output values stay, without producer.
+  // O(its inputs' uses): the slot it leaves is reclaimed later, in bulk.
   void RemoveNode(Node* node);
   // Redirects every use of `from` (including graph outputs) to `to`.
   void ReplaceAllUsesWith(Value* from, Value* to);
   // Nodes in their current order (topological after TopologicalSort()).
   std::vector<Node*> nodes() const;
-  size_t num_nodes() const { return nodes_.size(); }
+  size_t num_nodes() const { return nodes_.size() - removed_nodes_; }
   // The live node with Node::id() `id`, or nullptr once it is removed.
   Node* FindNode(size_t id) const;
 
   // Orders nodes so each comes after the producers of its inputs, keeping the
   // file order where it is already valid. Errors on a cycle or on an input
-  // that nothing produces.
+  // that nothing produces. O(nodes + edges); returns at once when nothing
+  // changed the graph since the last successful sort (every mutator below
+  // marks it unsorted).
   Status TopologicalSort();
+  // How many sorts did the work (not returned at once): lets a test check
+  // that a pipeline sorts a bounded number of times, whatever the size.
+  size_t sort_count() const { return sort_count_; }
 
   // Deep copy of structure, subgraphs included; constant tensors are shared.
   std::unique_ptr<Graph> Clone() const;
@@ -301,7 +308,11 @@ class Graph {
   std::string name_;
   std::vector<std::unique_ptr<Value>> values_;
   std::unordered_map<std::string, Value*> values_by_name_;
+  // Null where a node was removed (removed_nodes_ of them) until the next
+  // CompactNodes.
   std::vector<std::unique_ptr<Node>> nodes_;
+  size_t removed_nodes_ = 0;
+  void CompactNodes();
   // Node::id() -> node: lets a pass that removes nodes while it walks a
   // saved order ask whether a node is still there in O(1) (VisitLiveNodes).
   std::unordered_map<size_t, Node*> nodes_by_id_;
@@ -313,6 +324,8 @@ class Graph {
 
   size_t next_node_id_ = 0;
   size_t unique_name_counter_ = 0;
+  bool sorted_ = false;  // nodes_ is in topological order, nothing changed since
+  size_t sort_count_ = 0;
 };
 
 // Counts nodes of `kind` in `graph`.

@@ -9,6 +9,7 @@
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/reorder.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/common/work_counter.h"
 
 namespace bnfold::onednn {
 
@@ -160,8 +161,10 @@ bool Planner::IsConstantValue(const ir::Value* value) const {
 // Delivers value `id` in `layout`: a reordered constant now, or a reorder
 // step at run time. Memoised per (value, layout).
 StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const std::string& label) {
-  for (const auto& [key, converted] : conversions_) {
-    if (key.first == id && key.second == layout) return converted;
+  std::vector<std::pair<dnnl::memory::desc, int>>& known = conversions_[id];
+  AddCompileWork(known.size());
+  for (const auto& [known_layout, converted] : known) {
+    if (known_layout == layout) return converted;
   }
   const PlanValue& src = plan_->values[id];
   PlanValue dst;
@@ -178,7 +181,7 @@ StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const s
       if (std::shared_ptr<void> shared = options_.constant_cache->Find(src.constant, layout)) {
         dst.blob = std::move(shared);
         result = AddValue(std::move(dst));
-        conversions_.push_back({{id, layout}, result});
+        known.push_back({layout, result});
         return result;
       }
     }
@@ -207,7 +210,7 @@ StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const s
     step.label = "Reorder(" + src.name + ") for " + label;
     plan_->steps.push_back(std::move(step));
   }
-  conversions_.push_back({{id, layout}, result});
+  known.push_back({layout, result});
   return result;
 }
 

@@ -119,8 +119,9 @@ class Planner : public FusionPlanner {
   dnnl::stream stream_;  // runs the kernels folded at compile time
   std::shared_ptr<Plan> plan_;
   ValueIds value_ids_;
-  // (value, layout) -> the value converted to it (Convert's memo).
-  std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
+  // Convert's memo: value id -> (layout, the value converted to it), one
+  // entry per layout asked for.
+  std::unordered_map<int, std::vector<std::pair<dnnl::memory::desc, int>>> conversions_;
   ConstantArena constant_arena_;
   std::vector<std::string> wanted_values_;
   int64_t split_at_ = -1;
