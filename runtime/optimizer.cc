@@ -197,7 +197,7 @@ std::string CheckerOutOfRange(const onnx::ModelProto& model) {
     return "IR version " + std::to_string(model.ir_version()) + " is newer than the checker's (" +
            std::to_string(onnx::IR_VERSION) + ")";
   }
-  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto& ranges = onnx_io::InstalledOpsetRanges();
   for (const auto& o : model.opset_import()) {
     const std::string domain = o.domain() == "ai.onnx" ? "" : o.domain();
     auto it = ranges.find(domain);
