@@ -1,5 +1,6 @@
-// OptimizeModel / InspectModel: load -> passes -> export (optimize) or
-// describe (inspect), over the same loader and pass pipeline a Session uses.
+// OptimizeModel: load -> passes -> export, over the same loader and pass
+// pipeline a Session uses (InspectModel, which describes instead of
+// exporting, is inspect.cc).
 #include "bnfold/optimizer.h"
 
 #include <fcntl.h>
@@ -13,100 +14,21 @@
 #include <cstring>
 #include <optional>
 #include <set>
-#include <unordered_set>
 
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
-#include "passes/fold/batchnorm_diagnostics.h"
 #include "passes/pass.h"
 #include "runtime/common/file_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/constant_evaluator.h"
 #include "runtime/onnx/exporter.h"
 #include "runtime/onnx/loader.h"
+#include "runtime/pass_outcomes.h"
 
 namespace bnfold {
 
 namespace {
-
-// ---------------------------------------------------------------- decisions
-
-// How a BN is named in reports, and the two spellings a pass may use for it.
-struct BatchNormKey {
-  size_t id = 0;
-  std::string label;        // name, or "BatchNormalization #N" when unnamed
-  std::string name;
-  std::string description;  // Node::Describe()
-};
-
-std::vector<BatchNormKey> ListBatchNorms(const ir::Graph& graph) {
-  std::vector<BatchNormKey> keys;
-  for (const ir::Node* n : graph.nodes()) {
-    if (n->kind() != ir::OpKind::kBatchNormalization) continue;
-    keys.push_back({n->id(), n->name().empty() ? n->Describe() : n->name(), n->name(),
-                    n->Describe()});
-  }
-  return keys;
-}
-
-// One outcome per BN of the input graph, merged over every pass that
-// reported on it: folded as soon as one pass folded it; otherwise every
-// pass's reason, so the user sees why each candidate fold was refused.
-std::vector<BatchNormOutcome> MergeDecisions(const std::vector<BatchNormKey>& keys,
-                                             const passes::PipelineReport& report,
-                                             const ir::Graph& optimized) {
-  std::unordered_set<size_t> surviving;
-  for (const ir::Node* n : optimized.nodes()) surviving.insert(n->id());
-  std::vector<BatchNormOutcome> outcomes;
-  for (const BatchNormKey& key : keys) {
-    BatchNormOutcome outcome;
-    outcome.node = key.label;
-    std::vector<std::string> reasons, briefs;
-    for (const passes::PassReport& pass : report.passes) {
-      for (const passes::BatchNormDecision& d : pass.batchnorm) {
-        if (d.node.empty() || (d.node != key.name && d.node != key.description)) continue;
-        if (d.folded) {
-          if (!outcome.folded) {
-            outcome.folded = true;
-            outcome.folded_into = d.folded_into;
-            outcome.reason = "folded by " + pass.pass;
-          }
-        } else if (!d.reason.empty()) {
-          const std::string reason = pass.pass + ": " + d.reason;
-          if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end()) {
-            reasons.push_back(reason);
-          }
-          if (!d.brief.empty() && std::find(briefs.begin(), briefs.end(), d.brief) == briefs.end()) {
-            briefs.push_back(d.brief);
-          }
-        }
-      }
-    }
-    if (!outcome.folded) {
-      for (const std::string& r : reasons) {
-        outcome.reason += (outcome.reason.empty() ? "" : "; ") + r;
-      }
-      outcome.summary = "kept";
-      for (size_t i = 0; i < briefs.size(); ++i) {
-        outcome.summary += (i == 0 ? ": " : ", ") + briefs[i];
-      }
-      if (outcome.reason.empty()) {
-        if (!surviving.count(key.id)) {
-          outcome.reason = "removed by the passes, which reported no fold for it";
-          outcome.summary = "removed";
-        } else if (report.passes.empty()) {
-          outcome.reason = "no pass ran";
-          outcome.summary = "kept: no pass ran";
-        } else {
-          outcome.reason = "no pass in the pipeline reported on it";
-        }
-      }
-    }
-    outcomes.push_back(std::move(outcome));
-  }
-  return outcomes;
-}
 
 // ---------------------------------------------------------------- files
 
@@ -206,7 +128,7 @@ std::string CheckerOutOfRange(const onnx::ModelProto& model) {
     return "IR version " + std::to_string(model.ir_version()) + " is newer than the checker's (" +
            std::to_string(onnx::IR_VERSION) + ")";
   }
-  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto& ranges = onnx_io::InstalledOpsetRanges();
   for (const auto& o : model.opset_import()) {
     const std::string domain = o.domain() == "ai.onnx" ? "" : o.domain();
     auto it = ranges.find(domain);
@@ -281,38 +203,14 @@ Status WriteWithExternalData(onnx::ModelProto* model, const std::set<std::string
   return model_file.Commit();
 }
 
-// The float attribute as the decimal the user wrote (1e-05, not
-// 9.99999975e-06): the shortest one that reads back as the same float.
-double ShortestDecimal(float value) {
-  char buf[32];
-  for (int digits = 1; digits <= 9; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, value);
-    if (std::strtof(buf, nullptr) == value) break;
-  }
-  return std::strtod(buf, nullptr);
-}
-
 }  // namespace
 
 std::vector<std::string> AvailablePasses() { return passes::PassManager::AvailablePasses(); }
 
 namespace {
 
-// The passes `names` (the default pipeline when empty), as a Session runs
-// them: with the backend's kernels evaluating constants.
-StatusOr<passes::PassManager> Pipeline(const std::vector<std::string>& names,
-                                       bool fold_large_constants = false) {
-  return passes::PassManager::Create(names, RuntimePassOptions(fold_large_constants));
-}
-
 // Where an optimized model goes: a file (with its external-data file when
 // it needs one) and/or serialized into memory.
-onnx_io::LoadOptions StrictLoad(bool strict) {
-  onnx_io::LoadOptions load;
-  load.strict = strict;
-  return load;
-}
-
 struct OptimizeTarget {
   std::string input_path;   // "" for a model given in memory
   std::string output_path;  // "" for none
@@ -435,109 +333,6 @@ StatusOr<OptimizeReport> OptimizeModelBytes(std::string_view model,
                    onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
   return Optimize(std::move(loaded), {"", output_path, optimized ? optimized : &serialized},
                   manager);
-}
-
-namespace {
-
-// What the passes did with each Transpose of `graph`: the first change any
-// pass made, else every pass's reason for leaving it.
-std::vector<TransposeInfo> TransposeOutcomes(const ir::Graph& graph,
-                                             const passes::PipelineReport& report) {
-  std::vector<TransposeInfo> outcomes;
-  for (const ir::Node* n : graph.nodes()) {
-    if (n->kind() != ir::OpKind::kTranspose) continue;
-    TransposeInfo t;
-    t.name = n->name().empty() ? n->Describe() : n->name();
-    for (const passes::PassReport& pass : report.passes) {
-      for (const passes::NodeDecision& d : pass.nodes) {
-        if (d.node != n->name() && d.node != n->Describe()) continue;
-        if (d.changed && !t.changed) {
-          t.changed = true;
-          t.outcome = d.outcome;
-        } else if (!t.changed && !d.changed) {
-          const std::string reason = pass.pass + ": " + d.outcome;
-          if (t.outcome.find(reason) == std::string::npos) {
-            t.outcome += (t.outcome.empty() ? "" : "; ") + reason;
-          }
-        }
-      }
-    }
-    if (t.outcome.empty()) t.outcome = "no pass in the pipeline reported on it";
-    outcomes.push_back(std::move(t));
-  }
-  return outcomes;
-}
-
-StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassManager& manager) {
-  const std::string& path = loaded.model.source;
-  const ir::Model& model = loaded.model;
-  const ir::Graph& graph = *model.graph;
-
-  ModelInfo info;
-  info.ir_version = model.ir_version;
-  info.opset = model.DefaultOpset();
-  info.producer_name = model.producer_name;
-  info.producer_version = model.producer_version;
-  info.nodes = static_cast<int>(graph.num_nodes());
-  info.notes = loaded.notes;
-  info.warnings = loaded.warnings;
-  for (const ir::Node* n : graph.nodes()) {
-    const bool default_domain = n->domain().empty() || n->domain() == "ai.onnx";
-    ++info.ops[default_domain ? n->op_type() : n->domain() + "." + n->op_type()];
-  }
-
-  // The decisions come from running the pipeline on a copy.
-  std::unique_ptr<ir::Graph> optimized = graph.Clone();
-  passes::PipelineReport pipeline;
-  RETURN_IF_ERROR(manager.Run(*optimized, &pipeline).WithContext(path));
-  const std::vector<BatchNormKey> keys = ListBatchNorms(graph);
-  const std::vector<BatchNormOutcome> outcomes = MergeDecisions(keys, pipeline, *optimized);
-
-  size_t k = 0;
-  for (const ir::Node* n : graph.nodes()) {
-    if (n->kind() != ir::OpKind::kBatchNormalization) continue;
-    const BatchNormOutcome& outcome = outcomes[k++];
-    BatchNormInfo bn;
-    bn.name = outcome.node;
-    bn.opset = n->opset();
-    bn.training_mode = ir::GetBatchNormMode(*n).training;
-    bn.epsilon = ShortestDecimal(n->attrs<ir::BatchNormAttrs>().epsilon);
-    const ir::Value* x = n->input(0);
-    if (x == nullptr || x->is_graph_input()) {
-      bn.producer = x && x->constant_data() ? "(constant)" : "(graph input)";
-    } else if (x->producer() != nullptr) {
-      bn.producer = x->producer()->op_type();
-    } else {
-      bn.producer = "(constant)";
-    }
-    if (const ir::Value* y = n->output(0)) {
-      for (const ir::Use& use : y->uses()) bn.consumers.push_back(use.node->op_type());
-      if (y->is_graph_output()) bn.consumers.push_back("(graph output)");
-    }
-    if (outcome.folded) bn.folds_into = outcome.folded_into;
-    bn.reason = outcome.reason;
-    bn.summary = outcome.summary;
-    bn.diagnostics = passes::DiagnoseBatchNorm(*n, model.producer_name);
-    info.batchnorm.push_back(std::move(bn));
-  }
-  info.transposes = TransposeOutcomes(graph, pipeline);
-  return info;
-}
-
-}  // namespace
-
-StatusOr<ModelInfo> InspectModel(const std::string& path, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
-                   onnx_io::LoadModelFile(path, StrictLoad(options.strict)));
-  return Inspect(loaded, manager);
-}
-
-StatusOr<ModelInfo> InspectModelBytes(std::string_view model, const InspectOptions& options) {
-  ASSIGN_OR_RETURN(passes::PassManager manager, Pipeline(options.passes));
-  ASSIGN_OR_RETURN(onnx_io::LoadedModel loaded,
-                   onnx_io::LoadModelBytes(model, "", "<memory>", StrictLoad(options.strict)));
-  return Inspect(loaded, manager);
 }
 
 }  // namespace bnfold

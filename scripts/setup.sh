@@ -16,6 +16,7 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev wrk      # bnfold serve (tools/serve/) and its load test
   python3-yaml                                   # tests/serve/test_deploy.py reads deploy/kserve
   python3-pip python3-venv                       # pip install --no-build-isolation . (setup.py)
+  clang-14 libfuzzer-14-dev                      # scripts/fuzz.sh (libFuzzer, ASan+UBSan)
   # models/torch_export.py: real PyTorch exports for tests/models. ~300 MB to
   # download, ~1 GB installed, ~2 min on a fresh machine (see models/README.md).
   python3-torch python3-torchvision

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/common/half.h"
+#include "runtime/common/target_clones.h"
 
 namespace bnfold::passes {
 
@@ -64,14 +65,14 @@ struct Element<DataType::kBfloat16> {
 // the largest |W| as a bit pattern, and W * factor over a run. Conversions
 // and one multiply are exact IEEE operations, so every clone gives the
 // same bits as the scalar loop.
-[[gnu::target_clones("avx512f", "avx2", "default")]]
+BNFOLD_TARGET_CLONES("avx512f", "avx2", "default")
 uint32_t LargestMagnitudeBits(const uint32_t* bits, int64_t n) {
   uint32_t largest = 0;
   for (int64_t i = 0; i < n; ++i) largest = std::max(largest, bits[i] & 0x7fffffffu);
   return largest;
 }
 
-[[gnu::target_clones("avx512f", "avx2", "default")]]
+BNFOLD_TARGET_CLONES("avx512f", "avx2", "default")
 void ScaleFloats(const float* in, float* out, int64_t n, double factor) {
   if (in == out) {  // one pointer: no overlap check keeping the loop scalar
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(out[i]) * factor);

@@ -23,6 +23,16 @@
 
 namespace bnfold::onnx_io {
 
+const std::unordered_map<std::string, std::pair<int, int>>& InstalledOpsetRanges() {
+  static const auto* ranges = [] {
+    // Any lookup builds the registry (once, thread-safely) and with it the
+    // table; after that nothing writes the table.
+    (void)onnx::OpSchemaRegistry::Schema("Relu", onnx::ONNX_DOMAIN);
+    return &onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  }();
+  return *ranges;
+}
+
 namespace {
 
 constexpr int64_t kMinIrVersion = 3;
@@ -32,7 +42,7 @@ constexpr int kParseBufferBytes = 1 << 20;
 
 // The newest default-domain opset the installed ONNX library has schemas for.
 int64_t InstalledOnnxMaxOpset() {
-  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto& ranges = InstalledOpsetRanges();
   auto it = ranges.find(onnx::ONNX_DOMAIN);
   return it == ranges.end() ? 0 : it->second.second;
 }

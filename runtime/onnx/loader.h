@@ -6,6 +6,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "bnfold/status.h"
@@ -56,5 +58,12 @@ StatusOr<LoadedModel> LoadModelBytes(std::string_view bytes,
                                      const std::string& base_dir,
                                      const std::string& source,
                                      const LoadOptions& options = {});
+
+// ONNX's domain -> (lowest, highest) opset table of the installed library,
+// read only once its schema registry is built: building the registry (the
+// first schema lookup of the process) writes the table, and reading it
+// before raced with another thread's first lookup (TSan, two sessions
+// opened at once: ConcurrencyTest.SessionsOpenedAndClosedConcurrently).
+const std::unordered_map<std::string, std::pair<int, int>>& InstalledOpsetRanges();
 
 }  // namespace bnfold::onnx_io

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/common/target_clones.h"
+
 namespace bnfold::onednn {
 
 namespace {
@@ -66,7 +68,7 @@ struct WinoLayout {
 // Transforms output channels [block * kBlock, +kBlock) for every input
 // channel. Built for AVX-512 too (a block is one vector), without fused
 // multiply-adds so that the sums round as oneDNN's do.
-__attribute__((target_clones("avx512f", "default"), optimize("fp-contract=off")))
+BNFOLD_TARGET_CLONES("avx512f", "default") __attribute__((optimize("fp-contract=off")))
 void TransformBlock(const float* weights, int out_channels, int in_channels,
                     const WinoLayout& layout, const float (*g)[kKernel], int block, float* out) {
   const int alpha = layout.alpha;

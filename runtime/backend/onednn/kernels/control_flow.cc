@@ -192,14 +192,11 @@ class LoopKernel : public Kernel {
       inputs.push_back(BodyInput{ctx.input(2 + i).dtype, ctx.input(2 + i).dims, nullptr});
     }
     inputs.insert(inputs.end(), outer_.begin(), outer_.end());
-    std::vector<std::string> wanted;
-    StatusOr<const BodyPlan*> compiled = body_->Compile(inputs, -1, &wanted);
+    StatusOr<const BodyPlan*> compiled = body_->Compile(inputs);
     if (!compiled.ok()) {
       // A body that needs its iteration number at compile time (a Slice at
       // [i, i+1)) is compiled once per iteration when the count is known.
-      const bool wants_iteration =
-          std::find(wanted.begin(), wanted.end(), body->inputs()[0]->name()) != wanted.end();
-      if (!wants_iteration || count < 0 || count > kMaxBodyShapes) return compiled.status();
+      if (count < 0 || count > kMaxBodyShapes) return compiled.status();
       per_iteration_ = true;
       iteration_values_.resize(std::max<int64_t>(count, 1));
       for (int64_t it = 0; it < static_cast<int64_t>(iteration_values_.size()); ++it) {
@@ -207,7 +204,9 @@ class LoopKernel : public Kernel {
         *iteration_values_[it].data_as<int64_t>() = it;
       }
       inputs[0].constant = &iteration_values_[0];
-      ASSIGN_OR_RETURN(compiled, body_->Compile(inputs, 0));
+      StatusOr<const BodyPlan*> specialised = body_->Compile(inputs, 0);
+      if (!specialised.ok()) return compiled.status();
+      compiled = specialised;
     }
     const BodyPlan* first = *compiled;
     const BodyPlan* plan = first;
