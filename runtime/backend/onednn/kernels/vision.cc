@@ -25,6 +25,7 @@ namespace bnfold::onednn {
 // vision_norm.cc and vision_window.cc.
 void RegisterVisionNormKernels(KernelRegistry& registry);
 void RegisterVisionWindowKernels(KernelRegistry& registry);
+void RegisterVisionNmsKernels(KernelRegistry& registry);
 
 namespace {
 
@@ -616,6 +617,7 @@ void RegisterVisionKernels(KernelRegistry& registry) {
   registry.Register(ir::OpKind::kMaxUnpool, MakeKernel<MaxUnpoolKernel>);
   RegisterVisionNormKernels(registry);
   RegisterVisionWindowKernels(registry);
+  RegisterVisionNmsKernels(registry);
 }
 
 }  // namespace bnfold::onednn
