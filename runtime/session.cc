@@ -116,6 +116,7 @@ struct Session::Impl {
     onednn::CompileOptions compile_options;
     compile_options.threads = threads;
     compile_options.fuse = options.fuse && FusionAllowedByEnvironment();
+    compile_options.max_memory_bytes = static_cast<size_t>(options.max_memory_bytes);
     // Reordered weights shared by this session's plans (one per batch size,
     // say): compiled once, held once.
     compile_options.constant_cache = std::make_shared<onednn::ReorderedConstantCache>();

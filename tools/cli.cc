@@ -70,6 +70,35 @@ StatusOr<int64_t> Args::GetInt(const std::string& flag, int64_t fallback) const 
   }
 }
 
+StatusOr<uint64_t> Args::GetBytes(const std::string& flag, uint64_t fallback) const {
+  if (!Has(flag)) return fallback;
+  const std::string v = Get(flag);
+  if (v == "none") return uint64_t{0};
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  const std::string suffix = v.substr(digits);
+  int shift = -1;
+  if (suffix.empty() || suffix == "B") shift = 0;
+  if (suffix == "K" || suffix == "KiB") shift = 10;
+  if (suffix == "M" || suffix == "MiB") shift = 20;
+  if (suffix == "G" || suffix == "GiB") shift = 30;
+  if (suffix == "T" || suffix == "TiB") shift = 40;
+  if (digits == 0 || digits > 15 || shift < 0) {
+    return InvalidArgument(flag + " expects a size such as 512M, 8G or 1073741824, or 'none', "
+                           "got '" + v + "'");
+  }
+  const uint64_t count = std::stoull(v.substr(0, digits));
+  if (count > (UINT64_MAX >> shift)) return InvalidArgument(flag + ": '" + v + "' is too large");
+  return count << shift;
+}
+
+Status ApplyMaxMemory(const Args& args, SessionOptions* options) {
+  StatusOr<uint64_t> bytes = args.GetBytes("--max-memory", options->max_memory_bytes);
+  if (!bytes.ok()) return bytes.status();
+  options->max_memory_bytes = *bytes;
+  return Status::Ok();
+}
+
 StatusOr<double> Args::GetDouble(const std::string& flag, double fallback) const {
   if (!Has(flag)) return fallback;
   const std::string v = Get(flag);

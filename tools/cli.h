@@ -33,6 +33,9 @@ class Args {
   std::vector<std::string> GetAll(const std::string& flag) const;
   StatusOr<int64_t> GetInt(const std::string& flag, int64_t fallback) const;
   StatusOr<double> GetDouble(const std::string& flag, double fallback) const;
+  // A byte count: digits with an optional K, M, G or T (powers of 1024), or
+  // "none" (0).
+  StatusOr<uint64_t> GetBytes(const std::string& flag, uint64_t fallback) const;
 
  private:
   std::vector<std::string> positional_;
@@ -43,6 +46,9 @@ class Args {
 // (exit 0); any number of positional arguments but `positional` prints it to
 // stderr (exit 2). Returns the exit code when the command must stop there.
 std::optional<int> StopForUsage(const Args& args, size_t positional, const char* usage);
+
+// --max-memory (SessionOptions::max_memory_bytes) into `options`.
+Status ApplyMaxMemory(const Args& args, SessionOptions* options);
 
 // Prints "bnfold <command>: <message>" to stderr and returns the exit code
 // for `status` (2 for bad input/usage/unsupported, 1 never).

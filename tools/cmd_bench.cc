@@ -22,12 +22,14 @@ namespace {
 constexpr const char* kUsage =
     "usage: bnfold bench MODEL [--batch N] [--threads T] [--iters K] [--warmup W]\n"
     "                   [--no-optimize] [--passes a,b,...] [--input NAME=FILE]...\n"
-    "                   [--profile] [--strict] [--json]\n"
+    "                   [--profile] [--strict] [--json] [--max-memory SIZE]\n"
     "  times Session::Open (load + passes), the first run (compiles the plan)\n"
     "  and K timed runs after W warm-up runs (defaults 50 and 5) on random\n"
     "  inputs (batch N for unknown dims, default 1); reports median/p90/min\n"
     "  latency and the process's peak resident memory.\n"
     "  --threads  threads per run (default 0 = every core available)\n"
+    "  --max-memory SIZE  bytes one compiled plan may hold, e.g. 8G; 'none' for no\n"
+    "             cap (default 64G)\n"
     "  --profile  also time every step of the plan over the K runs (its\n"
     "             median, share, what ran it, its output's shape and layout);\n"
     "             the run times then include two clock reads per step\n"
@@ -173,7 +175,7 @@ struct BenchResult {
 
 int BenchCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
-      argv, {"--batch", "--threads", "--iters", "--warmup", "--passes", "--input"},
+      argv, {"--batch", "--threads", "--iters", "--warmup", "--passes", "--input", "--max-memory"},
       {"--no-optimize", "--profile", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("bench", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
@@ -199,6 +201,7 @@ int BenchCommand(const std::vector<std::string>& argv) {
   options.optimize = !args->Has("--no-optimize");
   options.profile = args->Has("--profile");
   options.strict = args->Has("--strict");
+  if (Status s = ApplyMaxMemory(*args, &options); !s.ok()) return ReportError("bench", s);
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("bench", passes.status());

@@ -1,6 +1,6 @@
 // bnfold run MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]
 //                  [--seed S] [--threads T] [--no-optimize] [--output-dir DIR]
-//                  [--strict]
+//                  [--strict] [--max-memory SIZE]
 #include <sys/stat.h>
 
 #include <iostream>
@@ -13,13 +13,14 @@ namespace bnfold::cli {
 
 int RunCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
-      argv, {"--input", "--batch", "--seed", "--threads", "--output-dir"},
+      argv, {"--input", "--batch", "--seed", "--threads", "--output-dir", "--max-memory"},
       {"--random-inputs", "--no-optimize", "--strict", "--json"});
   if (!args.ok()) return ReportError("run", args.status());
   if (args->positional().size() != 1) {
     return ReportError("run", InvalidArgument("usage: bnfold run MODEL [--input NAME=FILE]... "
                                               "[--random-inputs] [--batch N] [--seed S] "
-                                              "[--threads T] [--no-optimize] [--output-dir DIR] [--strict]"));
+                                              "[--threads T] [--no-optimize] [--output-dir DIR] [--strict] "
+                                              "[--max-memory SIZE]"));
   }
   StatusOr<int64_t> batch = args->GetInt("--batch", 1);
   StatusOr<int64_t> seed = args->GetInt("--seed", 0);
@@ -32,6 +33,7 @@ int RunCommand(const std::vector<std::string>& argv) {
   options.threads = static_cast<int>(*threads);
   options.optimize = !args->Has("--no-optimize");
   options.strict = args->Has("--strict");
+  if (Status s = ApplyMaxMemory(*args, &options); !s.ok()) return ReportError("run", s);
   StatusOr<std::unique_ptr<Session>> session = Session::Open(args->positional()[0], options);
   if (!session.ok()) return ReportError("run", session.status());
   PrintWarnings("run", (*session)->warnings());

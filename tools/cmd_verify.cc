@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "usage: bnfold verify MODEL [--input NAME=FILE]... [--random-inputs] [--batch N]\n"
     "                    [--seeds K] [--rtol R] [--atol A] [--float16-ulps U]\n"
     "                    [--passes a,b,...] [--threads T] [--strict] [--json]\n"
+    "                    [--max-memory SIZE]\n"
     "  runs MODEL with and without the passes on the same inputs and compares\n"
     "  every output: fails (exit 1) where |optimized - reference| > atol + rtol*max|reference|\n"
     "  (relative to the output's largest magnitude: both graphs compute in float32,\n"
@@ -105,7 +106,7 @@ void PrintText(const VerifyResult& r, const VerifySettings& s) {
 int VerifyCommand(const std::vector<std::string>& argv) {
   StatusOr<Args> args = Args::Parse(
       argv, {"--input", "--batch", "--seeds", "--rtol", "--atol", "--float16-ulps", "--passes",
-             "--threads"},
+             "--threads", "--max-memory"},
       {"--random-inputs", "--strict", "--json", "--help"});
   if (!args.ok()) return ReportError("verify", args.status());
   if (std::optional<int> code = StopForUsage(*args, 1, kUsage)) return *code;
@@ -117,6 +118,9 @@ int VerifyCommand(const std::vector<std::string>& argv) {
   SessionOptions optimized_options;
   optimized_options.threads = static_cast<int>(*threads);
   optimized_options.strict = args->Has("--strict");
+  if (Status s = ApplyMaxMemory(*args, &optimized_options); !s.ok()) {
+    return ReportError("verify", s);
+  }
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("verify", passes.status());

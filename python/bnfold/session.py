@@ -52,7 +52,7 @@ class SessionOptions:
         "optimized_model_filepath", "enable_profiling", "profile_file_prefix",
         "execution_mode", "execution_order", "log_severity_level", "log_verbosity_level",
         "logid", "enable_cpu_mem_arena", "enable_mem_pattern", "enable_mem_reuse",
-        "use_deterministic_compute", "passes", "_config",
+        "use_deterministic_compute", "passes", "max_memory_bytes", "_config",
     )
 
     def __init__(self):
@@ -73,6 +73,10 @@ class SessionOptions:
         self.use_deterministic_compute = False
         # bnfold's own: pass names to run (None: the default pipeline).
         self.passes = None
+        # bnfold's own: bytes one compiled plan may hold (constants, arena,
+        # scratchpad; see SessionOptions::max_memory_bytes). None: the
+        # default (64 GiB); 0: no cap.
+        self.max_memory_bytes = None
         self._config = {}
 
     def add_session_config_entry(self, key, value):
@@ -171,7 +175,8 @@ class InferenceSession:
         self._passes = list(options.passes or [])
         self._session = _bnfold.Session(
             self._model, threads=int(options.intra_op_num_threads), optimize=optimize,
-            fuse=optimize, profile=bool(options.enable_profiling), passes=self._passes)
+            fuse=optimize, profile=bool(options.enable_profiling), passes=self._passes,
+            max_memory_bytes=options.max_memory_bytes)
         self._profiling_start_ns = time.time_ns()
         if options.optimized_model_filepath:
             self._write_optimized(os.fspath(options.optimized_model_filepath), optimize)

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,10 @@ namespace bnfold::python {
 namespace {
 
 SessionOptions MakeOptions(int threads, bool optimize, bool fuse, bool profile,
-                           std::vector<std::string> passes) {
+                           std::vector<std::string> passes,
+                           std::optional<uint64_t> max_memory_bytes) {
   SessionOptions options;
+  if (max_memory_bytes) options.max_memory_bytes = *max_memory_bytes;
   options.threads = threads;
   options.optimize = optimize;
   options.fuse = fuse;
@@ -54,8 +57,9 @@ py::list DescribeTensors(const std::vector<TensorInfo>& infos) {
 class PySession {
  public:
   PySession(py::object model, int threads, bool optimize, bool fuse, bool profile,
-            std::vector<std::string> passes) {
-    const SessionOptions options = MakeOptions(threads, optimize, fuse, profile, std::move(passes));
+            std::vector<std::string> passes, std::optional<uint64_t> max_memory_bytes) {
+    const SessionOptions options =
+        MakeOptions(threads, optimize, fuse, profile, std::move(passes), max_memory_bytes);
     StatusOr<std::unique_ptr<Session>> session = Status(Internal("not opened"));
     if (py::isinstance<py::bytes>(model)) {
       // The bytes stay alive (and immutable) in `model` while the GIL is
@@ -171,10 +175,12 @@ class PySession {
 
 void BindSession(py::module_& m) {
   py::class_<PySession>(m, "Session")
-      .def(py::init<py::object, int, bool, bool, bool, std::vector<std::string>>(),
+      .def(py::init<py::object, int, bool, bool, bool, std::vector<std::string>,
+                    std::optional<uint64_t>>(),
            py::arg("model"), py::arg("threads") = 0, py::arg("optimize") = true,
            py::arg("fuse") = true, py::arg("profile") = false,
-           py::arg("passes") = std::vector<std::string>())
+           py::arg("passes") = std::vector<std::string>(),
+           py::arg("max_memory_bytes") = std::nullopt)
       .def("inputs", &PySession::Inputs)
       .def("outputs", &PySession::Outputs)
       .def("overridable_initializers", &PySession::Overridable)

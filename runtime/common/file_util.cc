@@ -77,6 +77,12 @@ PendingFile::~PendingFile() {
 }
 
 Status PendingFile::Open() {
+  fd_ = ::open(DirName(final_path_).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd_ >= 0) {
+    anonymous_ = true;
+    return Status::Ok();
+  }
+  // No O_TMPFILE on this file system: a named temporary file.
   tmp_path_ = final_path_ + ".tmp-XXXXXX";
   fd_ = ::mkstemp(tmp_path_.data());
   if (fd_ < 0) {
@@ -110,6 +116,11 @@ Status PendingFile::Align(size_t alignment) {
 Status PendingFile::Finish() {
   ::fchmod(fd_, 0644);
   const bool ok = ::fsync(fd_) == 0;
+  if (anonymous_) {
+    // Kept open: Commit gives it a name through the descriptor.
+    if (!ok) return IoError(final_path_ + ": cannot flush the temporary file");
+    return Status::Ok();
+  }
   const bool closed = ::close(fd_) == 0;
   fd_ = -1;
   if (!ok || !closed) return IoError(final_path_ + ": cannot flush the temporary file");
@@ -117,6 +128,26 @@ Status PendingFile::Finish() {
 }
 
 Status PendingFile::Commit() {
+  if (anonymous_) {
+    // A name next to the final path (link() cannot replace a file), then the
+    // atomic rename over it: only between the two is a named copy visible.
+    const std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
+    for (int attempt = 0;; ++attempt) {
+      tmp_path_ = final_path_ + ".tmp-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(attempt);
+      if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, tmp_path_.c_str(),
+                   AT_SYMLINK_FOLLOW) == 0) {
+        break;
+      }
+      if (errno != EEXIST || attempt == 100) {
+        const std::string err = std::strerror(errno);
+        tmp_path_.clear();
+        return IoError(final_path_ + ": cannot name the temporary file: " + err);
+      }
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
   if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
     return IoError(final_path_ + ": cannot rename the temporary file into place: " +
                    std::strerror(errno));

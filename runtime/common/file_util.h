@@ -40,7 +40,9 @@ StatusOr<std::string> ReadFileToString(const std::string& path,
 
 // A file written next to its final path (a temporary file in the same
 // directory) and renamed into place only by Commit, so readers never see a
-// half-written file; removed if never committed. Written as a stream, so
+// half-written file; removed if never committed. Where the file system
+// allows (Linux O_TMPFILE) the file has no name until Commit, so a process
+// killed while writing leaves nothing behind either. Written as a stream, so
 // the weights of a large model need not be held in memory a second time.
 class PendingFile {
  public:
@@ -54,7 +56,7 @@ class PendingFile {
   // Zero bytes up to the next multiple of `alignment`.
   Status Align(size_t alignment);
   size_t written() const { return written_; }
-  // Flushes and closes; the file is complete but not yet in place.
+  // Flushes it; the file is complete but not yet in place.
   Status Finish();
   // Renames it over the final path.
   Status Commit();
@@ -65,6 +67,7 @@ class PendingFile {
   std::string final_path_;
   std::string tmp_path_;
   int fd_ = -1;
+  bool anonymous_ = false;  // O_TMPFILE: named only by Commit
   size_t written_ = 0;
   bool committed_ = false;
 };

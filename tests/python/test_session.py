@@ -77,6 +77,27 @@ def test_run_matches_float64_reference(conv_bn):
     assert session.stats()["batchnorm_after"] == 0
 
 
+def test_max_memory_bytes_caps_a_plan(conv_bn):
+    """SessionOptions.max_memory_bytes: batch 256's output alone (y: 75 KiB)
+    does not fit in 64 KiB; batch 1's plan (300 bytes of y, the weights)
+    does."""
+    path, _, params = conv_bn
+    options = bnfold.SessionOptions()
+    assert options.max_memory_bytes is None  # the default cap (64 GiB)
+    options.max_memory_bytes = 64 << 10
+    session = bnfold.InferenceSession(path, options)
+    x = np.random.default_rng(2).standard_normal((256, 2, 5, 5)).astype(np.float32)
+    with pytest.raises(bnfold.InvalidArgument, match=r"over the memory cap of 64\.0 KiB"):
+        session.run(None, {"x": x})
+    y, _ = session.run(None, {"x": x[:1]})
+    y_ref, _ = conv_bn_reference(x[:1], params)
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-5 * np.abs(y_ref).max())
+    options.max_memory_bytes = 0  # no cap
+    y, _ = bnfold.InferenceSession(path, options).run(None, {"x": x})
+    y_ref, _ = conv_bn_reference(x, params)
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-5 * np.abs(y_ref).max())
+
+
 def test_model_from_path_bytes_pathlike_and_proto_agree(conv_bn):
     path, model, _ = conv_bn
     x = np.ones((1, 2, 5, 5), np.float32)

@@ -44,4 +44,22 @@ std::string SeededInitializerText(const std::string& name, const std::vector<int
   return InitializerText(name, dims, SeededValues(count, seed, lo, hi));
 }
 
+std::string ManyLargeTensorsText(int count) {
+  std::string inits = "int64[1] s = {2147483648}";
+  std::string body;
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    inits += ", float c" + n + " = {" + n + ".0}";
+    body += "  a" + n + " = Add(x, c" + n + ")\n  e" + n + " = Expand(a" + n + ", s)\n";
+  }
+  std::string sum = "e0";
+  for (int i = 1; i < count; ++i) {
+    const std::string next = i + 1 == count ? "y" : "t" + std::to_string(i);
+    body += "  " + next + " = Add(" + sum + ", e" + std::to_string(i) + ")\n";
+    sum = next;
+  }
+  return "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+         "g (float[1] x) => (float[M] y) <" + inits + "> {\n" + body + "}";
+}
+
 }  // namespace bnfold::testing

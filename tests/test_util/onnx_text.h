@@ -23,4 +23,10 @@ std::string InitializerText(const std::string& name, const std::vector<int64_t>&
 std::string SeededInitializerText(const std::string& name, const std::vector<int64_t>& dims,
                                   uint32_t seed, float lo = -0.3f, float hi = 0.3f);
 
+// `count` Expands of a fed float[1] x (plus a different constant each) to
+// 2^31 floats, 8 GiB each (half the one-tensor limit), all alive until a
+// chain of Adds sums them: a file of a few KB whose plan asks for
+// count * 8 GiB of activations (the memory cap's tests).
+std::string ManyLargeTensorsText(int count);
+
 }  // namespace bnfold::testing

@@ -29,7 +29,7 @@ constexpr const char* kUsage =
     "                   [--max-body-bytes N] [--max-tensor-elements N] [--max-concurrency N]\n"
     "                   [--http-threads N] [--keep-alive-seconds S] [--model-name NAME]\n"
     "                   [--drain-seconds S] [--max-batch N] [--batch-window-us U]\n"
-    "                   [--passes a,b,...]\n"
+    "                   [--passes a,b,...] [--max-memory SIZE]\n"
     "                   [--no-optimize] [--json]\n"
     "  serves the models over the Open Inference Protocol (KServe V2 REST, with the\n"
     "  binary tensor data extension): /v2/health/{live,ready}, /v2,\n"
@@ -56,6 +56,8 @@ constexpr const char* kUsage =
     "  --batch-window-us   with --max-batch, wait this long for a batch to fill\n"
     "                      (default 0: batch what is queued while the workers are busy)\n"
     "  --passes, --no-optimize  the graph passes to run, or none (default: all)\n"
+    "  --max-memory        bytes one compiled plan of a model may hold, e.g. 8G;\n"
+    "                      'none' for no cap (default 64G)\n"
     "  --json              print the listening address and the models as JSON lines\n";
 
 struct ServeSettings {
@@ -137,7 +139,7 @@ int ServeCommand(const std::vector<std::string>& argv) {
       {"--host", "--port", "--threads", "--workers", "--max-body-bytes", "--max-batch-bytes",
        "--max-tensor-elements", "--max-concurrency", "--http-threads", "--keep-alive-seconds",
        "--max-batch", "--batch-window-us", "--model-name",
-       "--drain-seconds", "--passes"},
+       "--drain-seconds", "--passes", "--max-memory"},
       {"--no-optimize", "--json", "--help"});
   if (!args.ok()) return ReportError("serve", args.status());
   if (args->Has("--help")) {
@@ -153,6 +155,7 @@ int ServeCommand(const std::vector<std::string>& argv) {
   SessionOptions session_options;
   session_options.threads = settings.threads;
   session_options.optimize = !args->Has("--no-optimize");
+  if (Status s = ApplyMaxMemory(*args, &session_options); !s.ok()) return ReportError("serve", s);
   if (args->Has("--passes")) {
     StatusOr<std::vector<std::string>> passes = ParsePassList(args->Get("--passes"));
     if (!passes.ok()) return ReportError("serve", passes.status());

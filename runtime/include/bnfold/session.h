@@ -43,6 +43,15 @@ struct SessionOptions {
   // graph contradicts ...). Off: such a file opens and warnings() says what
   // was wrong with it.
   bool strict = false;
+  // The bytes one compiled plan (one set of input shapes) may hold: the
+  // constants it reads or makes (weights, folded values, reordered weights),
+  // its activation arena and oneDNN scratchpad (per concurrent run). A plan
+  // over the cap is refused, naming its biggest consumers, before anything
+  // is allocated for it. The default stops a small file from asking for
+  // more than a machine has as a sum of tensors each allowed on its own
+  // (one tensor may take 16 GiB). 0: no cap.
+  uint64_t max_memory_bytes = kDefaultMaxMemoryBytes;
+  static constexpr uint64_t kDefaultMaxMemoryBytes = uint64_t{64} << 30;
 };
 
 struct TensorInfo {

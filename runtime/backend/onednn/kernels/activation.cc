@@ -17,6 +17,7 @@
 #include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
 #include "runtime/backend/onednn/kernels/support/elementwise_types.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/small_tensor.h"
 #include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
@@ -265,7 +266,11 @@ class UnaryKernel : public Kernel {
     const TensorDesc& x = ctx.input(0);
     dnnl::algorithm algorithm;
     float alpha, beta;
-    if (OneDnnCanTake(x) && OneDnnAlgorithm(kOp, params_, &algorithm, &alpha, &beta) &&
+    constexpr bool kExactLoop =
+        kOp == UnaryOp::kRelu || kOp == UnaryOp::kAbs || kOp == UnaryOp::kNeg;
+    const bool loop_only = kExactLoop && x.num_elements() < kLoopOnlyElements;
+    if (!loop_only && OneDnnCanTake(x) &&
+        OneDnnAlgorithm(kOp, params_, &algorithm, &alpha, &beta) &&
         eltwise_.Compile(ctx, algorithm, alpha, beta).ok()) {
       use_onednn_ = true;
       return Status::Ok();

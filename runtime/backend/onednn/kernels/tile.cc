@@ -110,13 +110,11 @@ class ExpandKernel : public Kernel {
       }
     }
     RETURN_IF_ERROR(CheckOutputSize(ctx, x.dtype, dims_));
-    const std::vector<int64_t> strides = BroadcastStrides(x.dims, dims_);
-    std::vector<std::vector<int64_t>> offsets(dims_.size());
-    for (size_t k = 0; k < dims_.size(); ++k) {
-      offsets[k].resize(dims_[k]);
-      for (int64_t i = 0; i < dims_[k]; ++i) offsets[k][i] = i * strides[k];
-    }
-    RETURN_IF_ERROR(copy_.Init(std::move(offsets), element_size).WithContext(ctx.Describe()));
+    // Strides only: a table per output axis would hold 8 bytes per output
+    // index, 16 GiB for a 1-D Expand to 2^31 elements, before the plan's
+    // memory cap could see it.
+    RETURN_IF_ERROR(copy_.InitStrided(dims_, BroadcastStrides(x.dims, dims_), element_size)
+                        .WithContext(ctx.Describe()));
     threads_ = ctx.threads();
     ctx.SetOutput(0, x.dtype, dims_);
     return Status::Ok();

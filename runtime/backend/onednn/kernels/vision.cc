@@ -28,6 +28,7 @@ namespace bnfold::onednn {
 void RegisterVisionPoolKernels(KernelRegistry& registry);
 void RegisterVisionNormKernels(KernelRegistry& registry);
 void RegisterVisionWindowKernels(KernelRegistry& registry);
+void RegisterVisionNmsKernels(KernelRegistry& registry);
 
 namespace {
 
@@ -275,6 +276,7 @@ void RegisterVisionKernels(KernelRegistry& registry) {
   RegisterVisionPoolKernels(registry);
   RegisterVisionNormKernels(registry);
   RegisterVisionWindowKernels(registry);
+  RegisterVisionNmsKernels(registry);
 }
 
 }  // namespace bnfold::onednn

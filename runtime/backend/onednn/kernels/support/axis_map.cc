@@ -7,6 +7,7 @@
 
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
 #include "runtime/backend/onednn/plan.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::onednn {
 
@@ -34,13 +35,36 @@ Status AxisMapCopy::Init(std::vector<std::vector<int64_t>> offsets, size_t eleme
   return InitView(owned_.size(), tables.data(), sizes.data(), element_size);
 }
 
-Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const int64_t* sizes,
-                             size_t element_size) {
+void AxisMapCopy::Reset(size_t element_size) {
   element_size_ = element_size;
   num_axes_ = 0;
   base_ = 0;
   all_outside_ = false;
   num_elements_ = 1;
+}
+
+Status AxisMapCopy::InitStrided(const std::vector<int64_t>& sizes,
+                                const std::vector<int64_t>& strides, size_t element_size) {
+  Reset(element_size);
+  for (int64_t size : sizes) num_elements_ *= size;
+  if (num_elements_ == 0) {
+    num_rows_ = 0;
+    return Status::Ok();
+  }
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    if (sizes[k] == 1) continue;  // index 0 only: offset 0
+    Axis axis;
+    axis.size = sizes[k];
+    axis.stride = strides[k];
+    RETURN_IF_ERROR(AppendAxis(axis));
+  }
+  ChooseTiling();
+  return Status::Ok();
+}
+
+Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const int64_t* sizes,
+                             size_t element_size) {
+  Reset(element_size);
   for (size_t k = 0; k < rank; ++k) num_elements_ *= sizes[k];
   if (num_elements_ == 0) {
     num_rows_ = 0;
@@ -67,18 +91,28 @@ Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const in
       axis.base = axis.stride = 0;
       axis.has_outside = std::find(table, table + size, kOutside) != table + size;
     }
-    Axis* outer = num_axes_ ? &axes_[num_axes_ - 1] : nullptr;
-    if (outer && outer->strided && axis.strided && outer->stride == axis.stride * axis.size) {
-      outer->size *= axis.size;
-      outer->base += axis.base;
-      outer->stride = axis.stride;
-    } else if (num_axes_ == kMaxAxes) {
-      return Unsupported("copies with more than " + std::to_string(kMaxAxes) +
-                         " non-trivial axes are not supported");
-    } else {
-      axes_[num_axes_++] = axis;
-    }
+    RETURN_IF_ERROR(AppendAxis(axis));
   }
+  ChooseTiling();
+  return Status::Ok();
+}
+
+Status AxisMapCopy::AppendAxis(const Axis& axis) {
+  Axis* outer = num_axes_ ? &axes_[num_axes_ - 1] : nullptr;
+  if (outer && outer->strided && axis.strided && outer->stride == axis.stride * axis.size) {
+    outer->size *= axis.size;
+    outer->base += axis.base;
+    outer->stride = axis.stride;
+  } else if (num_axes_ == kMaxAxes) {
+    return Unsupported("copies with more than " + std::to_string(kMaxAxes) +
+                       " non-trivial axes are not supported");
+  } else {
+    axes_[num_axes_++] = axis;
+  }
+  return Status::Ok();
+}
+
+void AxisMapCopy::ChooseTiling() {
   if (num_axes_ == 0) axes_[num_axes_++] = Axis{};
   num_rows_ = num_elements_ / axes_[num_axes_ - 1].size;
   // Tiles pay off when the row gathers with a stride while an outer axis
@@ -92,7 +126,6 @@ Status AxisMapCopy::InitView(size_t rank, const int64_t* const* tables, const in
       if (axes_[k].stride == 1 && axes_[k].size >= kTile / 4) tile_axis_ = static_cast<int>(k);
     }
   }
-  return Status::Ok();
 }
 
 template <typename T>

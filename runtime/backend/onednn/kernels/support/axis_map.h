@@ -41,11 +41,25 @@ class AxisMapCopy {
   Status InitView(size_t rank, const int64_t* const* tables, const int64_t* sizes,
                   size_t element_size);
 
+  // Every axis an arithmetic progression: output index i on axis k reads
+  // input offset i * strides[k] (a broadcast has stride 0). No tables, so
+  // nothing in proportion to the output's dims is allocated.
+  Status InitStrided(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
+                     size_t element_size);
+
   // Copies into the dense row-major output. `fill` points at one element
   // (read only when some offset is kOutside; may be null otherwise).
   void Run(const void* input, void* output, const void* fill, int threads) const;
 
  private:
+  struct Axis;
+  // InitView's and InitStrided's common parts: the copy starts empty, takes
+  // the axes outer to inner (merging those that line up), then chooses how
+  // to run.
+  void Reset(size_t element_size);
+  Status AppendAxis(const Axis& axis);
+  void ChooseTiling();
+
   struct Axis {
     int64_t size = 1;
     bool strided = true;  // offset(i) = base + i * stride, never outside
