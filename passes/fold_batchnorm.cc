@@ -63,7 +63,8 @@ MatchOr<FoldBatchNormMatch> MatchFoldBatchNorm(ir::Node& batchnorm) {
   if (!chain.empty()) return MatchThroughChain(batchnorm, affine, std::move(chain));
   MATCH_OR_RETURN(LinearProducer producer, MatchLinearProducer(x));  // 7
   if (std::string why = SoleUseReason(x, batchnorm); !why.empty()) {  // 8
-    return NoMatch{producer.op.node->Describe() + " output " + why};
+    return NoMatch{producer.op.node->Describe() + " output " + why,
+                   producer.op.node->op_type() + " output shared"};
   }
   const ChannelLayout& layout = producer.layout;  // 9
   if (!layout.ChannelAxisIsOne()) {
@@ -92,6 +93,7 @@ Status FoldBatchNormPass::Run(ir::Graph& graph, PassReport& report) const {
     MatchOr<FoldBatchNormMatch> match = MatchFoldBatchNorm(*node);
     if (!match.ok()) {
       decision.reason = match.reason();
+      decision.brief = match.brief();
       report.batchnorm.push_back(decision);
       return false;
     }

@@ -95,7 +95,8 @@ MatchOr<FoldForwardMatch> MatchFoldForward(ir::Node& source, bool* interesting) 
   }
   if (!IsLinearKind(reader->kind())) {  // 4
     return NoMatch{"its output feeds " + (chain.empty() ? "" : DescribeChain(chain) + " -> ") +
-                   reader->Describe() + ", not a Conv, ConvTranspose, Gemm or MatMul"};
+                       reader->Describe() + ", not a Conv, ConvTranspose, Gemm or MatMul",
+                   "before " + reader->op_type()};
   }
   *interesting = true;
   MATCH_OR_RETURN(match.consumer, MatchLinearConsumer(*reader, *consumer_input));
@@ -140,6 +141,7 @@ Status FoldBatchNormForwardPass::Run(ir::Graph& graph, PassReport& report) const
     if (!match.ok()) {
       if (is_batchnorm) {
         decision.reason = match.reason();
+        decision.brief = match.brief();
         report.batchnorm.push_back(decision);
       } else if (interesting) {
         report.notes.push_back(what + " not folded forward: " + match.reason());

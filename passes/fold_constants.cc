@@ -140,6 +140,9 @@ MatchOr<FoldConstantMatch> MatchFoldConstant(ir::Node& node, const ConstantEvalu
     return NoMatch{node.Describe() + " draws random values on every run"};
     default: break;
   }
+  if (!node.subgraphs().empty()) {  // 1
+    return NoMatch{node.Describe() + " has subgraphs (its bodies are folded inside, not run here)"};
+  }
   std::vector<ir::ConstTensorPtr> inputs;
   for (const ir::Value* in : node.inputs()) {  // 1
     if (in != nullptr) {

@@ -15,7 +15,9 @@
 // inputs and stays):
 //  1. The node has an input, and every input is a constant no caller can
 //     override; it is not itself a Constant node, nor a random generator
-//     (op_kind.h's BNFOLD_OPS_RANDOM: it draws new values on every run).
+//     (op_kind.h's BNFOLD_OPS_RANDOM: it draws new values on every run),
+//     nor a node with subgraphs (If/Loop/Scan: the passes run inside their
+//     bodies instead, PassManager::Run).
 //  2. None of its outputs is a graph output (each keeps its producer and
 //     name).
 //  3. The evaluator computes it: a kernel runs the op with these attributes

@@ -21,6 +21,7 @@ struct BatchNormDecision {
   bool folded = false;
   std::string folded_into;  // e.g. "Conv 'conv1'" when folded
   std::string reason;       // why it was not folded, when not
+  std::string brief;        // the reason in a few words, when the pass has them
 };
 
 // The outcome for another node a pass looked at (each Transpose, for

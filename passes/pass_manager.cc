@@ -2,6 +2,7 @@
 
 #include "passes/pass.h"
 #include "passes/pass_registry.h"
+#include "runtime/common/status_macros.h"
 
 namespace bnfold::passes {
 
@@ -26,15 +27,62 @@ StatusOr<PassManager> PassManager::Create(const std::vector<std::string>& names,
 
 std::vector<std::string> PassManager::AvailablePasses() { return RegisteredPasses(); }
 
+namespace {
+
+// Runs `pass` inside every subgraph (innermost first), then on `graph`: a
+// Conv + BatchNormalization in a Loop body folds like one outside. A body's
+// formal inputs (loop-carried values, scan slices) and outer references are
+// its graph inputs, never constants, so nothing reading them is folded.
+Status RunEverywhere(const Pass& pass, ir::Graph& graph, PassReport& report) {
+  for (ir::Node* node : graph.nodes()) {
+    for (const ir::Attribute& a : node->attributes()) {
+      if (a.type != ir::AttrType::kGraph || !a.g) continue;
+      RETURN_IF_ERROR(RunEverywhere(pass, *a.g, report)
+                          .WithContext(node->Describe() + ", subgraph '" + a.name + "'"));
+    }
+  }
+  RETURN_IF_ERROR(pass.Run(graph, report));
+  return graph.TopologicalSort();
+}
+
+// A subgraph's outer references to constants of the enclosing graph (a
+// Conv's weights in a Loop body, as PyTorch exports them) become the
+// subgraph's own initializers, sharing the data: the folds inside can then
+// rewrite them. Outer references to anything else stay graph inputs of the
+// subgraph, which no pass treats as constant.
+void LocalizeOuterConstants(ir::Graph& graph) {
+  for (ir::Node* node : graph.nodes()) {
+    const std::vector<ir::Graph*> subs = node->subgraphs();
+    if (subs.empty()) continue;
+    for (ir::Graph* sub : subs) {
+      int k = node->num_explicit_inputs();
+      for (ir::Value* ref : std::vector<ir::Value*>(sub->inputs())) {
+        if (!ref->is_outer_ref()) continue;
+        const ir::Value* outer = node->input(k++);
+        if (outer == nullptr || !outer->IsConstant()) continue;
+        StatusOr<ir::Value*> local =
+            sub->AddInitializer(sub->UniqueName(ref->name()), outer->constant_data());
+        if (!local.ok()) continue;
+        sub->ReplaceAllUsesWith(ref, *local);
+      }
+    }
+    graph.PruneImplicitInputs(node);
+    for (ir::Graph* sub : subs) LocalizeOuterConstants(*sub);
+  }
+}
+
+}  // namespace
+
 Status PassManager::Run(ir::Graph& graph, PipelineReport* report) const {
   PipelineReport local;
   PipelineReport& r = report ? *report : local;
   r.batchnorm_before = ir::CountNodes(graph, ir::OpKind::kBatchNormalization);
   r.nodes_before = static_cast<int>(graph.num_nodes());
+  LocalizeOuterConstants(graph);
   for (const auto& pass : passes_) {
     PassReport pass_report;
     pass_report.pass = pass->name();
-    Status status = pass->Run(graph, pass_report);
+    Status status = RunEverywhere(*pass, graph, pass_report);
     if (!status.ok()) return status.WithContext(std::string("pass ") + pass->name());
     r.passes.push_back(std::move(pass_report));
   }

@@ -62,7 +62,7 @@ std::vector<BatchNormOutcome> MergeDecisions(const std::vector<BatchNormKey>& ke
   for (const BatchNormKey& key : keys) {
     BatchNormOutcome outcome;
     outcome.node = key.label;
-    std::vector<std::string> reasons;
+    std::vector<std::string> reasons, briefs;
     for (const passes::PassReport& pass : report.passes) {
       for (const passes::BatchNormDecision& d : pass.batchnorm) {
         if (d.node.empty() || (d.node != key.name && d.node != key.description)) continue;
@@ -77,6 +77,9 @@ std::vector<BatchNormOutcome> MergeDecisions(const std::vector<BatchNormKey>& ke
           if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end()) {
             reasons.push_back(reason);
           }
+          if (!d.brief.empty() && std::find(briefs.begin(), briefs.end(), d.brief) == briefs.end()) {
+            briefs.push_back(d.brief);
+          }
         }
       }
     }
@@ -84,11 +87,17 @@ std::vector<BatchNormOutcome> MergeDecisions(const std::vector<BatchNormKey>& ke
       for (const std::string& r : reasons) {
         outcome.reason += (outcome.reason.empty() ? "" : "; ") + r;
       }
+      outcome.summary = "kept";
+      for (size_t i = 0; i < briefs.size(); ++i) {
+        outcome.summary += (i == 0 ? ": " : ", ") + briefs[i];
+      }
       if (outcome.reason.empty()) {
         if (!surviving.count(key.id)) {
           outcome.reason = "removed by the passes, which reported no fold for it";
+          outcome.summary = "removed";
         } else if (report.passes.empty()) {
           outcome.reason = "no pass ran";
+          outcome.summary = "kept: no pass ran";
         } else {
           outcome.reason = "no pass in the pipeline reported on it";
         }
@@ -507,6 +516,7 @@ StatusOr<ModelInfo> Inspect(const onnx_io::LoadedModel& loaded, passes::PassMana
     }
     if (outcome.folded) bn.folds_into = outcome.folded_into;
     bn.reason = outcome.reason;
+    bn.summary = outcome.summary;
     bn.diagnostics = passes::DiagnoseBatchNorm(*n, model.producer_name);
     info.batchnorm.push_back(std::move(bn));
   }

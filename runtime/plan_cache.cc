@@ -1,7 +1,10 @@
 #include "runtime/plan_cache.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "runtime/backend/onednn/feeds.h"
 #include "runtime/common/status_macros.h"
@@ -12,8 +15,11 @@ namespace {
 
 // Runs whose step times a profile keeps per plan (~64 KiB per step).
 constexpr uint64_t kMaxProfiledRuns = 16384;
-// The largest input whose value a plan may be specialised on.
-constexpr int64_t kMaxValueKeyedElements = 4096;
+// The largest input whose value a plan may be specialised on: shape-like
+// operands (shapes, axes, pads, repeats, scales). Larger ones, whose values
+// change from run to run (NonMaxSuppression's boxes), run in stages
+// instead, so a served model does not compile and keep a plan per request.
+constexpr int64_t kMaxValueKeyedElements = 64;
 
 StatusOr<Tensor> CopyTensor(const Tensor& t) {
   StatusOr<Tensor> copy = Tensor::Allocate(t.dtype(), t.shape());
@@ -62,7 +68,21 @@ Status PlanCache::Acquire(const std::vector<NamedTensor>& feeds, Lease* lease) c
     if (!found.ok()) return found.status().WithContext(source_);
     entry = *found;
     plan_inputs = &prepared_inputs;
+    if (entry->split_at != kNoSplit) {
+      Status staged = RunStages(feeds, entry->split_at, lease);
+      return staged.ok() ? staged : staged.WithContext(source_);
+    }
   }
+  std::unique_ptr<Context> context = TakeContext(entry);
+  for (size_t i = 0; i < plan_inputs->size(); ++i) {
+    context->pointers[i] = feeds[(*plan_inputs)[i]].tensor.data();
+  }
+  lease->entry = entry;
+  lease->context = std::move(context);
+  return Status::Ok();
+}
+
+std::unique_ptr<PlanCache::Context> PlanCache::TakeContext(Entry* entry) const {
   std::unique_ptr<Context> context(entry->spare.exchange(nullptr, std::memory_order_acquire));
   if (!context) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -75,25 +95,22 @@ Status PlanCache::Acquire(const std::vector<NamedTensor>& feeds, Lease* lease) c
     context = std::make_unique<Context>(entry->plan);
     if (profile_) context->state.EnableProfiling();
   }
-  for (size_t i = 0; i < plan_inputs->size(); ++i) {
-    context->pointers[i] = feeds[(*plan_inputs)[i]].tensor.data();
+  return context;
+}
+
+void PlanCache::ReturnContext(Entry* entry, std::unique_ptr<Context> context) const {
+  Context* expected = nullptr;
+  if (entry->spare.compare_exchange_strong(expected, context.get(), std::memory_order_release)) {
+    context.release();
+  } else {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entry->idle.push_back(std::move(context));
   }
-  lease->entry = entry;
-  lease->context = std::move(context);
-  return Status::Ok();
 }
 
 void PlanCache::Release(Lease lease, bool ran) const {
-  Entry* entry = lease.entry;
-  if (ran && profile_) RecordProfile(lease.context->state, entry);
-  Context* expected = nullptr;
-  if (entry->spare.compare_exchange_strong(expected, lease.context.get(),
-                                           std::memory_order_release)) {
-    lease.context.release();
-  } else {
-    std::lock_guard<std::mutex> lock(mutex_);
-    entry->idle.push_back(std::move(lease.context));
-  }
+  if (ran && profile_) RecordProfile(lease.context->state, lease.entry);
+  ReturnContext(lease.entry, std::move(lease.context));
 }
 
 Status PlanCache::PrepareFeeds(const std::vector<NamedTensor>& feeds, PreparedFeeds* out) const {
@@ -129,7 +146,8 @@ Status PlanCache::PrepareFeeds(const std::vector<NamedTensor>& feeds, PreparedFe
 // Compiles the plan for `feeds`, specialised on the fed values kernels have
 // asked for; null when compiling asked for another input's value (then the
 // key changes: prepare and try again). Called with mutex_ held.
-StatusOr<std::shared_ptr<const onednn::Plan>> PlanCache::Compile(PreparedFeeds* feeds) const {
+StatusOr<std::shared_ptr<const onednn::Plan>> PlanCache::Compile(PreparedFeeds* feeds,
+                                                                  size_t* split_at) const {
   for (size_t i = 0; i < feeds->specs.size(); ++i) {
     if (value_keyed_.count(feeds->specs[i].name)) {
       ASSIGN_OR_RETURN(Tensor copy, CopyTensor(*feeds->tensors[i]));
@@ -138,7 +156,7 @@ StatusOr<std::shared_ptr<const onednn::Plan>> PlanCache::Compile(PreparedFeeds* 
   }
   std::vector<std::string> wanted;
   StatusOr<std::shared_ptr<const onednn::Plan>> plan =
-      onednn::CompilePlan(graph_, feeds->specs, options_, &wanted);
+      onednn::CompilePlan(graph_, feeds->specs, options_, &wanted, nullptr, split_at);
   if (plan.ok()) return plan;
   bool added = false;
   for (const std::string& name : wanted) {
@@ -150,7 +168,8 @@ StatusOr<std::shared_ptr<const onednn::Plan>> PlanCache::Compile(PreparedFeeds* 
       }
     }
   }
-  if (!added) return plan.status();
+  if (added) *split_at = kNoSplit;  // specialising comes first
+  if (!added && *split_at == kNoSplit) return plan.status();
   return std::shared_ptr<const onednn::Plan>(nullptr);
 }
 
@@ -168,8 +187,14 @@ StatusOr<PlanCache::Entry*> PlanCache::FindOrCompile(const std::vector<NamedTens
     RETURN_IF_ERROR(PrepareFeeds(feeds, &prepared));
     auto it = plans_.try_emplace(prepared.key).first;
     Entry& entry = it->second;
-    if (!entry.plan) {
-      StatusOr<std::shared_ptr<const onednn::Plan>> compiled = Compile(&prepared);
+    if (!entry.plan && entry.split_at == kNoSplit) {
+      size_t split_at = kNoSplit;
+      StatusOr<std::shared_ptr<const onednn::Plan>> compiled = Compile(&prepared, &split_at);
+      if (compiled.ok() && *compiled == nullptr && split_at != kNoSplit) {
+        entry.split_at = split_at;  // runs in stages; no signature: keyed each run
+        *plan_inputs = std::move(prepared.plan_inputs);
+        return &entry;
+      }
       if (!compiled.ok() || *compiled == nullptr) plans_.erase(it);
       if (!compiled.ok()) return compiled.status();
       if (*compiled == nullptr) continue;
@@ -185,6 +210,204 @@ StatusOr<PlanCache::Entry*> PlanCache::FindOrCompile(const std::vector<NamedTens
     return &entry;
   }
   return Internal("no plan after specialising on input values");
+}
+
+// One stage of a staged run: the nodes it runs (PlanSegment), the data of
+// the values it is fed, and its plan-cache key.
+struct PlanCache::Stage {
+  onednn::PlanSegment segment;
+  std::vector<const Tensor*> fed;  // parallel to segment.fed
+  std::string key;
+};
+
+namespace {
+
+
+// Positions in graph.nodes(); a node missing (a subgraph's) counts as after
+// every stage.
+size_t PositionOf(const std::unordered_map<const ir::Node*, size_t>& position,
+                  const ir::Node* node) {
+  auto it = position.find(node);
+  return it == position.end() ? static_cast<size_t>(-1) : it->second;
+}
+
+std::string ValueKey(const std::string& name, const Tensor& t) {
+  return name + ":" + std::to_string(static_cast<int>(t.dtype())) + ShapeToString(t.shape()) + ";";
+}
+
+// A tensor seen as a plan constant without a copy: valid while `t` lives.
+std::shared_ptr<const Tensor> Borrow(const Tensor& t) {
+  return std::shared_ptr<const Tensor>(&t, [](const Tensor*) {});
+}
+
+}  // namespace
+
+// Points `context`'s inputs at the stage's fed values and the run's feeds,
+// by name (a stage's plan takes the graph inputs, then its fed values).
+void PlanCache::BindInputs(const std::vector<NamedTensor>& feeds, const Stage& stage,
+                           Context* context) const {
+  const onednn::Plan& plan = context->state.plan();
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    const void* data = nullptr;
+    for (size_t k = 0; k < stage.fed.size() && !data; ++k) {
+      if (stage.segment.fed[k].first->name() == plan.inputs[i].name) data = stage.fed[k]->data();
+    }
+    for (size_t k = 0; k < feeds.size() && !data; ++k) {
+      if (feeds[k].name == plan.inputs[i].name) data = feeds[k].tensor.data();
+    }
+    context->pointers[i] = data;
+  }
+}
+
+// Runs the stages before the last (see the file comment) and leases the
+// last: each split node's inputs are computed by a stage of their own, the
+// node is compiled for their values, and the rest is compiled (once per
+// shape of what it is fed) and may split again.
+Status PlanCache::RunStages(const std::vector<NamedTensor>& feeds, size_t split,
+                            Lease* lease) const {
+  PreparedFeeds prepared;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RETURN_IF_ERROR(PrepareFeeds(feeds, &prepared));
+    // Inputs the plans are specialised on are constants of every stage.
+    for (size_t i = 0; i < prepared.specs.size(); ++i) {
+      if (value_keyed_.count(prepared.specs[i].name)) {
+        prepared.specs[i].value = Borrow(*prepared.tensors[i]);
+      }
+    }
+  }
+  const std::vector<ir::Node*> nodes = graph_.nodes();
+  std::unordered_map<const ir::Node*, size_t> position;
+  for (size_t i = 0; i < nodes.size(); ++i) position[nodes[i]] = i;
+  KnownValues known;
+  // The stage running nodes [begin, end): fed the known values they read
+  // (the last stage also those that are graph outputs), returning the
+  // values they compute that later nodes read or that are graph outputs.
+  auto make_stage = [&](size_t begin, size_t end, bool last) {
+    Stage stage;
+    stage.segment.begin = begin;
+    stage.segment.end = end;
+    stage.key = prepared.key + "|stage " + std::to_string(begin) + "-" + std::to_string(end) + "|";
+    for (const auto& [value, tensor] : known) {
+      bool read = last && value->is_graph_output();
+      for (const ir::Use& use : value->uses()) {
+        const size_t at = PositionOf(position, use.node);
+        read = read || (at >= begin && at < end);
+      }
+      if (!read) continue;
+      stage.segment.fed.push_back(
+          {value, onednn::FeedSpec{value->name(), tensor.dtype(), tensor.shape(), nullptr}});
+      stage.fed.push_back(&tensor);
+      stage.key += ValueKey(value->name(), tensor);
+    }
+    for (size_t p = begin; !last && p < end; ++p) {
+      for (const ir::Value* out : nodes[p]->outputs()) {
+        if (out == nullptr) continue;
+        bool needed = out->is_graph_output();
+        for (const ir::Use& use : out->uses()) needed = needed || PositionOf(position, use.node) >= end;
+        if (needed) stage.segment.outputs.push_back(out);
+      }
+    }
+    return stage;
+  };
+  omp_set_num_threads(std::max(1, options_.threads));
+  for (size_t begin = 0;;) {
+    if (split > begin) {
+      Stage before = make_stage(begin, split, false);
+      if (!before.segment.outputs.empty()) {
+        RETURN_IF_ERROR(RunStage(feeds, &prepared, before, &known));
+      }
+    }
+    // The split node, compiled for the values it reads.
+    Stage node = make_stage(split, split + 1, false);
+    for (size_t i = 0; i < node.fed.size(); ++i) {
+      node.segment.fed[i].second.value = Borrow(*node.fed[i]);
+    }
+    node.key.clear();  // not cached: its plan holds this run's values
+    if (!node.segment.outputs.empty()) RETURN_IF_ERROR(RunStage(feeds, &prepared, node, &known));
+    begin = split + 1;
+    Stage rest = make_stage(begin, nodes.size(), true);
+    ASSIGN_OR_RETURN(Entry* entry, FindOrCompileStage(&prepared, rest));
+    if (entry->split_at != kNoSplit) {
+      split = entry->split_at;
+      continue;
+    }
+    std::unique_ptr<Context> context = TakeContext(entry);
+    BindInputs(feeds, rest, context.get());
+    lease->entry = entry;
+    lease->context = std::move(context);
+    lease->staged.clear();
+    for (auto& [value, tensor] : known) lease->staged.push_back(std::move(tensor));
+    return Status::Ok();
+  }
+}
+
+// The plan of a stage that does not hold values (cached under the stage's
+// key), or an entry saying the stage splits again.
+StatusOr<PlanCache::Entry*> PlanCache::FindOrCompileStage(PreparedFeeds* feeds,
+                                                          const Stage& stage) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = plans_.try_emplace(stage.key).first;
+  Entry& entry = it->second;
+  if (entry.plan || entry.split_at != kNoSplit) return &entry;
+  size_t split_at = kNoSplit;
+  StatusOr<std::shared_ptr<const onednn::Plan>> plan =
+      onednn::CompilePlan(graph_, feeds->specs, options_, nullptr, &stage.segment, &split_at);
+  if (plan.ok()) {
+    entry.plan = *plan;
+  } else if (split_at != kNoSplit) {
+    entry.split_at = split_at;
+  } else {
+    plans_.erase(it);
+    return plan.status();
+  }
+  return &entry;
+}
+
+// Runs one stage before the last and keeps what it returns in `known`. A
+// stage without a key (the split node with its values) is compiled for
+// this run only.
+Status PlanCache::RunStage(const std::vector<NamedTensor>& feeds, PreparedFeeds* prepared,
+                           const Stage& stage, KnownValues* known) const {
+  std::unique_ptr<Context> context;
+  Entry* entry = nullptr;
+  if (stage.key.empty()) {
+    // The graph inputs the node reads are given by value too.
+    const ir::Node* node = graph_.nodes()[stage.segment.begin];
+    std::vector<onednn::FeedSpec> specs = prepared->specs;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      for (const ir::Value* in : node->inputs()) {
+        if (in != nullptr && in->is_graph_input() && in->name() == specs[i].name) {
+          specs[i].value = Borrow(*prepared->tensors[i]);
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const onednn::Plan> plan,
+                     onednn::CompilePlan(graph_, specs, options_, nullptr, &stage.segment));
+    context = std::make_unique<Context>(std::move(plan));
+  } else {
+    ASSIGN_OR_RETURN(entry, FindOrCompileStage(prepared, stage));
+    if (!entry->plan) return Internal("a stage before a split node splits again");
+    context = TakeContext(entry);
+  }
+  const onednn::Plan& plan = context->state.plan();
+  BindInputs(feeds, stage, context.get());
+  Status ran = context->state.Run(context->pointers);
+  if (ran.ok()) {
+    const std::vector<const ir::Value*>& outputs = stage.segment.outputs;
+    for (size_t i = 0; i < plan.outputs.size() && i < outputs.size(); ++i) {
+      const onednn::TensorDesc& d = plan.values[plan.outputs[i]].desc;
+      StatusOr<Tensor> t = Tensor::Allocate(d.dtype, d.dims);
+      if (!t.ok()) {
+        ran = t.status();
+        break;
+      }
+      if (t->byte_size()) std::memcpy(t->data(), context->state.output(i), t->byte_size());
+      known->push_back({outputs[i], std::move(*t)});
+    }
+  }
+  if (entry != nullptr) ReturnContext(entry, std::move(context));
+  return ran;
 }
 
 // Keeps the step times of a run. Past kMaxProfiledRuns runs a run's times

@@ -8,9 +8,18 @@
 // keyed and looked up, and a new key is compiled. When compiling shows that a
 // kernel needs the value of a fed input (a Reshape shape fed at run time),
 // that input joins the key and the plan is compiled again for its value.
+//
+// When a kernel needs the value of an input computed from fed data (a Range
+// whose limit is computed from a fed size, NonMaxSuppression's selected
+// boxes), the graph runs in stages around that node: the nodes before it
+// (one plan, keyed by the feeds), the node itself (compiled for the values
+// it gets, so its outputs are sized by them), then the nodes after it (one
+// plan per shape of the values fed to it; it may split again). The last
+// stage is the lease's plan, so a run reads its outputs as usual.
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +77,9 @@ class PlanCache {
     uint64_t sampler = 0;
     std::vector<std::string> implementations;
     int64_t profiled_runs = 0;
+    // No plan: the graph (or stage) runs in stages around the node at this
+    // position of graph.nodes().
+    size_t split_at = kNoSplit;
 
     ~Entry() { delete spare.load(); }
   };
@@ -77,7 +89,12 @@ class PlanCache {
   struct Lease {
     Entry* entry = nullptr;
     std::unique_ptr<Context> context;  // context->state.plan() is the plan
+    // A staged run: the values earlier stages computed, which the last
+    // stage's context reads.
+    std::vector<Tensor> staged;
   };
+
+  static constexpr size_t kNoSplit = static_cast<size_t>(-1);
 
   // `graph` must outlive the cache; `source` names the model in errors.
   // With `profile`, contexts time their steps (SessionOptions::profile).
@@ -103,7 +120,22 @@ class PlanCache {
   Status PrepareFeeds(const std::vector<NamedTensor>& feeds, PreparedFeeds* out) const;
   StatusOr<Entry*> FindOrCompile(const std::vector<NamedTensor>& feeds,
                                  std::vector<int>* plan_inputs) const;
-  StatusOr<std::shared_ptr<const onednn::Plan>> Compile(PreparedFeeds* feeds) const;
+  StatusOr<std::shared_ptr<const onednn::Plan>> Compile(PreparedFeeds* feeds,
+                                                        size_t* split_at) const;
+  // An idle context of `entry`'s plan (or a new one) and back.
+  std::unique_ptr<Context> TakeContext(Entry* entry) const;
+  void ReturnContext(Entry* entry, std::unique_ptr<Context> context) const;
+  // Staged runs (see the file comment): runs the stages before the last and
+  // leases the last one's context, its inputs bound.
+  struct Stage;
+  Status RunStages(const std::vector<NamedTensor>& feeds, size_t split, Lease* lease) const;
+  StatusOr<Entry*> FindOrCompileStage(PreparedFeeds* feeds, const Stage& stage) const;
+  void BindInputs(const std::vector<NamedTensor>& feeds, const Stage& stage,
+                  Context* context) const;
+  // Values earlier stages computed (a deque: stages borrow its tensors).
+  using KnownValues = std::deque<std::pair<const ir::Value*, Tensor>>;
+  Status RunStage(const std::vector<NamedTensor>& feeds, PreparedFeeds* prepared,
+                  const Stage& stage, KnownValues* known) const;
   void RecordProfile(const onednn::ExecState& state, Entry* entry) const;
 
   const ir::Graph& graph_;

@@ -56,7 +56,8 @@ std::string InspectJson(const std::string& path, const ModelInfo& info) {
     } else {
       json.Null();
     }
-    json.Key("reason").String(bn.reason).Key("diagnostics").BeginArray();
+    json.Key("reason").String(bn.reason).Key("summary").String(bn.summary);
+    json.Key("diagnostics").BeginArray();
     for (const std::string& d : bn.diagnostics) json.String(d);
     json.EndArray().EndObject();
   }
@@ -117,7 +118,7 @@ void PrintText(const std::string& path, const ModelInfo& info) {
       rows.push_back({bn.name, std::to_string(bn.opset), bn.training_mode ? "training" : "inference",
                       FormatEpsilon(bn.epsilon),
                       bn.producer + " -> " + (bn.consumers.empty() ? "(none)" : Join(bn.consumers, ", ")),
-                      bn.folds_into ? *bn.folds_into : "-"});
+                      bn.folds_into ? *bn.folds_into : bn.summary});
     }
     PrintTable(rows, "  ");
     bool header = false;

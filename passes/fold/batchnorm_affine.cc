@@ -34,17 +34,18 @@ MatchOr<ChannelAffine> MatchInferenceBatchNorm(const ir::Node& bn) {
     return NoMatch{"it does not have the five inputs X, scale, B, mean, var"};
   }
   const ir::BatchNormMode mode = ir::GetBatchNormMode(bn);  // precondition 1
-  if (mode.training) return NoMatch{mode.reason};
+  if (mode.training) return NoMatch{mode.reason, "training mode"};
   for (int i = 1; i < bn.num_outputs(); ++i) {  // precondition 2
     const ir::Value* out = bn.output(i);
     if (out != nullptr && (!out->uses().empty() || out->is_graph_output())) {
-      return NoMatch{"its output '" + out->name() + "' is used; only Y may be read"};
+      return NoMatch{"its output '" + out->name() + "' is used; only Y may be read",
+                     "statistics read"};
     }
   }
   static const char* const kRoles[] = {"scale", "B", "mean", "var"};
   for (int i = 1; i <= 4; ++i) {  // precondition 3
     if (std::string why = NotConstantReason(bn.input(i), kRoles[i - 1]); !why.empty()) {
-      return NoMatch{why};
+      return NoMatch{why, "parameters not constant"};
     }
   }
   const ir::Value& x = *bn.input(0);

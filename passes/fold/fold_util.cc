@@ -70,11 +70,14 @@ std::string SoleUseReason(const ir::Value& value, const ir::Node& consumer) {
 
 MatchOr<ir::Use> SoleUse(const ir::Value& value) {
   if (value.is_graph_output()) {
-    return NoMatch{"'" + value.name() + "' is a graph output, so it must keep its value"};
+    return NoMatch{"'" + value.name() + "' is a graph output, so it must keep its value",
+                   "output is a graph output"};
   }
   if (value.uses().size() != 1) {
     return NoMatch{"'" + value.name() + "' has " + std::to_string(value.uses().size()) +
-                   " uses; folding needs exactly one"};
+                       " uses; folding needs exactly one",
+                   value.uses().empty() ? "output unused"
+                                         : "output has " + std::to_string(value.uses().size()) + " readers"};
   }
   return value.uses()[0];
 }

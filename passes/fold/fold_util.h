@@ -19,6 +19,9 @@ namespace bnfold::passes {
 // Why a pattern does not apply. Not an error: the graph is fine as it is.
 struct NoMatch {
   std::string reason;
+  // The same in a few words for a table column ("after Concat", "training
+  // mode"), where the common reasons set one; empty otherwise.
+  std::string brief = {};
 };
 
 // The outcome of a pure match(): the matched pattern, or the reason it does
@@ -31,6 +34,7 @@ class MatchOr {
   bool ok() const { return std::holds_alternative<T>(state_); }
   // Precondition: !ok().
   const std::string& reason() const { return std::get<NoMatch>(state_).reason; }
+  const std::string& brief() const { return std::get<NoMatch>(state_).brief; }
   NoMatch no_match() const { return std::get<NoMatch>(state_); }
   // Precondition: ok().
   T& operator*() { return std::get<T>(state_); }

@@ -41,12 +41,16 @@ MatchOr<LinearProducer> MatchMatMulWithBias(const ir::Value& y, ir::Node& add) {
 MatchOr<LinearProducer> MatchLinearProducer(const ir::Value& y) {
   ir::Node* p = y.producer();
   if (p == nullptr) {
-    return NoMatch{"'" + y.name() + "' is a graph input or a constant, not the output of a linear op"};
+    return NoMatch{"'" + y.name() + "' is a graph input or a constant, not the output of a linear op",
+                   y.constant_data() ? "on a constant" : "after a graph input"};
   }
   if (p->kind() == ir::OpKind::kAdd) return MatchMatMulWithBias(y, *p);
   MatchOr<LinearOpInfo> op = MatchLinearOp(*p);
   if (!op.ok()) {
-    return NoMatch{"'" + y.name() + "' comes from " + op.reason()};
+    return NoMatch{"'" + y.name() + "' comes from " + op.reason(),
+                   p->kind() == ir::OpKind::kAdd || !IsLinearKind(p->kind())
+                       ? "after " + p->op_type()
+                       : "after " + p->op_type() + " it cannot rewrite"};
   }
   if (y.producer_output() != 0) {
     return NoMatch{"'" + y.name() + "' is not the main output of " + p->Describe()};

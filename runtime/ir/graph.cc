@@ -4,6 +4,8 @@
 #include <deque>
 #include <unordered_set>
 
+#include "runtime/common/work_counter.h"
+
 namespace bnfold::ir {
 
 // ---------------------------------------------------------------- Node
@@ -90,6 +92,19 @@ StatusOr<std::vector<float>> Node::GetFloats(
   return a->floats;
 }
 
+std::vector<Graph*> Node::subgraphs() const {
+  std::vector<Graph*> result;
+  for (const Attribute& a : attributes_) {
+    if (a.type == AttrType::kGraph && a.g) result.push_back(a.g.get());
+  }
+  return result;
+}
+
+Graph* Node::subgraph(const std::string& attribute) const {
+  const Attribute* a = FindAttribute(attribute);
+  return a && a->type == AttrType::kGraph ? a->g.get() : nullptr;
+}
+
 std::string Node::Describe() const {
   if (!name_.empty()) return op_type_ + " '" + name_ + "'";
   return op_type_ + " #" + std::to_string(id_);
@@ -130,6 +145,7 @@ StatusOr<Value*> Graph::AddInitializer(const std::string& name,
 }
 
 void Graph::SetInitializer(Value* value, ConstTensorPtr data) {
+  sorted_ = false;
   value->dtype_ = data->dtype();
   StaticShape shape;
   for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
@@ -139,6 +155,7 @@ void Graph::SetInitializer(Value* value, ConstTensorPtr data) {
 }
 
 void Graph::SetConstantOutput(Value* value, ConstTensorPtr data) {
+  sorted_ = false;
   value->dtype_ = data->dtype();
   StaticShape shape;
   for (int64_t d : data->shape()) shape.push_back(Dim{d, ""});
@@ -166,7 +183,43 @@ std::vector<Value*> Graph::Initializers() const {
   return result;
 }
 
+int Graph::num_formal_inputs() const {
+  int n = 0;
+  for (const Value* v : inputs_) n += !v->is_outer_ref_;
+  return n;
+}
+
+StatusOr<Value*> Graph::AddOuterRef(const std::string& name) {
+  StatusOr<Value*> v = AddValue(name);
+  if (!v.ok()) return v;
+  (*v)->is_outer_ref_ = true;
+  AddGraphInput(*v);
+  return v;
+}
+
+Status Graph::SetOuterRefs(const std::vector<std::string>& names) {
+  std::vector<Value*> inputs;
+  for (Value* v : inputs_) {
+    if (!v->is_outer_ref_) inputs.push_back(v);
+  }
+  for (const std::string& name : names) {
+    Value* v = FindValue(name);
+    if (v == nullptr) {
+      StatusOr<Value*> added = AddValue(name);
+      if (!added.ok()) return added.status();
+      v = *added;
+      v->is_outer_ref_ = true;
+      v->is_graph_input_ = true;
+    }
+    if (!v->is_outer_ref_) return Internal("'" + name + "' is not an outer reference");
+    inputs.push_back(v);
+  }
+  inputs_ = std::move(inputs);
+  return Status::Ok();
+}
+
 void Graph::AddGraphInput(Value* value) {
+  sorted_ = false;
   value->is_graph_input_ = true;
   inputs_.push_back(value);
 }
@@ -203,9 +256,11 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
   node->name_ = name;
   node->opset_ = opset;
   node->id_ = next_node_id_++;
+  sorted_ = false;
   (void)node->ParseTypedAttributes();  // no attributes yet: the defaults
   Node* n = node.get();
   nodes_by_id_[n->id_] = n;
+  n->slot_ = nodes_.size();
   nodes_.push_back(std::move(node));
   n->inputs_.resize(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i) SetNodeInput(n, static_cast<int>(i), inputs[i]);
@@ -220,6 +275,7 @@ StatusOr<Node*> Graph::AddNode(OpKind kind, const std::string& op_type,
 }
 
 void Graph::SetNodeInput(Node* node, int index, Value* value) {
+  sorted_ = false;
   if (static_cast<size_t>(index) >= node->inputs_.size()) {
     node->inputs_.resize(index + 1, nullptr);
   }
@@ -234,7 +290,46 @@ void Graph::SetNodeInput(Node* node, int index, Value* value) {
   if (value) value->uses_.push_back(Use{node, index});
 }
 
+void Graph::AddImplicitInput(Node* node, Value* value) {
+  SetNodeInput(node, node->num_inputs(), value);
+  ++node->implicit_inputs_;
+}
+
+void Graph::PruneImplicitInputs(Node* node) {
+  const std::vector<Graph*> subs = node->subgraphs();
+  const int first = node->num_explicit_inputs();
+  std::vector<std::vector<Value*>> refs;  // per subgraph, in order
+  for (Graph* g : subs) {
+    refs.emplace_back();
+    for (Value* v : g->inputs_) {
+      if (v->is_outer_ref_) refs.back().push_back(v);
+    }
+    if (static_cast<int>(refs.back().size()) != node->implicit_inputs_) return;  // not ours
+  }
+  std::vector<Value*> kept;
+  for (int k = 0; k < node->implicit_inputs_; ++k) {
+    bool used = false;
+    for (const auto& r : refs) used |= !r[k]->uses_.empty() || r[k]->is_graph_output_;
+    if (used) {
+      kept.push_back(node->inputs_[first + k]);
+      continue;
+    }
+    for (size_t g = 0; g < subs.size(); ++g) {
+      Graph* sub = subs[g];
+      Value* ref = refs[g][k];
+      sub->inputs_.erase(std::find(sub->inputs_.begin(), sub->inputs_.end(), ref));
+      ref->is_graph_input_ = false;
+      (void)sub->RemoveValue(ref);
+    }
+  }
+  for (int i = node->num_inputs() - 1; i >= first; --i) SetNodeInput(node, i, nullptr);
+  node->inputs_.resize(first);
+  node->implicit_inputs_ = 0;
+  for (Value* v : kept) AddImplicitInput(node, v);
+}
+
 void Graph::SetNodeOutput(Node* node, int index, Value* value) {
+  sorted_ = false;
   Value* old = node->outputs_[index];
   if (old) {
     old->producer_ = nullptr;
@@ -248,6 +343,7 @@ void Graph::SetNodeOutput(Node* node, int index, Value* value) {
 }
 
 void Graph::RemoveNode(Node* node) {
+  sorted_ = false;
   for (int i = 0; i < node->num_inputs(); ++i) SetNodeInput(node, i, nullptr);
   for (Value* out : node->outputs_) {
     if (out) {
@@ -256,8 +352,21 @@ void Graph::RemoveNode(Node* node) {
     }
   }
   nodes_by_id_.erase(node->id_);
-  nodes_.erase(std::find_if(nodes_.begin(), nodes_.end(),
-                            [&](const auto& p) { return p.get() == node; }));
+  nodes_[node->slot_].reset();
+  ++removed_nodes_;
+  if (removed_nodes_ > nodes_.size() / 2) CompactNodes();
+}
+
+void Graph::CompactNodes() {
+  if (removed_nodes_ == 0) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i]) continue;
+    nodes_[i]->slot_ = kept;
+    nodes_[kept++] = std::move(nodes_[i]);
+  }
+  nodes_.resize(kept);
+  removed_nodes_ = 0;
 }
 
 Node* Graph::FindNode(size_t id) const {
@@ -275,19 +384,28 @@ void Graph::ReplaceAllUsesWith(Value* from, Value* to) {
 
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> result;
-  result.reserve(nodes_.size());
-  for (const auto& n : nodes_) result.push_back(n.get());
+  result.reserve(num_nodes());
+  for (const auto& n : nodes_) {
+    if (n) result.push_back(n.get());
+  }
   return result;
 }
 
 Status Graph::TopologicalSort() {
+  if (sorted_) return Status::Ok();
+  ++sort_count_;
+  CompactNodes();
   // Kahn's algorithm; ready nodes are taken in file order so an already
-  // sorted graph keeps its order.
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  // sorted graph keeps its order. O(nodes + edges): positions and "already
+  // counted" marks are arrays indexed by node id and position.
+  std::vector<size_t> position(next_node_id_, 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i]->id_] = i;
   std::vector<int> pending(nodes_.size(), 0);
+  // mark[j] == i + 1: node j was already counted for node i.
+  std::vector<size_t> mark(nodes_.size(), 0);
+  uint64_t visits = nodes_.size();
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    std::unordered_set<const Node*> producers;
+    visits += nodes_[i]->inputs_.size();
     for (Value* in : nodes_[i]->inputs_) {
       if (in == nullptr) continue;
       if (in->producer_ == nullptr && !in->constant_data_ && !in->is_graph_input_) {
@@ -295,7 +413,12 @@ Status Graph::TopologicalSort() {
                             "' is not a graph input, an initializer, or the "
                             "output of any node");
       }
-      if (in->producer_ && producers.insert(in->producer_).second) ++pending[i];
+      if (in->producer_ == nullptr) continue;
+      const size_t j = position[in->producer_->id_];
+      if (mark[j] != i + 1) {
+        mark[j] = i + 1;
+        ++pending[i];
+      }
     }
   }
   std::vector<size_t> ready;  // min-heap on file position
@@ -306,18 +429,20 @@ Status Graph::TopologicalSort() {
   std::make_heap(ready.begin(), ready.end(), cmp);
   std::vector<size_t> order;
   order.reserve(nodes_.size());
+  std::fill(mark.begin(), mark.end(), 0);  // mark[j] == i + 1: j released by i
   while (!ready.empty()) {
     std::pop_heap(ready.begin(), ready.end(), cmp);
     const size_t i = ready.back();
     ready.pop_back();
     order.push_back(i);
-    std::unordered_set<const Node*> released;
     for (Value* out : nodes_[i]->outputs_) {
       if (out == nullptr) continue;
+      visits += out->uses_.size();
       for (const Use& use : out->uses_) {
         // A consumer counts each distinct producer once.
-        if (!released.insert(use.node).second) continue;
-        const size_t j = position[use.node];
+        const size_t j = position[use.node->id_];
+        if (mark[j] == i + 1) continue;
+        mark[j] = i + 1;
         if (--pending[j] == 0) {
           ready.push_back(j);
           std::push_heap(ready.begin(), ready.end(), cmp);
@@ -325,11 +450,16 @@ Status Graph::TopologicalSort() {
       }
     }
   }
+  AddCompileWork(visits);
   if (order.size() != nodes_.size()) return CycleError(pending);
   std::vector<std::unique_ptr<Node>> sorted;
   sorted.reserve(nodes_.size());
-  for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
+  for (size_t i : order) {
+    nodes_[i]->slot_ = sorted.size();
+    sorted.push_back(std::move(nodes_[i]));
+  }
   nodes_ = std::move(sorted);
+  sorted_ = true;
   return Status::Ok();
 }
 
@@ -382,11 +512,13 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->constant_data_ = v->constant_data_;
     c->is_initializer_ = v->is_initializer_;
     c->overridable_ = v->overridable_;
+    c->is_outer_ref_ = v->is_outer_ref_;
     map[v.get()] = c;
   }
   for (Value* in : inputs_) copy->AddGraphInput(map[in]);
   for (Value* out : outputs_) copy->AddGraphOutput(map[out]);
   for (const auto& n : nodes_) {
+    if (!n) continue;  // removed
     std::vector<Value*> ins, outs;
     for (Value* v : n->inputs_) ins.push_back(v ? map[v] : nullptr);
     for (Value* v : n->outputs_) outs.push_back(v ? map[v] : nullptr);
@@ -398,13 +530,21 @@ std::unique_ptr<Graph> Graph::Clone() const {
     c->doc_string_ = n->doc_string_;
     c->typed_attrs_ = n->typed_attrs_;
     c->attributes_ = n->attributes_;
+    c->implicit_inputs_ = n->implicit_inputs_;
+    for (Attribute& a : c->attributes_) {
+      if (a.type == AttrType::kGraph && a.g) a.g = std::shared_ptr<Graph>(a.g->Clone());
+    }
   }
+  copy->sorted_ = sorted_;
   return copy;
 }
 
 int CountNodes(const Graph& graph, OpKind kind) {
   int count = 0;
-  for (const Node* n : graph.nodes()) count += n->kind() == kind;
+  for (const Node* n : graph.nodes()) {
+    count += n->kind() == kind;
+    for (const Graph* sub : n->subgraphs()) count += CountNodes(*sub, kind);  // bodies too
+  }
   return count;
 }
 

@@ -35,6 +35,8 @@ struct ValueType {
   std::optional<StaticShape> shape;
 };
 
+class Graph;
+
 enum class AttrType {
   kFloat,
   kInt,
@@ -43,6 +45,9 @@ enum class AttrType {
   kFloats,
   kInts,
   kStrings,
+  // A subgraph (If's branches, Loop's and Scan's body), owned by the node:
+  // Graph::Clone copies it, never shares it.
+  kGraph,
   // A kind bnfold never interprets (graph, sparse tensor, type proto): kept
   // as the serialized AttributeProto so export is lossless.
   kOpaque,
@@ -58,6 +63,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  std::shared_ptr<Graph> g;  // kGraph
 };
 
 class Node;
@@ -98,6 +104,10 @@ class Value {
   bool is_overridable() const { return overridable_; }
   bool is_graph_input() const { return is_graph_input_; }
   bool is_graph_output() const { return is_graph_output_; }
+  // In a subgraph: an input standing for the value of that name in an
+  // enclosing graph (captured by name), fed by the owning node's implicit
+  // input of the same position (see Graph::AddOuterRef).
+  bool is_outer_ref() const { return is_outer_ref_; }
   // Data fixed at load time that no caller can override: safe to fold.
   bool IsConstant() const { return constant_data_ && !is_overridable(); }
 
@@ -118,6 +128,7 @@ class Value {
   bool overridable_ = false;
   bool is_graph_input_ = false;
   bool is_graph_output_ = false;
+  bool is_outer_ref_ = false;
 };
 
 class Node {
@@ -140,6 +151,16 @@ class Node {
   Value* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
   Value* output(size_t i) const { return i < outputs_.size() ? outputs_[i] : nullptr; }
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  // A node with subgraphs: inputs [num_explicit_inputs(), num_inputs()) are
+  // implicit -- the outer values its subgraphs read, in the order of each
+  // subgraph's outer references. They order the node after their producers
+  // and reach its kernel like any input; the exporter writes only the
+  // explicit ones.
+  int num_explicit_inputs() const { return num_inputs() - implicit_inputs_; }
+  int num_implicit_inputs() const { return implicit_inputs_; }
+  // The subgraphs of kGraph attributes, in attribute order.
+  std::vector<Graph*> subgraphs() const;
+  Graph* subgraph(const std::string& attribute) const;
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
 
   const std::vector<Attribute>& attributes() const { return attributes_; }
@@ -186,10 +207,12 @@ class Node {
   std::string doc_string_;
   int64_t opset_ = 0;
   size_t id_ = 0;  // creation order, for stable descriptions
+  size_t slot_ = 0;  // index in Graph::nodes_
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
   std::vector<Attribute> attributes_;
   TypedAttrs typed_attrs_;
+  int implicit_inputs_ = 0;
 };
 
 class Graph {
@@ -226,6 +249,16 @@ class Graph {
   // --- graph inputs/outputs ---
   const std::vector<Value*>& inputs() const { return inputs_; }
   const std::vector<Value*>& outputs() const { return outputs_; }
+  // A subgraph's inputs: the formal ones (what the op feeds, e.g. Loop's
+  // iteration number, condition and carried values) come first, then the
+  // outer references.
+  int num_formal_inputs() const;
+  // Adds an outer reference `name` (an input after the formal ones).
+  StatusOr<Value*> AddOuterRef(const std::string& name);
+  // Makes the outer references exactly `names`, in this order (adding the
+  // missing ones): the branches of one If then share the node's implicit
+  // inputs position by position.
+  Status SetOuterRefs(const std::vector<std::string>& names);
   void AddGraphInput(Value* value);
   void AddGraphOutput(Value* value);
   // Replaces graph output `index` with `value`.
@@ -239,32 +272,47 @@ class Graph {
                           int64_t opset, const std::vector<Value*>& inputs,
                           const std::vector<Value*>& outputs);
   void SetNodeInput(Node* node, int index, Value* value);
+  // Appends an implicit input (see Node::num_explicit_inputs).
+  void AddImplicitInput(Node* node, Value* value);
+  // Drops the implicit inputs of `node` (a node of this graph) that none of
+  // its subgraphs reads any more, with their outer references.
+  void PruneImplicitInputs(Node* node);
   // Replaces output `index` of `node` with `value` (which must have no
   // producer); the old output value loses its producer.
   void SetNodeOutput(Node* node, int index, Value* value);
   // Detaches and deletes `node`; its output values stay, without producer.
+  // O(its inputs' uses): the slot it leaves is reclaimed later, in bulk.
   void RemoveNode(Node* node);
   // Redirects every use of `from` (including graph outputs) to `to`.
   void ReplaceAllUsesWith(Value* from, Value* to);
   // Nodes in their current order (topological after TopologicalSort()).
   std::vector<Node*> nodes() const;
-  size_t num_nodes() const { return nodes_.size(); }
+  size_t num_nodes() const { return nodes_.size() - removed_nodes_; }
   // The live node with Node::id() `id`, or nullptr once it is removed.
   Node* FindNode(size_t id) const;
 
   // Orders nodes so each comes after the producers of its inputs, keeping the
   // file order where it is already valid. Errors on a cycle or on an input
-  // that nothing produces.
+  // that nothing produces. O(nodes + edges); returns at once when nothing
+  // changed the graph since the last successful sort (every mutator below
+  // marks it unsorted).
   Status TopologicalSort();
+  // How many sorts did the work (not returned at once): lets a test check
+  // that a pipeline sorts a bounded number of times, whatever the size.
+  size_t sort_count() const { return sort_count_; }
 
-  // Deep copy of structure; constant tensors are shared.
+  // Deep copy of structure, subgraphs included; constant tensors are shared.
   std::unique_ptr<Graph> Clone() const;
 
  private:
   std::string name_;
   std::vector<std::unique_ptr<Value>> values_;
   std::unordered_map<std::string, Value*> values_by_name_;
+  // Null where a node was removed (removed_nodes_ of them) until the next
+  // CompactNodes.
   std::vector<std::unique_ptr<Node>> nodes_;
+  size_t removed_nodes_ = 0;
+  void CompactNodes();
   // Node::id() -> node: lets a pass that removes nodes while it walks a
   // saved order ask whether a node is still there in O(1) (VisitLiveNodes).
   std::unordered_map<size_t, Node*> nodes_by_id_;
@@ -276,6 +324,8 @@ class Graph {
 
   size_t next_node_id_ = 0;
   size_t unique_name_counter_ = 0;
+  bool sorted_ = false;  // nodes_ is in topological order, nothing changed since
+  size_t sort_count_ = 0;
 };
 
 // Counts nodes of `kind` in `graph`.

@@ -69,7 +69,7 @@ TypeRule FindTypeRule(OpKind kind) {
     auto* t = new std::array<TypeRule, static_cast<size_t>(OpKind::kCount)>();
     for (auto rows : {ElementwiseRules(), NnRules(), ShapeRules(), LogicRules(), MathRules(),
                       IndexingRules(), LossSignalRules(), VisionRules(), QuantRules(),
-                      RecurrentRules(), ControlRules(), RandomRules()}) {
+                      RecurrentRules(), ControlRules(), SubgraphRules(), RandomRules()}) {
       for (const OpSchemaRow& row : rows) (*t)[static_cast<size_t>(row.kind)] = row.rule;
     }
     return t;

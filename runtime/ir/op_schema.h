@@ -126,6 +126,7 @@ std::vector<OpSchemaRow> VisionRules();  // op_rules/vision_rules.cc
 std::vector<OpSchemaRow> QuantRules();  // op_rules/quant_rules.cc
 std::vector<OpSchemaRow> RecurrentRules();  // op_rules/recurrent_rules.cc
 std::vector<OpSchemaRow> ControlRules();  // op_rules/control_rules.cc
+std::vector<OpSchemaRow> SubgraphRules();  // op_rules/subgraph_rules.cc: If, Loop, Scan
 std::vector<OpSchemaRow> RandomRules();  // op_rules/random_rules.cc
 
 // ---- helpers shared by the rules (op_schema.cc)

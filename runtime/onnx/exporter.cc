@@ -50,6 +50,7 @@ Status ExportAttribute(const ir::Attribute& a, onnx::AttributeProto* out) {
       for (const auto& s : a.strings) out->add_strings(s);
       break;
     case ir::AttrType::kOpaque:
+    case ir::AttrType::kGraph:  // ExportNode writes subgraphs
       break;
   }
   return Status::Ok();
@@ -97,6 +98,89 @@ bool StillDescribes(const onnx::ValueInfoProto& info, const ir::Value& value) {
   return true;
 }
 
+// The names a graph's values are written with: a subgraph's outer reference
+// takes the current name of the value its node feeds it (a pass may have
+// replaced that value); everything else keeps its own name.
+using NameMap = std::unordered_map<const ir::Value*, std::string>;
+
+std::string NameOf(const ir::Value* v, const NameMap& names) {
+  auto it = names.find(v);
+  return it == names.end() ? v->name() : it->second;
+}
+
+// A subgraph's input or output: what the model declared, else bnfold's type.
+void DescribeBodyValue(const ir::Value& value, const std::string& name,
+                       onnx::ValueInfoProto* info) {
+  DescribeValue(value, info);
+  info->set_name(name);
+  if (!value.declared_type()) return;
+  const ir::ValueType& declared = *value.declared_type();
+  auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+  if (declared.dtype != DataType::kUndefined) {
+    tensor_type->set_elem_type(static_cast<int32_t>(declared.dtype));
+  }
+  tensor_type->clear_shape();
+  if (!declared.shape) return;
+  auto* shape = tensor_type->mutable_shape();
+  for (const ir::Dim& d : *declared.shape) {
+    auto* dim = shape->add_dim();
+    if (d.is_fixed()) {
+      dim->set_dim_value(d.value);
+    } else if (!d.param.empty()) {
+      dim->set_dim_param(d.param);
+    }
+  }
+}
+
+Status ExportNode(const ir::Node& n, const NameMap& names, onnx::NodeProto* node);
+
+Status ExportSubgraph(const ir::Graph& body, const ir::Node& owner, const NameMap& outer,
+                      onnx::GraphProto* g) {
+  NameMap names;
+  int k = owner.num_explicit_inputs();
+  for (const ir::Value* in : body.inputs()) {
+    if (!in->is_outer_ref()) continue;
+    const ir::Value* fed = owner.input(k++);
+    names[in] = fed ? NameOf(fed, outer) : in->name();
+  }
+  g->set_name(body.name());
+  for (const ir::Value* in : body.inputs()) {
+    if (!in->is_outer_ref()) DescribeBodyValue(*in, in->name(), g->add_input());
+  }
+  for (const ir::Value* out : body.outputs()) {
+    DescribeBodyValue(*out, NameOf(out, names), g->add_output());
+  }
+  for (const ir::Value* v : body.Initializers()) {
+    TensorToProto(*v->constant_data(), v->name(), g->add_initializer());
+  }
+  for (const ir::Node* n : body.nodes()) RETURN_IF_ERROR(ExportNode(*n, names, g->add_node()));
+  return Status::Ok();
+}
+
+Status ExportNode(const ir::Node& n, const NameMap& names, onnx::NodeProto* node) {
+  node->set_op_type(n.op_type());
+  if (!n.domain().empty()) node->set_domain(n.domain());
+  if (!n.name().empty()) node->set_name(n.name());
+  if (!n.doc_string().empty()) node->set_doc_string(n.doc_string());
+  for (int i = 0; i < n.num_explicit_inputs(); ++i) {
+    const ir::Value* in = n.input(i);
+    node->add_input(in ? NameOf(in, names) : "");
+  }
+  for (const ir::Value* out : n.outputs()) node->add_output(out ? out->name() : "");
+  for (const ir::Attribute& a : n.attributes()) {
+    onnx::AttributeProto* attr = node->add_attribute();
+    if (a.type == ir::AttrType::kGraph) {
+      attr->set_name(a.name);
+      attr->set_type(onnx::AttributeProto::GRAPH);
+      RETURN_IF_ERROR(ExportSubgraph(*a.g, n, names, attr->mutable_g())
+                          .WithContext(n.Describe() + ", subgraph '" + a.name + "'"));
+      continue;
+    }
+    RETURN_IF_ERROR(ExportAttribute(a, attr).WithContext(n.Describe()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
@@ -134,19 +218,7 @@ StatusOr<std::unique_ptr<onnx::ModelProto>> ExportModel(
     TensorToProto(*v->constant_data(), v->name(), g->add_initializer());
   }
 
-  for (const ir::Node* n : graph.nodes()) {
-    onnx::NodeProto* node = g->add_node();
-    node->set_op_type(n->op_type());
-    if (!n->domain().empty()) node->set_domain(n->domain());
-    if (!n->name().empty()) node->set_name(n->name());
-    if (!n->doc_string().empty()) node->set_doc_string(n->doc_string());
-    for (const ir::Value* in : n->inputs()) node->add_input(in ? in->name() : "");
-    for (const ir::Value* out : n->outputs()) node->add_output(out ? out->name() : "");
-    for (const ir::Attribute& a : n->attributes()) {
-      RETURN_IF_ERROR(ExportAttribute(a, node->add_attribute())
-                          .WithContext(n->Describe()));
-    }
-  }
+  for (const ir::Node* n : graph.nodes()) RETURN_IF_ERROR(ExportNode(*n, {}, g->add_node()));
 
   // Keep the input's value_info for values that still exist as node outputs,
   // redescribed from the IR where a pass changed the value's type or shape.

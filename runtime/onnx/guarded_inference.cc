@@ -150,6 +150,10 @@ bool SafeToInfer(OpKind kind, const onnx::OpSchema& schema, const Context& ctx) 
     case OpKind::kSpaceToDepth:
       // blocksize squared must neither be 0 nor overflow.
       return IntAttrAtLeast(ctx, "blocksize", 1, INT32_MAX);
+    case OpKind::kIf:  // ONNX 1.12's Scan inference crashed on a fuzzed body; bnfold
+    case OpKind::kLoop:  // types every subgraph itself (subgraph_rules.cc)
+    case OpKind::kScan:
+      return false;
     case OpKind::kEyeLike:  // ONNX 1.12 crashed on an input of unknown rank
       return InputRank(ctx, 0) == 2;
     case OpKind::kShape:

@@ -226,20 +226,87 @@ Status BorrowedInitializers::Take(onnx::GraphProto* graph) {
   return Status::Ok();
 }
 
-StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializers* borrowed,
-                                std::vector<std::string>* warnings) {
-  ir::Model model;
-  model.ir_version = proto.ir_version();
-  model.producer_name = proto.producer_name();
-  model.producer_version = proto.producer_version();
-  for (const auto& o : proto.opset_import()) {
-    model.opset_imports.push_back({o.domain(), o.version()});
+namespace {
+
+// One graph being imported: the main graph or a subgraph, with the names it
+// defines itself (inputs, initializers, node outputs) and its enclosing
+// graph's scope.
+struct Scope {
+  ir::Graph* graph = nullptr;
+  std::unordered_set<std::string> defined;
+  const Scope* parent = nullptr;  // null for the main graph
+};
+
+struct ImportEnv {
+  const std::vector<ir::OpsetImport>* opsets = nullptr;
+  int64_t ir_version = 0;
+  BorrowedInitializers* borrowed = nullptr;  // main graph only
+  std::vector<std::string>* warnings = nullptr;
+};
+
+// The value `name` denotes in `scope`: its own, or in a subgraph one of an
+// enclosing graph, captured as an outer reference (at any depth: each graph
+// in between captures it too, through its node's implicit inputs).
+StatusOr<ir::Value*> Resolve(Scope& scope, const std::string& name, const std::string& desc) {
+  if (scope.parent == nullptr || scope.defined.count(name)) {
+    return GetOrCreate(scope.graph, name);
   }
-  const int64_t default_opset = model.DefaultOpset();
-  const onnx::GraphProto& g = proto.graph();
-  model.graph = std::make_unique<ir::Graph>();
-  ir::Graph* graph = model.graph.get();
+  if (ir::Value* v = scope.graph->FindValue(name)) return v;  // captured already
+  for (const Scope* s = scope.parent;; s = s->parent) {
+    if (s == nullptr) {
+      return InvalidModel(desc + ": input '" + name +
+                          "' is not defined in this subgraph or any enclosing graph");
+    }
+    if (s->defined.count(name)) break;
+  }
+  return scope.graph->AddOuterRef(name);
+}
+
+Status ImportGraph(const onnx::GraphProto& g, Scope& scope, const ImportEnv& env);
+
+// The subgraph attributes of `node` (imported as kOpaque) become graphs
+// owned by the node; what they read from outside becomes the node's
+// implicit inputs.
+Status ImportSubgraphs(const onnx::NodeProto& n, ir::Node* node, Scope& scope,
+                       const ImportEnv& env, const std::string& desc) {
+  std::vector<std::string> captured;
+  std::unordered_set<std::string> seen;
+  std::vector<ir::Graph*> graphs;
+  for (const auto& a : n.attribute()) {
+    if (a.type() != onnx::AttributeProto::GRAPH) continue;
+    Attribute attr;
+    attr.name = a.name();
+    attr.type = AttrType::kGraph;
+    attr.g = std::make_shared<ir::Graph>();
+    Scope inner;
+    inner.graph = attr.g.get();
+    inner.parent = &scope;
+    const std::string where = desc + ", subgraph '" + a.name() + "'";
+    RETURN_IF_ERROR(ImportGraph(a.g(), inner, env).WithContext(where));
+    RETURN_IF_ERROR(attr.g->TopologicalSort().WithContext(where));
+    for (const ir::Value* in : attr.g->inputs()) {
+      if (in->is_outer_ref() && seen.insert(in->name()).second) captured.push_back(in->name());
+    }
+    graphs.push_back(attr.g.get());
+    node->SetAttribute(std::move(attr));
+  }
+  for (ir::Graph* sub : graphs) RETURN_IF_ERROR(sub->SetOuterRefs(captured));
+  for (const std::string& name : captured) {
+    ASSIGN_OR_RETURN(ir::Value * v, Resolve(scope, name, desc));
+    scope.graph->AddImplicitInput(node, v);
+  }
+  return Status::Ok();
+}
+
+Status ImportGraph(const onnx::GraphProto& g, Scope& scope, const ImportEnv& env) {
+  ir::Graph* graph = scope.graph;
+  const bool main = scope.parent == nullptr;
   graph->set_name(g.name());
+  for (const auto& input : g.input()) scope.defined.insert(input.name());
+  for (const auto& init : g.initializer()) scope.defined.insert(init.name());
+  for (const auto& n : g.node()) {
+    for (const std::string& name : n.output()) scope.defined.insert(name);
+  }
 
   // Graph inputs.
   for (const auto& input : g.input()) {
@@ -249,7 +316,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       return InvalidModel(what + " is declared twice");
     }
     ASSIGN_OR_RETURN(ir::Value * v, graph->AddValue(input.name()));
-    RETURN_IF_ERROR(Declare(input.type(), what, /*fed=*/true, v));
+    RETURN_IF_ERROR(Declare(input.type(), what, /*fed=*/main, v));
     v->set_dtype(v->declared_type()->dtype);  // what the caller must feed
     v->set_shape(v->declared_type()->shape);
     graph->AddGraphInput(v);
@@ -268,12 +335,15 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
     if (v != nullptr && (!v->is_graph_input() || v->is_initializer())) {
       return InvalidModel(what + " is defined twice");
     }
+    if (v != nullptr && !main) {
+      return InvalidModel(what + " is also an input of the subgraph");
+    }
     Tensor tensor;
-    if (borrowed != nullptr && init.has_raw_data() &&
+    if (main && env.borrowed != nullptr && init.has_raw_data() &&
         init.raw_data().size() >= BorrowedInitializers::kMinBytes) {
       auto holder = std::make_shared<std::string>();
       ASSIGN_OR_RETURN(tensor, TensorViewOfRawData(init, what, holder));
-      borrowed->Add(i, std::move(holder), tensor.data());
+      env.borrowed->Add(i, std::move(holder), tensor.data());
     } else {
       ASSIGN_OR_RETURN(tensor, TensorFromProto(init, what));
     }
@@ -286,7 +356,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
                             " but the graph input of the same name is " +
                             DataTypeName(v->dtype()));
       }
-      graph->SetOverridable(v, model.ir_version >= 4);
+      graph->SetOverridable(v, env.ir_version >= 4);
     }
     graph->SetInitializer(v, std::move(data));
   }
@@ -314,7 +384,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       RETURN_IF_ERROR(CheckName(a.name(), desc + ": attribute"));
     }
     int64_t opset = 0;
-    for (const auto& o : model.opset_imports) {
+    for (const auto& o : *env.opsets) {
       if (o.domain == n.domain() ||
           (n.domain() == "ai.onnx" && o.domain.empty()) ||
           (n.domain().empty() && o.domain == "ai.onnx")) {
@@ -335,7 +405,7 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
         inputs.push_back(nullptr);
         continue;
       }
-      ASSIGN_OR_RETURN(ir::Value * v, GetOrCreate(graph, name));
+      ASSIGN_OR_RETURN(ir::Value * v, Resolve(scope, name, desc));
       inputs.push_back(v);
     }
     for (const std::string& name : n.output()) {
@@ -365,9 +435,11 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       if (node->FindAttribute(a.name())) {
         return InvalidModel(desc + ": attribute '" + a.name() + "' given twice");
       }
+      if (a.type() == onnx::AttributeProto::GRAPH) continue;  // ImportSubgraphs
       ASSIGN_OR_RETURN(Attribute attr, ImportAttribute(a, desc));
       node->SetAttribute(std::move(attr));
     }
+    RETURN_IF_ERROR(ImportSubgraphs(n, node, scope, env, desc));
     RETURN_IF_ERROR(node->ParseTypedAttributes());
     if (kind == ir::OpKind::kConstant) {
       if (node->num_outputs() != 1 || node->output(0) == nullptr) {
@@ -377,20 +449,24 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
       graph->SetConstantOutput(node->output(0), std::move(data));
     }
   }
-  (void)default_opset;
 
   // Graph outputs must exist.
   for (const auto& output : g.output()) {
     RETURN_IF_ERROR(CheckName(output.name(), "graph output"));
     ir::Value* v = graph->FindValue(output.name());
+    if (v == nullptr && !main) {
+      // A body may return an outer value unchanged.
+      StatusOr<ir::Value*> outer = Resolve(scope, output.name(), "graph output");
+      if (outer.ok()) v = *outer;
+    }
     if (v == nullptr) {
       return InvalidModel("graph output '" + output.name() +
                           "' is not produced by any node, input or initializer");
     }
     if (v->is_graph_output()) {
       const std::string twice = "graph output '" + output.name() + "' is listed twice";
-      if (warnings == nullptr) return InvalidModel(twice);
-      warnings->push_back(twice + " (each entry returns the same tensor)");
+      if (env.warnings == nullptr) return InvalidModel(twice);
+      env.warnings->push_back(twice + " (each entry returns the same tensor)");
     }
     if (!v->is_graph_input()) {
       RETURN_IF_ERROR(Declare(output.type(), "graph output '" + output.name() + "'",
@@ -405,6 +481,29 @@ StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializ
     }
     RETURN_IF_ERROR(Declare(info.type(), "value_info '" + info.name() + "'", /*fed=*/false, v));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<ir::Model> ImportModel(const onnx::ModelProto& proto, BorrowedInitializers* borrowed,
+                                std::vector<std::string>* warnings) {
+  ir::Model model;
+  model.ir_version = proto.ir_version();
+  model.producer_name = proto.producer_name();
+  model.producer_version = proto.producer_version();
+  for (const auto& o : proto.opset_import()) {
+    model.opset_imports.push_back({o.domain(), o.version()});
+  }
+  model.graph = std::make_unique<ir::Graph>();
+  Scope scope;
+  scope.graph = model.graph.get();
+  ImportEnv env;
+  env.opsets = &model.opset_imports;
+  env.ir_version = model.ir_version;
+  env.borrowed = borrowed;
+  env.warnings = warnings;
+  RETURN_IF_ERROR(ImportGraph(proto.graph(), scope, env));
   return model;
 }
 

@@ -137,8 +137,8 @@ Status CheckRequiredInputs(const ir::Graph& graph, int64_t default_opset) {
     const onnx::OpSchema* schema =
         onnx::OpSchemaRegistry::Schema(node->op_type(), opset, onnx::ONNX_DOMAIN);
     if (schema == nullptr) continue;
-    if (node->num_inputs() < schema->min_input()) {
-      return InvalidModel(node->Describe() + ": has " + std::to_string(node->num_inputs()) +
+    if (node->num_explicit_inputs() < schema->min_input()) {
+      return InvalidModel(node->Describe() + ": has " + std::to_string(node->num_explicit_inputs()) +
                           " inputs; " + node->op_type() + " needs at least " +
                           std::to_string(schema->min_input()));
     }

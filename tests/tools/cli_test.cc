@@ -130,7 +130,7 @@ TEST(InspectCli, JsonForThreeBatchNorms) {
   ASSERT_EQ(bns.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
     for (const char* key : {"name", "opset", "mode", "epsilon", "producer", "consumers",
-                            "folds_into", "reason", "diagnostics"}) {
+                            "folds_into", "reason", "summary", "diagnostics"}) {
       EXPECT_TRUE(bns[i].Has(key)) << key;
     }
     EXPECT_EQ(bns[i]["opset"].number, 15);
@@ -144,12 +144,16 @@ TEST(InspectCli, JsonForThreeBatchNorms) {
   EXPECT_EQ(bns[0]["diagnostics"][0].string,
             "moving statistics at initial values: the model was likely trained without its "
             "moving-average updates running");
+  EXPECT_EQ(bns[0]["folds_into"].string, "Conv 'conv1'");
+  EXPECT_EQ(bns[0]["summary"].string, "");
   EXPECT_EQ(bns[1]["name"].string, "bn_override");
   EXPECT_EQ(bns[1]["folds_into"].kind, JsonValue::kNull);
+  EXPECT_EQ(bns[1]["summary"].string, "kept: parameters not constant");
   EXPECT_EQ(bns[1]["diagnostics"].size(), 0u);
   EXPECT_EQ(bns[2]["name"].string, "bn_train");
   EXPECT_EQ(bns[2]["mode"].string, "training");
   EXPECT_EQ(bns[2]["folds_into"].kind, JsonValue::kNull);
+  EXPECT_EQ(bns[2]["summary"].string, "kept: training mode");
   ASSERT_EQ(bns[2]["consumers"].size(), 1u);
   EXPECT_EQ(bns[2]["consumers"][0].string, "(graph output)");
 }
@@ -163,6 +167,41 @@ TEST(InspectCli, HumanTableNamesEveryBatchNorm) {
                            "moving statistics at initial values"}) {
     EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
   }
+}
+
+// The first line of `out` that contains `text` ("" when none does).
+std::string LineWith(const std::string& out, const std::string& text) {
+  const size_t at = out.find(text);
+  if (at == std::string::npos) return "";
+  const size_t begin = out.rfind('\n', at) + 1;  // npos + 1 == 0
+  return out.substr(begin, out.find('\n', at) - begin);
+}
+
+// A BN that stays says why in a few words in its row's "folds into" column;
+// the detailed reasons of each pass follow below the table.
+TEST(InspectCli, KeptBatchNormSaysWhyInTheTable) {
+  TempDir dir;
+  testing::WriteModel(testing::ConcatBatchNormModel(), dir.File("dense.onnx"));
+  testing::CommandResult r = RunBnfold({"inspect", dir.File("dense.onnx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string row = LineWith(r.out, "  bn_concat ");
+  EXPECT_NE(row.find("Concat -> Relu"), std::string::npos) << r.out;
+  EXPECT_TRUE(row.ends_with("kept: after Concat, before Relu")) << r.out;
+  const std::string why = r.out.substr(r.out.find("why not folded"));
+  EXPECT_NE(why.find("kept: fold-batchnorm: 'C' comes from Concat"), std::string::npos) << r.out;
+  EXPECT_NE(why.find("fold-batchnorm-forward: its output feeds Relu"), std::string::npos) << r.out;
+
+  testing::WriteModel(testing::ThreeBatchNormModel(), dir.File("three.onnx"));
+  testing::CommandResult three = RunBnfold({"inspect", dir.File("three.onnx")});
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  EXPECT_TRUE(LineWith(three.out, "  bn_initial ").ends_with("Conv 'conv1'")) << three.out;
+  EXPECT_TRUE(LineWith(three.out, "  bn_override ").ends_with("kept: parameters not constant"))
+      << three.out;
+  EXPECT_TRUE(LineWith(three.out, "  bn_train ").ends_with("kept: training mode")) << three.out;
+
+  testing::CommandResult json = RunBnfold({"inspect", dir.File("dense.onnx"), "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(ParseOrFail(json)["batchnorm"][0]["summary"].string, "kept: after Concat, before Relu");
 }
 
 TEST(InspectCli, BadInput) {

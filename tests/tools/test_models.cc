@@ -126,6 +126,25 @@ three_bn (float[1,2,4,4] X, float[2] S2) => (float[1,2,4,4] Y)
   return model;
 }
 
+onnx::ModelProto ConcatBatchNormModel() {
+  onnx::ModelProto model = ParseModel(R"(
+<ir_version: 8, opset_import: ["" : 15]>
+dense (float[1,2,4,4] A, float[1,2,4,4] B) => (float[1,4,4,4] Y)
+{
+  C = Concat <axis = 1> (A, B)
+  N = BatchNormalization (C, S, Z, M, V)
+  Y = Relu (N)
+}
+)");
+  onnx::GraphProto* g = model.mutable_graph();
+  AddFloatInitializer(g, "S", {4}, {1.25f, 0.75f, 1.0f, 0.5f});
+  AddFloatInitializer(g, "Z", {4}, {0.1f, -0.1f, 0.0f, 0.2f});
+  AddFloatInitializer(g, "M", {4}, {0.2f, -0.3f, 0.0f, 0.1f});
+  AddFloatInitializer(g, "V", {4}, {0.5f, 1.5f, 1.0f, 2.0f});
+  g->mutable_node(1)->set_name("bn_concat");
+  return model;
+}
+
 onnx::ModelProto SuspiciousBatchNormModel() {
   onnx::ModelProto model = ParseModel(R"(
 <ir_version: 8, opset_import: ["" : 15], producer_name: "pytorch", producer_version: "2.1">

@@ -30,6 +30,9 @@ std::vector<double> ConvBatchNormReference(const ConvBatchNormWeights& w,
 //   'bn_override' its scale is an initializer also listed as a graph input;
 //   'bn_train'    training_mode = 1 (with running mean/var outputs).
 onnx::ModelProto ThreeBatchNormModel();
+// A DenseNet layer's BN: Concat -> BatchNormalization "bn_concat" -> Relu,
+// which no fold can take (no linear op on either side).
+onnx::ModelProto ConcatBatchNormModel();
 
 // One Conv -> BatchNormalization 'bn' with suspicious statistics, producer
 // pytorch, epsilon 1e-3: variance {1, 0, -1, 2}, scale {1, 1, 0, 1},

@@ -36,6 +36,7 @@ NodeCompileContext::NodeCompileContext(const ir::Node& node, int threads, int co
 const Tensor* NodeCompileContext::constant_input(int i) const {
   if (!HasSlot(i)) return nullptr;
   if (constants_[i] == nullptr && fed_[i]) asked_for_fed_value_.push_back(i);
+  if (constants_[i] == nullptr && inputs_[i] != nullptr) asked_for_runtime_value_ = true;
   return constants_[i];
 }
 

@@ -71,6 +71,9 @@ class NodeCompileContext : public CompileContext {
   size_t scratchpad() const { return scratchpad_; }
   // Inputs fed at run time whose value the kernel asked for.
   const std::vector<int>& asked_for_fed_value() const { return asked_for_fed_value_; }
+  // Whether the kernel asked for the value of an input known only at run
+  // time (fed, or computed from fed values).
+  bool asked_for_runtime_value() const { return asked_for_runtime_value_; }
 
  private:
   const ir::Node& node_;
@@ -80,6 +83,7 @@ class NodeCompileContext : public CompileContext {
   std::vector<const Tensor*> constants_;
   std::vector<bool> fed_;  // input is a graph input fed at run time
   mutable std::vector<int> asked_for_fed_value_;
+  mutable bool asked_for_runtime_value_ = false;
   std::vector<bool> accept_any_;
   std::vector<dnnl::memory::desc> required_;
   std::vector<TensorDesc> outputs_;

@@ -107,6 +107,9 @@ void PrimitiveRunner::BindOutput(int arg, int output_index, const dnnl::memory::
 }
 
 void PrimitiveRunner::BindScratchpad(const dnnl::memory::desc& md) {
+  // A primitive that books no scratchpad never reads the argument: no
+  // memory object per state for it (most element-wise primitives).
+  if (md.get_size() == 0) return;
   bindings_.push_back({DNNL_ARG_SCRATCHPAD, Source::kScratchpad, 0, md, {}});
 }
 

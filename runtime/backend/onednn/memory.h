@@ -90,8 +90,14 @@ struct ValueLifetimes {
 // past the last step, a viewed value as long as its views.
 ValueLifetimes StepLifetimes(const Plan& plan);
 
-// Greedy-by-size placement of the arena values by lifetime: sets each
-// one's arena_offset and the plan's arena_bytes.
+// Plans with more arena values than this are placed step by step (best fit,
+// O(n log n)) instead of greedy by size (O(n^2), a smaller arena).
+inline constexpr size_t kGreedyArenaValues = 4096;
+
+// Places the arena values by lifetime: sets each one's arena_offset and the
+// plan's arena_bytes. Two values whose lifetimes overlap (both inclusive)
+// never share bytes. Greedy by size up to kGreedyArenaValues values, best
+// fit step by step above.
 Status PlaceArena(Plan& plan, const ValueLifetimes& lifetimes);
 
 }  // namespace bnfold::onednn

@@ -101,6 +101,18 @@ struct CompileOptions {
   size_t max_memory_bytes = 0;
 };
 
+// A run-time stage of the graph (staged runs, plan_cache.h): the nodes at
+// positions [begin, end) of graph.nodes(), fed the values earlier stages
+// computed (`fed`: each value with its type and shape; with FeedSpec::value
+// set it is a constant of the plan) after the graph inputs, and returning
+// `outputs` (the graph outputs when empty).
+struct PlanSegment {
+  size_t begin = 0;
+  size_t end = 0;
+  std::vector<std::pair<const ir::Value*, FeedSpec>> fed;
+  std::vector<const ir::Value*> outputs;
+};
+
 // Builds a plan for `graph` (topologically sorted) given the fed inputs'
 // types and shapes, checked by CheckFeeds (feeds.h): every required graph
 // input must be fed; overridable initializers not fed keep their stored
@@ -109,10 +121,15 @@ struct CompileOptions {
 // When compiling fails and a kernel had asked for the value of a fed input
 // (e.g. a Reshape whose shape is a graph input), `wanted_values` receives
 // those inputs' names: compiling again with their values set in the
-// FeedSpecs may succeed.
+// FeedSpecs may succeed. When it fails at a node whose kernel asked for the
+// value of an input not known now (a Range limit or NonMaxSuppression boxes
+// computed from fed data), `split_at` receives the node's position in
+// graph.nodes(): the graph runs in stages around it (plan_cache.h).
+// `segment`: compile only that stage (PlanSegment).
 StatusOr<std::shared_ptr<const Plan>> CompilePlan(
     const ir::Graph& graph, const std::vector<FeedSpec>& feeds, const CompileOptions& options,
-    std::vector<std::string>* wanted_values = nullptr);
+    std::vector<std::string>* wanted_values = nullptr, const PlanSegment* segment = nullptr,
+    size_t* split_at = nullptr);
 
 // Unsupported (naming op, node, domain and opset) when no kernel runs `node`.
 Status CheckKernelExists(const ir::Node& node);

@@ -9,6 +9,7 @@
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/reorder.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/common/work_counter.h"
 
 namespace bnfold::onednn {
 
@@ -39,19 +40,33 @@ Planner::Planner(const ir::Graph& graph, const CompileOptions& options)
   plan_->threads = options.threads;
 }
 
-StatusOr<std::shared_ptr<const Plan>> Planner::Build(const std::vector<FeedSpec>& feeds) {
+StatusOr<std::shared_ptr<const Plan>> Planner::Build(const std::vector<FeedSpec>& feeds,
+                                                     const PlanSegment* segment) {
   RETURN_IF_ERROR(BindGraphInputs(feeds));
-  const std::vector<ir::Node*> nodes = graph_.nodes();
+  if (segment) RETURN_IF_ERROR(BindSegmentInputs(*segment));
+  std::vector<ir::Node*> nodes = graph_.nodes();
+  const size_t offset = segment ? std::min(segment->begin, nodes.size()) : 0;
+  if (segment) {
+    nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(
+                                    std::clamp(segment->end, offset, nodes.size())),
+                nodes.end());
+    nodes.erase(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
   for (size_t i = 0; i < nodes.size(); ++i) positions_[nodes[i]] = i;
   CountConvolutionDepths(nodes);
   if (options_.fuse) fusion_candidates_ = FindFusionCandidates(nodes, positions_);
   for (const ir::Node* node : nodes) {
     if (absorbed_.count(node)) continue;  // runs inside its anchor's step
     if (options_.image_loop) loop_.Update(*node);
-    RETURN_IF_ERROR(CompileNode(*node));
+    bool asked = false;
+    Status compiled = CompileNode(*node, &asked);
+    if (!compiled.ok()) {
+      if (asked) split_at_ = static_cast<int64_t>(offset + positions_[node]);
+      return compiled;
+    }
   }
   loop_.Close();
-  RETURN_IF_ERROR(BindGraphOutputs());
+  RETURN_IF_ERROR(BindGraphOutputs(segment));
   RETURN_IF_ERROR(loop_.SetImageStrides());
   ValueLifetimes lifetimes = StepLifetimes(*plan_);
   loop_.ExtendLifetimes(lifetimes);
@@ -97,21 +112,26 @@ Status Planner::BindGraphInputs(const std::vector<FeedSpec>& feeds) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (feed_of[i] < 0) continue;  // an initializer keeps its value
     const ir::Value* in = inputs[i];
-    const FeedSpec& feed = feeds[feed_of[i]];
-    if (feed.value) {
-      value_ids_[in] = AddConstant(in->name(), feed.value);
-      continue;
-    }
-    PlanValue v;
-    v.name = in->name();
-    v.desc = TensorDesc{feed.dtype, feed.dims, {}};
-    v.storage = PlanValue::Storage::kExternal;
-    v.input_slot = static_cast<int>(plan_->inputs.size());
-    const int id = AddValue(std::move(v));
-    plan_->inputs.push_back(PlanInput{in->name(), id, plan_->values[id].desc});
-    value_ids_[in] = id;
+    BindFed(in, feeds[feed_of[i]]);
   }
   return Status::Ok();
+}
+
+// A value fed to the plan: a constant when its value is given, else the
+// next plan input.
+void Planner::BindFed(const ir::Value* value, const FeedSpec& feed) {
+  if (feed.value) {
+    value_ids_[value] = AddConstant(value->name(), feed.value);
+    return;
+  }
+  PlanValue v;
+  v.name = value->name();
+  v.desc = TensorDesc{feed.dtype, feed.dims, {}};
+  v.storage = PlanValue::Storage::kExternal;
+  v.input_slot = static_cast<int>(plan_->inputs.size());
+  const int id = AddValue(std::move(v));
+  plan_->inputs.push_back(PlanInput{value->name(), id, plan_->values[id].desc});
+  value_ids_[value] = id;
 }
 
 // Plan value for an IR value, creating constants on first use.
@@ -141,8 +161,10 @@ bool Planner::IsConstantValue(const ir::Value* value) const {
 // Delivers value `id` in `layout`: a reordered constant now, or a reorder
 // step at run time. Memoised per (value, layout).
 StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const std::string& label) {
-  for (const auto& [key, converted] : conversions_) {
-    if (key.first == id && key.second == layout) return converted;
+  std::vector<std::pair<dnnl::memory::desc, int>>& known = conversions_[id];
+  AddCompileWork(known.size());
+  for (const auto& [known_layout, converted] : known) {
+    if (known_layout == layout) return converted;
   }
   const PlanValue& src = plan_->values[id];
   PlanValue dst;
@@ -159,7 +181,7 @@ StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const s
       if (std::shared_ptr<void> shared = options_.constant_cache->Find(src.constant, layout)) {
         dst.blob = std::move(shared);
         result = AddValue(std::move(dst));
-        conversions_.push_back({{id, layout}, result});
+        known.push_back({layout, result});
         return result;
       }
     }
@@ -188,7 +210,7 @@ StatusOr<int> Planner::Convert(int id, const dnnl::memory::desc& layout, const s
     step.label = "Reorder(" + src.name + ") for " + label;
     plan_->steps.push_back(std::move(step));
   }
-  conversions_.push_back({{id, layout}, result});
+  known.push_back({layout, result});
   return result;
 }
 
@@ -235,7 +257,14 @@ StatusOr<int> Planner::AddView(const std::string& name, TensorDesc desc, int sou
   return Convert(id, PlainDesc(desc.dtype, desc.dims), label);
 }
 
-Status Planner::CompileNode(const ir::Node& node) {
+// The values earlier stages computed, fed after the graph inputs (or
+// constants when their values are given).
+Status Planner::BindSegmentInputs(const PlanSegment& segment) {
+  for (const auto& [value, feed] : segment.fed) BindFed(value, feed);
+  return Status::Ok();
+}
+
+Status Planner::CompileNode(const ir::Node& node, bool* asked_for_runtime_value) {
   const std::string label = node.Describe();
   RETURN_IF_ERROR(CheckKernelExists(node));
   KernelFactory factory = KernelRegistry::Global().Find(node.kind());
@@ -268,6 +297,7 @@ Status Planner::CompileNode(const ir::Node& node) {
   Status compiled = kernel->Compile(ctx);
   if (!compiled.ok()) {
     for (int i : ctx.asked_for_fed_value()) wanted_values_.push_back(node.input(i)->name());
+    if (asked_for_runtime_value) *asked_for_runtime_value = ctx.asked_for_runtime_value();
     return compiled;
   }
 
@@ -421,8 +451,12 @@ Status Planner::CheckAgainstStaticShape(const ir::Value& out, const TensorDesc& 
   return Status::Ok();
 }
 
-Status Planner::BindGraphOutputs() {
-  for (const ir::Value* out : graph_.outputs()) {
+Status Planner::BindGraphOutputs(const PlanSegment* segment) {
+  const std::vector<const ir::Value*> outputs =
+      segment && !segment->outputs.empty()
+          ? segment->outputs
+          : std::vector<const ir::Value*>(graph_.outputs().begin(), graph_.outputs().end());
+  for (const ir::Value* out : outputs) {
     auto it = value_ids_.find(out);
     int id;
     if (it != value_ids_.end()) {
@@ -455,13 +489,18 @@ Status CheckKernelExists(const ir::Node& node) {
 StatusOr<std::shared_ptr<const Plan>> CompilePlan(const ir::Graph& graph,
                                                   const std::vector<FeedSpec>& feeds,
                                                   const CompileOptions& options,
-                                                  std::vector<std::string>* wanted_values) {
+                                                  std::vector<std::string>* wanted_values,
+                                                  const PlanSegment* segment,
+                                                  size_t* split_at) {
   // oneDNN sizes its kernels' work split by the thread count at creation.
   omp_set_num_threads(std::max(1, options.threads));
   try {
     Planner planner(graph, options);
-    StatusOr<std::shared_ptr<const Plan>> plan = planner.Build(feeds);
+    StatusOr<std::shared_ptr<const Plan>> plan = planner.Build(feeds, segment);
     if (!plan.ok() && wanted_values) *wanted_values = planner.wanted_values();
+    if (!plan.ok() && split_at && planner.split_at() >= 0) {
+      *split_at = static_cast<size_t>(planner.split_at());
+    }
     return plan;
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN error while compiling: ") + e.what());

@@ -35,7 +35,12 @@ class Planner : public FusionPlanner {
 
   // The plan for `feeds`: every node compiled (or folded now), the graph
   // outputs bound plain, the image loop's strides set, the arena placed.
-  StatusOr<std::shared_ptr<const Plan>> Build(const std::vector<FeedSpec>& feeds);
+  // With `segment`, only that stage (PlanSegment, plan.h).
+  StatusOr<std::shared_ptr<const Plan>> Build(const std::vector<FeedSpec>& feeds,
+                                              const PlanSegment* segment = nullptr);
+  // The position of the node that failed to compile for want of an input's
+  // value known only at run time, or -1.
+  int64_t split_at() const { return split_at_; }
 
  private:
   // CompileContext::convolution_depth of every node, in one pass over the
@@ -68,7 +73,9 @@ class Planner : public FusionPlanner {
   StatusOr<int> AddView(const std::string& name, TensorDesc desc, int source,
                         const std::string& label);
 
-  Status CompileNode(const ir::Node& node);
+  // `asked_for_runtime_value`: set when compiling fails after the kernel
+  // asked for the value of an input known only at run time.
+  Status CompileNode(const ir::Node& node, bool* asked_for_runtime_value = nullptr);
 
   // ---- fusion (fusion.h): the planner's side, in planner_fusion.cc
 
@@ -102,7 +109,9 @@ class Planner : public FusionPlanner {
   Status CheckAgainstStaticShape(const ir::Value& out, const TensorDesc& desc,
                                  const std::string& label) const;
 
-  Status BindGraphOutputs();
+  Status BindGraphOutputs(const PlanSegment* segment);
+  Status BindSegmentInputs(const PlanSegment& segment);
+  void BindFed(const ir::Value* value, const FeedSpec& feed);
 
   const ir::Graph& graph_;
   CompileOptions options_;
@@ -110,10 +119,12 @@ class Planner : public FusionPlanner {
   dnnl::stream stream_;  // runs the kernels folded at compile time
   std::shared_ptr<Plan> plan_;
   ValueIds value_ids_;
-  // (value, layout) -> the value converted to it (Convert's memo).
-  std::vector<std::pair<std::pair<int, dnnl::memory::desc>, int>> conversions_;
+  // Convert's memo: value id -> (layout, the value converted to it), one
+  // entry per layout asked for.
+  std::unordered_map<int, std::vector<std::pair<dnnl::memory::desc, int>>> conversions_;
   ConstantArena constant_arena_;
   std::vector<std::string> wanted_values_;
+  int64_t split_at_ = -1;
   NodePositions positions_;  // in graph_.nodes()
   std::unordered_map<const ir::Node*, int> convolution_depths_;
   FusionCandidates fusion_candidates_;

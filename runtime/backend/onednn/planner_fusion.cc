@@ -51,7 +51,7 @@ Status Planner::MapFusedFollowers(const ResolvedChain& fusion, size_t fused, int
     }
     if (op.kind == PostOp::Kind::kSum) {
       // Its old content is gone: reorders made from it are stale.
-      std::erase_if(conversions_, [&](const auto& c) { return c.first.first == output_id; });
+      conversions_.erase(output_id);
     }
     value_ids_[out] = output_id;
     absorbed_.insert(&follower);

@@ -50,6 +50,10 @@ struct BatchNormOutcome {
   // Why it was not folded (each pass that looked at it, "pass: reason"), or
   // which pass folded it.
   std::string reason;
+  // When not folded, the reason in a few words for a table column:
+  // "kept: after Concat, before Relu" ("kept" alone when no pass gave a
+  // short form); empty when folded.
+  std::string summary;
 };
 
 // What fold-constants did to the model's constants.
@@ -125,6 +129,7 @@ struct BatchNormInfo {
   // The node it folds into (e.g. "Conv 'conv1'") with the default pipeline.
   std::optional<std::string> folds_into;
   std::string reason;
+  std::string summary;  // when not folded, e.g. "kept: after Concat" (see BatchNormOutcome)
   // Facts about its statistics and attributes worth a user's attention,
   // e.g. moving statistics left at their initial values.
   std::vector<std::string> diagnostics;

@@ -151,6 +151,13 @@ Status CenterCropPadRule(InferContext& ctx) {
   return Status::Ok();
 }
 
+// selected_indices: int64 [count, 3], the count known only from the
+// boxes' and scores' values.
+Status NonMaxSuppressionRule(InferContext& ctx) {
+  ctx.SetOutput(0, DataType::kInt64, StaticShape{Dim{}, FixedDim(3)});
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<OpSchemaRow> VisionRules() {
@@ -167,6 +174,7 @@ std::vector<OpSchemaRow> VisionRules() {
       {OpKind::kMaxRoiPool, MaxRoiPoolRule},
       {OpKind::kCol2Im, Col2ImRule},
       {OpKind::kCenterCropPad, CenterCropPadRule},
+      {OpKind::kNonMaxSuppression, NonMaxSuppressionRule},
   };
 }
 

@@ -119,26 +119,9 @@ void ExpectSameMessages(const Repeated& a, const Repeated& b, const char* what) 
   }
 }
 
-// `exported` carries everything of `original` (nodes in the same order;
-// tensors compared by value since the exporter writes raw data).
-void ExpectSameModel(const onnx::ModelProto& original, const onnx::ModelProto& exported) {
-  EXPECT_EQ(exported.ir_version(), original.ir_version());
-  ExpectSameMessages(original.opset_import(), exported.opset_import(), "opset_import");
-  EXPECT_EQ(exported.producer_name(), original.producer_name());
-  EXPECT_EQ(exported.producer_version(), original.producer_version());
-  EXPECT_EQ(exported.domain(), original.domain());
-  EXPECT_EQ(exported.model_version(), original.model_version());
-  EXPECT_EQ(exported.doc_string(), original.doc_string());
-  ExpectSameMessages(original.metadata_props(), exported.metadata_props(), "metadata_props");
-
-  const onnx::GraphProto& a = original.graph();
-  const onnx::GraphProto& b = exported.graph();
-  EXPECT_EQ(b.name(), a.name());
-  EXPECT_EQ(b.doc_string(), a.doc_string());
-  ExpectSameMessages(a.input(), b.input(), "input");
-  ExpectSameMessages(a.output(), b.output(), "output");
-  ExpectSameMessages(a.value_info(), b.value_info(), "value_info");
-
+// `b`'s nodes are `a`'s, in order; tensors compared by value, subgraphs
+// (If/Loop/Scan bodies) recursively.
+void ExpectSameNodes(const onnx::GraphProto& a, const onnx::GraphProto& b) {
   ASSERT_EQ(b.node_size(), a.node_size());
   for (int i = 0; i < a.node_size(); ++i) {
     const onnx::NodeProto& na = a.node(i);
@@ -160,11 +143,40 @@ void ExpectSameModel(const onnx::ModelProto& original, const onnx::ModelProto& e
       EXPECT_EQ(ab.type(), aa.type());
       if (aa.type() == onnx::AttributeProto::TENSOR) {
         ExpectSameTensor(aa.t(), ab.t());
+      } else if (aa.type() == onnx::AttributeProto::GRAPH) {
+        EXPECT_EQ(ab.g().name(), aa.g().name());
+        ExpectSameMessages(aa.g().input(), ab.g().input(), "subgraph input");
+        ExpectSameMessages(aa.g().output(), ab.g().output(), "subgraph output");
+        ExpectSameNodes(aa.g(), ab.g());
       } else {
         EXPECT_TRUE(MessageDifferencer::Equals(aa, ab)) << aa.DebugString() << ab.DebugString();
       }
     }
   }
+
+}
+
+// `exported` carries everything of `original` (nodes in the same order;
+// tensors compared by value since the exporter writes raw data).
+void ExpectSameModel(const onnx::ModelProto& original, const onnx::ModelProto& exported) {
+  EXPECT_EQ(exported.ir_version(), original.ir_version());
+  ExpectSameMessages(original.opset_import(), exported.opset_import(), "opset_import");
+  EXPECT_EQ(exported.producer_name(), original.producer_name());
+  EXPECT_EQ(exported.producer_version(), original.producer_version());
+  EXPECT_EQ(exported.domain(), original.domain());
+  EXPECT_EQ(exported.model_version(), original.model_version());
+  EXPECT_EQ(exported.doc_string(), original.doc_string());
+  ExpectSameMessages(original.metadata_props(), exported.metadata_props(), "metadata_props");
+
+  const onnx::GraphProto& a = original.graph();
+  const onnx::GraphProto& b = exported.graph();
+  EXPECT_EQ(b.name(), a.name());
+  EXPECT_EQ(b.doc_string(), a.doc_string());
+  ExpectSameMessages(a.input(), b.input(), "input");
+  ExpectSameMessages(a.output(), b.output(), "output");
+  ExpectSameMessages(a.value_info(), b.value_info(), "value_info");
+
+  ExpectSameNodes(a, b);
 
   std::map<std::string, const onnx::TensorProto*> inits;
   for (const auto& t : b.initializer()) inits[t.name()] = &t;

@@ -12,6 +12,7 @@
 #include "runtime/backend/onednn/kernels/support/elementwise_broadcast.h"
 #include "runtime/backend/onednn/kernels/support/elementwise_layout.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/small_tensor.h"
 #include "runtime/backend/onednn/reorder.h"
 #include "runtime/common/status_macros.h"
 
@@ -318,9 +319,14 @@ class BinaryKernel : public Kernel {
                  const std::vector<int64_t>& out_dims) {
     if (ctx.input(0).dtype != DataType::kFloat || aligned.size() != 2) return false;
     if (out_dims.size() > DNNL_MAX_NDIMS || traits_.mean) return false;
+    int64_t elements = 1;
     for (int64_t d : out_dims) {
       if (d == 0) return false;
+      elements *= d;
     }
+    const bool exact_loop = traits_.op == BinaryOp::kAdd || traits_.op == BinaryOp::kSub ||
+                            traits_.op == BinaryOp::kMul;
+    if (exact_loop && elements < kLoopOnlyElements) return false;
     const bool prelu = traits_.op == BinaryOp::kPRelu;
     dnnl::algorithm algorithm = dnnl::algorithm::undef;
     bool commutes = true;

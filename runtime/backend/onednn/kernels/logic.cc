@@ -9,6 +9,8 @@
 // float32 comparisons run on oneDNN's binary primitive (binary_eq/lt/le/gt/
 // ge writing u8 0/1, i.e. ONNX bool) when its JIT takes the shapes; the rest
 // are C++ loops. Integer Mod by 0 gives 0 (numpy's result) instead of a trap.
+// Three files: the binary ops and the family's registration here, Where in
+// logic_where.cc, the unary ops in logic_unary.cc.
 #include <cstring>
 
 #include "runtime/backend/onednn/kernel_registry.h"
@@ -19,17 +21,11 @@
 
 namespace bnfold::onednn {
 
-namespace {
+// logic_where.cc and logic_unary.cc.
+void RegisterLogicWhereKernels(KernelRegistry& registry);
+void RegisterLogicUnaryKernels(KernelRegistry& registry);
 
-// DispatchElementType plus bool (as C++ bool: ONNX bool is one byte, 0 or 1).
-template <typename Fn>
-bool DispatchWithBool(DataType dtype, Fn&& fn) {
-  if (dtype == DataType::kBool) {
-    fn.template operator()<bool>();
-    return true;
-  }
-  return DispatchElementType(dtype, fn);
-}
+namespace {
 
 // ---------------------------------------------------------------- binary
 
@@ -112,7 +108,7 @@ void RunLogic(const BroadcastLoop& loop, const void* a, const void* b, void* out
 template <LogicOp kOp>
 BinaryLoopFn SelectLogicLoop(DataType dtype) {
   BinaryLoopFn fn = nullptr;
-  DispatchWithBool(dtype, [&]<typename T>() {
+  DispatchElementTypeOrBool(dtype, [&]<typename T>() {
     if constexpr (kLogicAccepts<kOp, T>) fn = &RunLogic<kOp, T>;
   });
   return fn;
@@ -297,182 +293,6 @@ std::unique_ptr<Kernel> MakeLogic() {
   return std::make_unique<LogicKernel>(LogicTraits{kOp, kLegacy});
 }
 
-// ---------------------------------------------------------------- Where
-
-// out[i] = cond[i] ? x[i] : y[i], all three broadcast together. The loop
-// moves elements by their size, so it takes every element type.
-template <typename E>
-void RunWhere(const std::vector<int64_t>& dims, const std::vector<int64_t> (&strides)[3],
-              const void* cond, const void* x, const void* y, void* out) {
-  const auto* c = static_cast<const uint8_t*>(cond);
-  const E* in[2] = {static_cast<const E*>(x), static_cast<const E*>(y)};
-  E* o = static_cast<E*>(out);
-  int64_t total = 1;
-  for (int64_t d : dims) total *= d;
-  if (total == 0) return;
-  const size_t rank = dims.size();
-  const int64_t inner = rank == 0 ? 1 : dims.back();
-  const int64_t sc = rank == 0 ? 0 : strides[0].back();
-  const int64_t sx = rank == 0 ? 0 : strides[1].back();
-  const int64_t sy = rank == 0 ? 0 : strides[2].back();
-  std::vector<int64_t> index(rank, 0);
-  int64_t offset[3] = {0, 0, 0};
-  for (int64_t row = 0; row < total / inner; ++row) {
-    for (int64_t j = 0; j < inner; ++j) {
-      *o++ = c[offset[0] + j * sc] ? in[0][offset[1] + j * sx] : in[1][offset[2] + j * sy];
-    }
-    // Next row: odometer over the dims above the innermost one.
-    for (size_t d = rank > 0 ? rank - 1 : 0; d-- > 0;) {
-      for (int k = 0; k < 3; ++k) offset[k] += strides[k][d];
-      if (++index[d] < dims[d]) break;
-      for (int k = 0; k < 3; ++k) offset[k] -= strides[k][d] * dims[d];
-      index[d] = 0;
-    }
-  }
-}
-
-class WhereKernel : public Kernel {
- public:
-  Status Compile(CompileContext& ctx) override {
-    if (ctx.num_inputs() != 3) {
-      return InvalidModel(ctx.Describe() + ": needs 3 inputs, has " +
-                          std::to_string(ctx.num_inputs()));
-    }
-    for (int i = 0; i < 3; ++i) {
-      if (!ctx.has_input(i)) {
-        return InvalidModel(ctx.Describe() + ": input " + std::to_string(i) + " is missing");
-      }
-    }
-    if (ctx.input(0).dtype != DataType::kBool) return UnsupportedType(ctx, 0, "bool");
-    const DataType dtype = ctx.input(1).dtype;
-    if (ctx.input(2).dtype != dtype) {
-      return InvalidModel(ctx.Describe() + ": Y has element type " +
-                          DataTypeName(ctx.input(2).dtype) + " but X has " + DataTypeName(dtype));
-    }
-    switch (DataTypeSize(dtype)) {
-      case 1: fn_ = &RunWhere<uint8_t>; break;
-      case 2: fn_ = &RunWhere<uint16_t>; break;
-      case 4: fn_ = &RunWhere<uint32_t>; break;
-      case 8: fn_ = &RunWhere<uint64_t>; break;
-      default: return UnsupportedType(ctx, 1, "the numeric types and bool");
-    }
-    ASSIGN_OR_RETURN(dims_, BroadcastShapes(ctx, ctx.input(0).dims, ctx.input(1).dims));
-    ASSIGN_OR_RETURN(dims_, BroadcastShapes(ctx, dims_, ctx.input(2).dims));
-    for (int k = 0; k < 3; ++k) strides_[k] = BroadcastStrides(ctx.input(k).dims, dims_);
-    ctx.SetOutput(0, dtype, dims_);
-    return Status::Ok();
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    fn_(dims_, strides_, ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0));
-    return Status::Ok();
-  }
-
- private:
-  using WhereFn = void (*)(const std::vector<int64_t>&, const std::vector<int64_t> (&)[3],
-                           const void*, const void*, const void*, void*);
-  WhereFn fn_ = nullptr;
-  std::vector<int64_t> dims_;
-  std::vector<int64_t> strides_[3];
-};
-
-// ---------------------------------------------------------------- unary
-
-enum class UnaryLogicOp { kNot, kBitwiseNot, kIsNaN, kIsInf, kSign };
-
-template <UnaryLogicOp kOp, typename T>
-constexpr bool kUnaryLogicAccepts = [] {
-  if constexpr (kOp == UnaryLogicOp::kNot) return std::is_same_v<T, bool>;
-  if constexpr (kOp == UnaryLogicOp::kBitwiseNot) return kIsInteger<T>;
-  if constexpr (kOp == UnaryLogicOp::kSign) return !std::is_same_v<T, bool>;
-  return kIsFloating<T>;  // IsNaN, IsInf
-}();
-
-struct InfFlags {
-  bool positive = true;
-  bool negative = true;
-};
-
-template <UnaryLogicOp kOp, typename T>
-inline auto ApplyUnaryLogic(T x, InfFlags inf) {
-  if constexpr (kOp == UnaryLogicOp::kNot) {
-    return static_cast<uint8_t>(!x);
-  } else if constexpr (kOp == UnaryLogicOp::kBitwiseNot) {
-    return static_cast<T>(~x);
-  } else if constexpr (kOp == UnaryLogicOp::kIsNaN) {
-    return static_cast<uint8_t>(std::isnan(Load(x)));
-  } else if constexpr (kOp == UnaryLogicOp::kIsInf) {
-    const auto v = Load(x);
-    return static_cast<uint8_t>(std::isinf(v) && (v > 0 ? inf.positive : inf.negative));
-  } else {  // Sign: -1, 0 or 1; NaN stays NaN
-    const auto v = Load(x);
-    using C = std::remove_const_t<decltype(v)>;
-    if constexpr (std::is_floating_point_v<C>) {
-      if (std::isnan(v)) return x;
-    }
-    C sign = v > C(0) ? C(1) : C(0);
-    if constexpr (std::is_signed_v<C>) {
-      if (v < C(0)) sign = C(-1);
-    }
-    return ConvertElement<T>(sign);
-  }
-}
-
-using UnaryLoopFn = void (*)(const void* in, void* out, int64_t n, InfFlags inf, int threads);
-
-template <UnaryLogicOp kOp, typename T>
-void RunUnaryLogic(const void* in, void* out, int64_t n, InfFlags inf, int threads) {
-  using Out = decltype(ApplyUnaryLogic<kOp, T>(T{}, inf));
-  const T* x = static_cast<const T*>(in);
-  Out* y = static_cast<Out*>(out);
-  ParallelRanges(n, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = ApplyUnaryLogic<kOp, T>(x[i], inf);
-  });
-}
-
-template <UnaryLogicOp kOp>
-class UnaryLogicKernel : public Kernel {
- public:
-  Status Compile(CompileContext& ctx) override {
-    RETURN_IF_ERROR(RequireInput0(ctx));
-    const TensorDesc& x = ctx.input(0);
-    DispatchWithBool(x.dtype, [&]<typename T>() {
-      if constexpr (kUnaryLogicAccepts<kOp, T>) fn_ = &RunUnaryLogic<kOp, T>;
-    });
-    if (fn_ == nullptr) return UnsupportedType(ctx, 0, SupportedTypes());
-    if constexpr (kOp == UnaryLogicOp::kIsInf) {
-      ASSIGN_OR_RETURN(int64_t positive, ctx.node().GetInt("detect_positive", 1));
-      ASSIGN_OR_RETURN(int64_t negative, ctx.node().GetInt("detect_negative", 1));
-      inf_ = {positive != 0, negative != 0};
-    }
-    const bool to_bool = kOp == UnaryLogicOp::kIsNaN || kOp == UnaryLogicOp::kIsInf;
-    ctx.SetOutput(0, to_bool ? DataType::kBool : x.dtype, x.dims);
-    count_ = x.num_elements();
-    threads_ = ctx.threads();
-    return Status::Ok();
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    fn_(ctx.input(0), ctx.output(0), count_, inf_, threads_);
-    return Status::Ok();
-  }
-
- private:
-  static const char* SupportedTypes() {
-    switch (kOp) {
-      case UnaryLogicOp::kNot: return "bool";
-      case UnaryLogicOp::kBitwiseNot: return "the integer types";
-      case UnaryLogicOp::kSign: return "the numeric types";
-      default: return "float16, float, double, bfloat16";
-    }
-  }
-
-  UnaryLoopFn fn_ = nullptr;
-  InfFlags inf_;
-  int64_t count_ = 0;
-  int threads_ = 1;
-};
-
 }  // namespace
 
 void RegisterLogicKernels(KernelRegistry& registry) {
@@ -489,13 +309,8 @@ void RegisterLogicKernels(KernelRegistry& registry) {
   registry.Register(ir::OpKind::kBitwiseAnd, MakeLogic<LogicOp::kBitAnd>);
   registry.Register(ir::OpKind::kBitwiseOr, MakeLogic<LogicOp::kBitOr>);
   registry.Register(ir::OpKind::kBitwiseXor, MakeLogic<LogicOp::kBitXor>);
-  registry.Register(ir::OpKind::kWhere, MakeKernel<WhereKernel>);
-  registry.Register(ir::OpKind::kNot, MakeKernel<UnaryLogicKernel<UnaryLogicOp::kNot>>);
-  registry.Register(ir::OpKind::kBitwiseNot,
-                    MakeKernel<UnaryLogicKernel<UnaryLogicOp::kBitwiseNot>>);
-  registry.Register(ir::OpKind::kIsNaN, MakeKernel<UnaryLogicKernel<UnaryLogicOp::kIsNaN>>);
-  registry.Register(ir::OpKind::kIsInf, MakeKernel<UnaryLogicKernel<UnaryLogicOp::kIsInf>>);
-  registry.Register(ir::OpKind::kSign, MakeKernel<UnaryLogicKernel<UnaryLogicOp::kSign>>);
+  RegisterLogicWhereKernels(registry);
+  RegisterLogicUnaryKernels(registry);
 }
 
 }  // namespace bnfold::onednn

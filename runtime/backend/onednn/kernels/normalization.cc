@@ -119,7 +119,7 @@ void RunBatchNormLoop(const BatchNormLoop& p, ExecContext& ctx) {
   }
 }
 
-class BatchNormKernel : public Kernel {
+class BatchNormKernel : public PrimitiveOrLoopKernel<BatchNormLoop> {
  public:
   Status Compile(CompileContext& ctx) override {
     const ir::Node& node = ctx.node();
@@ -207,16 +207,6 @@ class BatchNormKernel : public Kernel {
     return Status::Ok();
   }
 
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return impl_.CreateState(engine);
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    if (empty_) return Status::Ok();
-    impl_.Execute(ctx);
-    return Status::Ok();
-  }
-
  private:
   // Inference on oneDNN; spatial=0 views X as (N, C*D1*...), which turns
   // per-activation statistics into per-channel ones.
@@ -245,9 +235,6 @@ class BatchNormKernel : public Kernel {
       if (spatial && !x.is_plain()) ctx.SetOutput(kY, x.dtype, x.dims, pd.dst_desc());
     });
   }
-
-  PrimitiveOrLoop<BatchNormLoop> impl_;
-  bool empty_ = false;
 };
 
 // ------------------------------------------------------ InstanceNormalization
@@ -290,9 +277,7 @@ void RunInstanceNormLoop(const InstanceNormLoop& p, ExecContext& ctx) {
   }
 }
 
-using InstanceNormLoopFn = void (*)(const InstanceNormLoop&, ExecContext&);
-
-class InstanceNormKernel : public Kernel {
+class InstanceNormKernel : public LoopKernel<InstanceNormLoop> {
  public:
   Status Compile(CompileContext& ctx) override {
     const std::string what = ctx.Describe() + ": ";
@@ -303,7 +288,7 @@ class InstanceNormKernel : public Kernel {
     const bool bfloat16_allowed = ctx.node().opset() >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bfloat16_allowed) ||
         !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
-          loop_fn_ = &RunInstanceNormLoop<kType>;
+          fn_ = &RunInstanceNormLoop<kType>;
         })) {
       return UnsupportedType(ctx, 0, bfloat16_allowed ? "float16, float, double, bfloat16"
                                                       : "float16, float, double");
@@ -331,15 +316,6 @@ class InstanceNormKernel : public Kernel {
     ctx.SetOutput(0, x.dtype, x.dims);
     return Status::Ok();
   }
-
-  Status Execute(ExecContext& ctx) const override {
-    loop_fn_(loop_, ctx);
-    return Status::Ok();
-  }
-
- private:
-  InstanceNormLoop loop_;
-  InstanceNormLoopFn loop_fn_ = nullptr;
 };
 
 // ---------------------------------------------------------------------- LRN
@@ -379,7 +355,7 @@ void RunLrnLoop(const LrnLoop& p, ExecContext& ctx) {
   }
 }
 
-class LrnKernel : public Kernel {
+class LrnKernel : public PrimitiveOrLoopKernel<LrnLoop> {
  public:
   Status Compile(CompileContext& ctx) override {
     const TensorDesc& x = ctx.input(0);
@@ -420,15 +396,6 @@ class LrnKernel : public Kernel {
     return Status::Ok();
   }
 
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return impl_.CreateState(engine);
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    impl_.Execute(ctx);
-    return Status::Ok();
-  }
-
  private:
   void TryOneDnn(CompileContext& ctx) {
     const TensorDesc& x = ctx.input(0);
@@ -451,8 +418,6 @@ class LrnKernel : public Kernel {
       if (!x.is_plain()) ctx.SetOutput(0, x.dtype, x.dims, pd.dst_desc());
     });
   }
-
-  PrimitiveOrLoop<LrnLoop> impl_;
 };
 
 }  // namespace

@@ -201,7 +201,7 @@ void RunPoolLoop(const PoolLoop& p, ExecContext& ctx) {
   }
 }
 
-class PoolKernel : public Kernel {
+class PoolKernel : public PrimitiveOrLoopKernel<PoolLoop> {
  public:
   PoolKernel(PoolKind kind, bool global) : kind_(kind), global_(global) {}
 
@@ -317,16 +317,6 @@ class PoolKernel : public Kernel {
     return Status::Ok();
   }
 
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return impl_.CreateState(engine);
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    if (empty_) return Status::Ok();
-    impl_.Execute(ctx);
-    return Status::Ok();
-  }
-
  private:
   Status CheckType(const CompileContext& ctx, DataType dtype, int64_t opset) const {
     switch (dtype) {
@@ -384,8 +374,6 @@ class PoolKernel : public Kernel {
 
   PoolKind kind_;
   bool global_;
-  bool empty_ = false;
-  PrimitiveOrLoop<PoolLoop> impl_;
 };
 
 std::unique_ptr<Kernel> MakeMaxPool() { return std::make_unique<PoolKernel>(PoolKind::kMax, false); }

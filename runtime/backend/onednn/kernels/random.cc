@@ -26,16 +26,6 @@ class RandomState : public KernelState {
 
 enum class RandomOp { kNormal, kUniform, kNormalLike, kUniformLike, kBernoulli, kMultinomial };
 
-// DispatchElementType plus bool.
-template <typename Fn>
-bool DispatchWithBool(DataType dtype, Fn&& fn) {
-  if (dtype == DataType::kBool) {
-    fn.template operator()<bool>();
-    return true;
-  }
-  return DispatchElementType(dtype, fn);
-}
-
 // Draws for one run: `in` is the input (Bernoulli's probabilities,
 // Multinomial's log-probabilities) or null.
 using DrawFn = void (*)(std::mt19937_64& engine, const void* in, void* out, int64_t count,
@@ -152,7 +142,7 @@ class RandomKernel : public Kernel {
       case RandomOp::kBernoulli:
         DispatchElementType(in_type, [&]<typename P>() {
           if constexpr (kIsFloating<P>) {
-            DispatchWithBool(out_type, [&]<typename T>() { fn_ = &DrawBernoulli<P, T>; });
+            DispatchElementTypeOrBool(out_type, [&]<typename T>() { fn_ = &DrawBernoulli<P, T>; });
           }
         });
         if (fn_ == nullptr) {

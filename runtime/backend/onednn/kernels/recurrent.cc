@@ -20,6 +20,8 @@
 // loop, which follows the spec's equations step by step in double: steps at
 // or past a batch entry's sequence length leave Y zero and its state as it
 // was (an entry of length 0 ends with zero states, as in ONNX Runtime).
+// The loop is in recurrent_loop.cc, the types both share in
+// support/recurrent_util.h.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -30,6 +32,7 @@
 #include "runtime/backend/onednn/kernel_registry.h"
 #include "runtime/backend/onednn/kernels/support/element_type.h"
 #include "runtime/backend/onednn/kernels/support/kernel_util.h"
+#include "runtime/backend/onednn/kernels/support/recurrent_util.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/ir/tensor_util.h"
 
@@ -37,38 +40,7 @@ namespace bnfold::onednn {
 
 namespace {
 
-enum class Cell { kLstm, kGru, kRnn };
-
-// ONNX input/output positions.
-enum RnnInput { kX = 0, kW = 1, kR = 2, kB = 3, kSeqLens = 4, kInitialH = 5, kInitialC = 6, kP = 7 };
-enum RnnOutput { kY = 0, kYh = 1, kYc = 2 };
-
 // ---------------------------------------------------------------- activations
-
-enum class Act { kSigmoid, kTanh, kRelu, kAffine, kLeakyRelu, kThresholdedRelu, kScaledTanh,
-                 kHardSigmoid, kElu, kSoftsign, kSoftplus };
-
-struct Activation {
-  Act act = Act::kSigmoid;
-  double alpha = 0.0, beta = 0.0;
-
-  double operator()(double x) const {
-    switch (act) {
-      case Act::kSigmoid: return 1.0 / (1.0 + std::exp(-x));
-      case Act::kTanh: return std::tanh(x);
-      case Act::kRelu: return std::max(0.0, x);
-      case Act::kAffine: return alpha * x + beta;
-      case Act::kLeakyRelu: return x >= 0.0 ? x : alpha * x;
-      case Act::kThresholdedRelu: return x > alpha ? x : 0.0;
-      case Act::kScaledTanh: return alpha * std::tanh(beta * x);
-      case Act::kHardSigmoid: return std::clamp(alpha * x + beta, 0.0, 1.0);
-      case Act::kElu: return x >= 0.0 ? x : alpha * (std::exp(x) - 1.0);
-      case Act::kSoftsign: return x / (1.0 + std::abs(x));
-      case Act::kSoftplus: return std::log1p(std::exp(x));
-    }
-    return x;
-  }
-};
 
 // Name -> activation with its default alpha/beta and how many of the
 // activation_alpha/beta lists it consumes.
@@ -124,133 +96,6 @@ StatusOr<std::vector<Activation>> ParseActivations(const CompileContext& ctx, in
     result.push_back(a);
   }
   return result;
-}
-
-// ---------------------------------------------------------------- geometry
-
-struct RnnShape {
-  Cell cell = Cell::kLstm;
-  int64_t seq = 0, batch = 0, input = 0, hidden = 0, directions = 1, gates = 4;
-  bool reverse = false;  // direction="reverse" (one direction, walked backwards)
-  bool batch_first = false;  // layout=1
-  bool linear_before_reset = false;
-  bool input_forget = false;
-  double clip = 0.0;  // 0: none
-  std::vector<Activation> activations;  // per direction: f, g, h (LSTM), f, g (GRU), f (RNN)
-
-  // Offsets (in elements) into X, Y, and the state tensors for the layout.
-  int64_t XAt(int64_t t, int64_t b) const {
-    return (batch_first ? b * seq + t : t * batch + b) * input;
-  }
-  int64_t YAt(int64_t t, int64_t d, int64_t b) const {
-    return (batch_first ? (b * seq + t) * directions + d : (t * directions + d) * batch + b) * hidden;
-  }
-  int64_t StateAt(int64_t d, int64_t b) const {
-    return (batch_first ? b * directions + d : d * batch + b) * hidden;
-  }
-};
-
-int64_t GateCount(Cell cell) { return cell == Cell::kLstm ? 4 : cell == Cell::kGru ? 3 : 1; }
-
-// ---------------------------------------------------------------- C++ loop
-
-template <DataType kType>
-void RunRecurrentLoop(const RnnShape& s, ExecContext& ctx) {
-  using E = Element<kType>;
-  using S = typename E::Storage;
-  const int64_t H = s.hidden, G = s.gates, I = s.input;
-  auto load = [](const S* p, int64_t i) { return static_cast<double>(E::Load(p[i])); };
-  const S* x = ctx.input_as<S>(kX);
-  const S* w = ctx.input_as<S>(kW);
-  const S* r = ctx.input_as<S>(kR);
-  const S* bias = ctx.input_as<S>(kB);
-  const S* h0 = ctx.input_as<S>(kInitialH);
-  const S* c0 = s.cell == Cell::kLstm ? ctx.input_as<S>(kInitialC) : nullptr;
-  const S* peep = s.cell == Cell::kLstm ? ctx.input_as<S>(kP) : nullptr;
-  const void* lens = ctx.input(kSeqLens);
-  S* y = ctx.output_as<S>(kY);
-  S* yh = ctx.output_as<S>(kYh);
-  S* yc = s.cell == Cell::kLstm ? ctx.output_as<S>(kYc) : nullptr;
-  if (y) std::memset(static_cast<void*>(y), 0, sizeof(S) * s.seq * s.directions * s.batch * H);
-  auto clip = [&](double v) { return s.clip > 0.0 ? std::clamp(v, -s.clip, s.clip) : v; };
-  const int per = static_cast<int>(s.activations.size() / s.directions);
-
-  std::vector<double> h(H), c(H), gates(G * H), next(H), rh(H);
-  for (int64_t d = 0; d < s.directions; ++d) {
-    const bool backwards = s.reverse || d == 1;
-    const S* wd = w + d * G * H * I;
-    const S* rd = r + d * G * H * H;
-    const Activation* act = &s.activations[d * per];
-    for (int64_t b = 0; b < s.batch; ++b) {
-      int64_t len = s.seq;
-      if (lens) len = std::clamp<int64_t>(static_cast<const int32_t*>(lens)[b], 0, s.seq);
-      for (int64_t j = 0; j < H; ++j) {
-        h[j] = h0 ? load(h0, s.StateAt(d, b) + j) : 0.0;
-        c[j] = c0 ? load(c0, s.StateAt(d, b) + j) : 0.0;
-      }
-      for (int64_t step = 0; step < len; ++step) {
-        const int64_t t = backwards ? len - 1 - step : step;
-        const S* xt = x + s.XAt(t, b);
-        // gates = x W^T + Wb (all gates), then the recurrent part.
-        for (int64_t g = 0; g < G * H; ++g) {
-          double v = bias ? load(bias, d * 2 * G * H + g) : 0.0;
-          for (int64_t k = 0; k < I; ++k) v += load(xt, k) * load(wd, g * I + k);
-          gates[g] = v;
-        }
-        auto recurrent = [&](int64_t g, const std::vector<double>& state) {
-          double v = bias ? load(bias, d * 2 * G * H + G * H + g) : 0.0;
-          for (int64_t k = 0; k < H; ++k) v += state[k] * load(rd, g * H + k);
-          return v;
-        };
-        if (s.cell == Cell::kLstm) {
-          for (int64_t g = 0; g < G * H; ++g) gates[g] += recurrent(g, h);
-          const Activation &f = act[0], &gg = act[1], &hh = act[2];
-          for (int64_t j = 0; j < H; ++j) {
-            const double pi = peep ? load(peep, d * 3 * H + j) : 0.0;
-            const double po = peep ? load(peep, d * 3 * H + H + j) : 0.0;
-            const double pf = peep ? load(peep, d * 3 * H + 2 * H + j) : 0.0;
-            const double i = f(clip(gates[j] + pi * c[j]));
-            const double fo = s.input_forget ? 1.0 - i : f(clip(gates[2 * H + j] + pf * c[j]));
-            const double cand = gg(clip(gates[3 * H + j]));
-            const double cn = fo * c[j] + i * cand;
-            const double o = f(clip(gates[H + j] + po * cn));
-            c[j] = cn;
-            next[j] = o * hh(cn);
-          }
-        } else if (s.cell == Cell::kGru) {
-          const Activation &f = act[0], &gg = act[1];
-          std::vector<double> z(H), rr(H);
-          for (int64_t j = 0; j < H; ++j) {
-            z[j] = f(clip(gates[j] + recurrent(j, h)));
-            rr[j] = f(clip(gates[H + j] + recurrent(H + j, h)));
-          }
-          for (int64_t j = 0; j < H; ++j) rh[j] = rr[j] * h[j];
-          for (int64_t j = 0; j < H; ++j) {
-            const double rec = s.linear_before_reset ? rr[j] * recurrent(2 * H + j, h)
-                                                     : recurrent(2 * H + j, rh);
-            const double cand = gg(clip(gates[2 * H + j] + rec));
-            next[j] = (1.0 - z[j]) * cand + z[j] * h[j];
-          }
-        } else {
-          for (int64_t j = 0; j < H; ++j) next[j] = act[0](clip(gates[j] + recurrent(j, h)));
-        }
-        h = next;
-        if (y) {
-          S* yt = y + s.YAt(t, d, b);
-          for (int64_t j = 0; j < H; ++j) yt[j] = E::Store(static_cast<typename E::Compute>(h[j]));
-        }
-      }
-      if (len == 0) {
-        // As ONNX Runtime: an empty sequence's final states are zero.
-        std::fill(h.begin(), h.end(), 0.0);
-        std::fill(c.begin(), c.end(), 0.0);
-      }
-      for (int64_t j = 0; j < H; ++j) {
-        if (yh) yh[s.StateAt(d, b) + j] = E::Store(static_cast<typename E::Compute>(h[j]));
-        if (yc) yc[s.StateAt(d, b) + j] = E::Store(static_cast<typename E::Compute>(c[j]));
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------- oneDNN
@@ -486,9 +331,7 @@ class RecurrentKernel : public Kernel {
     const TensorDesc& x = ctx.input(kX);
     const bool bf16_allowed = opset >= 22;
     if ((x.dtype == DataType::kBfloat16 && !bf16_allowed) ||
-        !DispatchElement<kFloatingElements>(x.dtype, [&]<DataType kType>() {
-          loop_fn_ = &RunRecurrentLoop<kType>;
-        })) {
+        (loop_fn_ = SelectRecurrentLoop(x.dtype)) == nullptr) {
       return UnsupportedType(ctx, kX, bf16_allowed ? "float16, float, double, bfloat16"
                                                    : "float16, float, double");
     }

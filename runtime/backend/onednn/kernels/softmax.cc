@@ -54,7 +54,7 @@ void RunSoftmaxLoop(const SoftmaxView& v, ExecContext& ctx) {
   }
 }
 
-class SoftmaxKernel : public Kernel {
+class SoftmaxKernel : public PrimitiveOrLoopKernel<SoftmaxView> {
  public:
   explicit SoftmaxKernel(bool log) { impl_.loop.log = log; }
 
@@ -112,20 +112,6 @@ class SoftmaxKernel : public Kernel {
       impl_.use_primitive = true;
     });
   }
-
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return impl_.CreateState(engine);
-  }
-
-  Status Execute(ExecContext& ctx) const override {
-    if (empty_) return Status::Ok();
-    impl_.Execute(ctx);
-    return Status::Ok();
-  }
-
- private:
-  PrimitiveOrLoop<SoftmaxView> impl_;
-  bool empty_ = false;
 };
 
 std::unique_ptr<Kernel> MakeSoftmax() { return std::make_unique<SoftmaxKernel>(false); }

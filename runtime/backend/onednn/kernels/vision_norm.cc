@@ -82,7 +82,7 @@ void RunLayerNormLoop(const LayerNormLoop& p, ExecContext& ctx) {
   }
 }
 
-class LayerNormKernel : public Kernel {
+class LayerNormKernel : public PrimitiveOrLoopKernel<LayerNormLoop> {
  public:
   Status Compile(CompileContext& ctx) override {
     const std::string what = ctx.Describe() + ": ";
@@ -170,10 +170,6 @@ class LayerNormKernel : public Kernel {
     return Status::Ok();
   }
 
-  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
-    return impl_.CreateState(engine);
-  }
-
   Status Execute(ExecContext& ctx) const override {
     if (empty_) return Status::Ok();
     impl_.Execute(ctx);
@@ -217,9 +213,6 @@ class LayerNormKernel : public Kernel {
       ctx.RequestScratchpad(ScratchpadBytes(pd));
     }) && stats;
   }
-
-  PrimitiveOrLoop<LayerNormLoop> impl_;
-  bool empty_ = false;
 };
 
 // ------------------------------------------------ MeanVarianceNormalization

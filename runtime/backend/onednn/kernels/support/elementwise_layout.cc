@@ -28,4 +28,15 @@ bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {
   return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
 }
 
+int64_t DeclareSameLayoutOutput(CompileContext& ctx, bool keeps_zero) {
+  const TensorDesc& x = ctx.input(0);
+  if (!x.is_plain() && keeps_zero) {
+    ctx.AcceptInputLayout(0);
+    ctx.SetOutput(0, x.dtype, x.dims, x.layout);
+    return static_cast<int64_t>(x.byte_size() / DataTypeSize(x.dtype));
+  }
+  ctx.SetOutput(0, x.dtype, x.dims);
+  return x.num_elements();
+}
+
 }  // namespace bnfold::onednn

@@ -123,6 +123,16 @@ bool DispatchElementType(DataType dtype, Fn&& fn) {
   }
 }
 
+// DispatchElementType plus bool (as C++ bool: ONNX bool is one byte, 0 or 1).
+template <typename Fn>
+bool DispatchElementTypeOrBool(DataType dtype, Fn&& fn) {
+  if (dtype == DataType::kBool) {
+    fn.template operator()<bool>();
+    return true;
+  }
+  return DispatchElementType(dtype, fn);
+}
+
 // Below this many elements a loop runs on one thread: starting the OpenMP
 // team costs more than the work.
 inline constexpr int64_t kParallelGrain = 1 << 15;

@@ -106,6 +106,26 @@ struct PrimitiveOrLoop {
   bool use_primitive = false;
 };
 
+// A kernel that runs a PrimitiveOrLoop: Compile fills in `impl_` (and sets
+// `empty_` when the output has no elements, so nothing runs); the state and
+// the run are this class's, so a kernel writes only its Compile.
+template <typename Loop>
+class PrimitiveOrLoopKernel : public Kernel {
+ public:
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    return impl_.CreateState(engine);
+  }
+
+  Status Execute(ExecContext& ctx) const override {
+    if (!empty_) impl_.Execute(ctx);
+    return Status::Ok();
+  }
+
+ protected:
+  PrimitiveOrLoop<Loop> impl_;
+  bool empty_ = false;
+};
+
 // A kernel whose Execute runs one loop function, chosen by Compile (for
 // the element type), over the parameters Compile filled in: the common
 // shape of the C++-loop kernels.
