@@ -160,43 +160,38 @@ struct RnnDnnl {
     const auto prop = dnnl::prop_kind::forward_inference;
     const dnnl::primitive_attr attr = DefaultPrimitiveAttr();
     dnnl::memory::desc wl_md, wi_md;
+    // The four cells differ only in their descriptors; what is kept of each
+    // primitive descriptor is the same.
+    const auto take = [&](const auto& pd) {
+      primitive = dnnl::primitive(pd);
+      wl_md = pd.weights_layer_desc();
+      wi_md = pd.weights_iter_desc();
+      scratchpad_md = pd.scratchpad_desc();
+    };
     if (s.cell == Cell::kLstm) {
-      dnnl::lstm_forward::desc desc(prop, direction, src_layer_md, src_iter_md, src_iter_c_md,
-                                    wl_any, wi_any, peephole_md, bias_md, dst_layer_md,
-                                    dst_iter_md, dst_iter_c_md);
-      dnnl::lstm_forward::primitive_desc pd(desc, attr, engine);
-      primitive = dnnl::lstm_forward(pd);
-      wl_md = pd.weights_layer_desc();
-      wi_md = pd.weights_iter_desc();
-      scratchpad_md = pd.scratchpad_desc();
+      take(dnnl::lstm_forward::primitive_desc(
+          {prop, direction, src_layer_md, src_iter_md, src_iter_c_md, wl_any, wi_any, peephole_md,
+           bias_md, dst_layer_md, dst_iter_md, dst_iter_c_md},
+          attr, engine));
     } else if (s.cell == Cell::kGru && s.linear_before_reset) {
-      dnnl::lbr_gru_forward::desc desc(prop, direction, src_layer_md, src_iter_md, wl_any, wi_any,
-                                       bias_md, dst_layer_md, dst_iter_md);
-      dnnl::lbr_gru_forward::primitive_desc pd(desc, attr, engine);
-      primitive = dnnl::lbr_gru_forward(pd);
-      wl_md = pd.weights_layer_desc();
-      wi_md = pd.weights_iter_desc();
-      scratchpad_md = pd.scratchpad_desc();
+      take(dnnl::lbr_gru_forward::primitive_desc(
+          {prop, direction, src_layer_md, src_iter_md, wl_any, wi_any, bias_md, dst_layer_md,
+           dst_iter_md},
+          attr, engine));
     } else if (s.cell == Cell::kGru) {
-      dnnl::gru_forward::desc desc(prop, direction, src_layer_md, src_iter_md, wl_any, wi_any,
-                                   bias_md, dst_layer_md, dst_iter_md);
-      dnnl::gru_forward::primitive_desc pd(desc, attr, engine);
-      primitive = dnnl::gru_forward(pd);
-      wl_md = pd.weights_layer_desc();
-      wi_md = pd.weights_iter_desc();
-      scratchpad_md = pd.scratchpad_desc();
+      take(dnnl::gru_forward::primitive_desc(
+          {prop, direction, src_layer_md, src_iter_md, wl_any, wi_any, bias_md, dst_layer_md,
+           dst_iter_md},
+          attr, engine));
     } else {
       const Act act = s.activations[0].act;
       const dnnl::algorithm alg = act == Act::kTanh  ? dnnl::algorithm::eltwise_tanh
                                   : act == Act::kRelu ? dnnl::algorithm::eltwise_relu
                                                       : dnnl::algorithm::eltwise_logistic;
-      dnnl::vanilla_rnn_forward::desc desc(prop, alg, direction, src_layer_md, src_iter_md, wl_any,
-                                           wi_any, bias_md, dst_layer_md, dst_iter_md);
-      dnnl::vanilla_rnn_forward::primitive_desc pd(desc, attr, engine);
-      primitive = dnnl::vanilla_rnn_forward(pd);
-      wl_md = pd.weights_layer_desc();
-      wi_md = pd.weights_iter_desc();
-      scratchpad_md = pd.scratchpad_desc();
+      take(dnnl::vanilla_rnn_forward::primitive_desc(
+          {prop, alg, direction, src_layer_md, src_iter_md, wl_any, wi_any, bias_md, dst_layer_md,
+           dst_iter_md},
+          attr, engine));
     }
 
     // Repack ONNX's W [D, G*H, I] / R [D, G*H, H] into ldigo, then into the
