@@ -324,18 +324,8 @@ def test_expect_100_continue_oversize_is_refused_before_the_body(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(b"POST /v2/models/plus/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
                   b"Expect: 100-continue\r\n\r\n")
-        # The status line and the JSON body may arrive in separate segments:
-        # read until the server has been quiet for a second.
-        s.settimeout(1.0)
-        reply = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            reply += chunk
+        # The status line and the JSON body may arrive in separate segments.
+        reply = recv_all(s, quiet=1.0)
     assert reply.startswith(b"HTTP/1.1 400"), reply
     assert b"over the server's limit" in reply
 
@@ -349,18 +339,32 @@ def test_chunked_body_within_the_limit_is_served(conn):
     assert json.loads(response.read())["outputs"][0]["data"] == [3, 4]
 
 
+def recv_all(s, quiet=None):
+    """Bytes from socket `s` until the peer closes it or, with `quiet`, until
+    it has sent nothing for `quiet` seconds."""
+    if quiet is not None:
+        s.settimeout(quiet)
+    reply = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            if quiet is None:
+                raise
+            break
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
 def test_garbage_on_the_wire_never_hangs(server):
     for junk in [b"\x00\xff garbage\r\n\r\n", b"POST /v2/models/plus/infer HTTP/1.1\r\n"
                  b"Content-Length: -5\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\r\n\r\n" * 100]:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
             s.sendall(junk)
             s.shutdown(socket.SHUT_WR)
-            reply = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = recv_all(s)
         assert reply == b"" or reply.startswith(b"HTTP/1.1 4"), reply
     assert infer(server.connect(), "plus", {"x": np.array([[1, 2]], np.float32)})[0] == 200
 
